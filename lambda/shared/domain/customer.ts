@@ -1,0 +1,90 @@
+import * as z from 'zod';
+
+/**
+ * GitHub's username rules: 1–39 characters, letters, digits and single hyphens,
+ * never starting or ending with a hyphen.
+ */
+const GITHUB_USERNAME = /^[a-z\d](?:[a-z\d]|-(?=[a-z\d])){0,38}$/i;
+
+/** Today's date in UTC as `YYYY-MM-DD`; ISO dates compare correctly as strings. */
+const todayUtc = (): string => new Date().toISOString().slice(0, 10);
+
+export const customerIdSchema = z.uuid();
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email())
+  .transform((email) => email.toLowerCase());
+
+/** What a client may send, on create (POST) and on replace (PUT). Unknown fields are rejected. */
+export const customerInputSchema = z.strictObject({
+  fullName: z.string().trim().min(1).max(200),
+  email: emailSchema,
+  gitHubUsername: z.string().regex(GITHUB_USERNAME, 'must follow GitHub username rules').optional(),
+  dateOfBirth: z.iso
+    .date()
+    .refine((date) => date <= todayUtc(), { message: 'must not be in the future' }),
+  marketingOptIn: z.boolean().default(false),
+});
+export type CustomerInput = z.infer<typeof customerInputSchema>;
+
+/** A stored customer, as the API returns it and as events carry it. */
+export const customerSchema = z.object({
+  id: customerIdSchema,
+  fullName: z.string(),
+  email: z.string(),
+  gitHubUsername: z.string().optional(),
+  dateOfBirth: z.string(),
+  marketingOptIn: z.boolean(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  version: z.int().positive(),
+});
+export type Customer = z.infer<typeof customerSchema>;
+
+export const newCustomer = (id: string, input: CustomerInput, now: Date): Customer => ({
+  id,
+  ...input,
+  createdAt: now.toISOString(),
+  updatedAt: now.toISOString(),
+  version: 1,
+});
+
+/** The fields a client controls; `id`, timestamps and `version` are the server's. */
+const CLIENT_FIELDS = [
+  'fullName',
+  'email',
+  'gitHubUsername',
+  'dateOfBirth',
+  'marketingOptIn',
+] as const satisfies readonly (keyof CustomerInput)[];
+
+/** True when applying `input` (a full replacement) would change nothing a client controls. */
+export const isUnchanged = (current: Customer, input: CustomerInput): boolean =>
+  CLIENT_FIELDS.every((field) => current[field] === input[field]);
+
+/** PUT replaces the client's fields, keeps identity and creation time, and bumps the version. */
+export const replaceCustomer = (current: Customer, input: CustomerInput, now: Date): Customer => ({
+  id: current.id,
+  ...input,
+  createdAt: current.createdAt,
+  updatedAt: now.toISOString(),
+  version: current.version + 1,
+});
+
+/** A strong entity tag for a customer version. */
+export const etagOf = (customer: Pick<Customer, 'version'>): string => `"${customer.version}"`;
+
+/**
+ * Whether an `If-Match` header value matches the customer's current ETag
+ * (RFC 9110: a list of tags, or `*`; weak tags never match a strong comparison).
+ */
+export const ifMatchSatisfied = (ifMatch: string, customer: Pick<Customer, 'version'>): boolean => {
+  const current = etagOf(customer);
+  return ifMatch
+    .split(',')
+    .map((tag) => tag.trim())
+    .some((tag) => tag === '*' || tag === current);
+};

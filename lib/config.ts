@@ -1,0 +1,75 @@
+import type { Node } from 'constructs';
+
+export const STAGES = ['dev', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Everything that differs between stages. The values live in cdk.json (`customerPipeline`). */
+export interface StageConfig {
+  readonly stage: Stage;
+  /** The notification provider's HTTPS endpoint the welcome consumer POSTs to. */
+  readonly notificationEndpoint: string;
+  /** Browser origins allowed to PUT avatars to the bucket through presigned URLs. */
+  readonly corsAllowedOrigins: readonly string[];
+  /** Days a replaced avatar's old version is kept before S3 expires it. */
+  readonly avatarNoncurrentVersionExpirationDays: number;
+  /** Retention of every log group the stack creates. */
+  readonly logRetentionDays: number;
+  /** Steady-state and burst request limits of the API's default stage. */
+  readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Where alarm notifications go; `undefined` leaves the alarm topic without subscribers. */
+  readonly alarmEmail?: string;
+  /** `prod` keeps data on stack deletion and turns on deletion protection. */
+  readonly retainData: boolean;
+}
+
+const isStage = (value: unknown): value is Stage => STAGES.includes(value as Stage);
+
+const fail = (message: string): never => {
+  throw new Error(`Invalid configuration: ${message}`);
+};
+
+/**
+ * Reads the stage (`-c stage=prod`, default `dev`) and its settings from context.
+ * A single value can be overridden on the command line, e.g.
+ * `-c notificationEndpoint=https://…` or `-c alarmEmail=ops@example.com`.
+ */
+export const loadStageConfig = (node: Node): StageConfig => {
+  const stage = node.tryGetContext('stage') ?? 'dev';
+  if (!isStage(stage)) fail(`stage must be one of ${STAGES.join(', ')}, got "${stage}"`);
+  const stages = node.tryGetContext('customerPipeline') ?? {};
+  const settings: Record<string, unknown> = { ...stages[stage] };
+  for (const key of ['notificationEndpoint', 'alarmEmail']) {
+    const override = node.tryGetContext(key);
+    if (override !== undefined) settings[key] = override;
+  }
+
+  const endpoint = settings.notificationEndpoint;
+  if (typeof endpoint !== 'string' || !/^https?:\/\//.test(endpoint)) {
+    fail(`customerPipeline.${stage}.notificationEndpoint must be an http(s) URL`);
+  }
+  const origins = settings.corsAllowedOrigins;
+  if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string')) {
+    fail(`customerPipeline.${stage}.corsAllowedOrigins must be a list of origins`);
+  }
+  const positive = (key: string): number => {
+    const value = settings[key];
+    return typeof value === 'number' && Number.isInteger(value) && value > 0
+      ? value
+      : fail(`customerPipeline.${stage}.${key} must be a positive integer`);
+  };
+  const alarmEmail = settings.alarmEmail;
+  if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !alarmEmail.includes('@'))) {
+    fail('alarmEmail must be an email address');
+  }
+
+  return {
+    stage,
+    notificationEndpoint: endpoint as string,
+    corsAllowedOrigins: origins as string[],
+    avatarNoncurrentVersionExpirationDays: positive('avatarNoncurrentVersionExpirationDays'),
+    logRetentionDays: positive('logRetentionDays'),
+    apiThrottle: { rateLimit: positive('apiRateLimit'), burstLimit: positive('apiBurstLimit') },
+    alarmEmail: alarmEmail as string | undefined,
+    retainData: stage === 'prod',
+  };
+};

@@ -1,0 +1,106 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Key prefixes of the assets bucket, shared with the handlers that write them. */
+export const AVATARS_PREFIX = 'avatars/';
+export const ARCHIVE_PREFIX = 'customers/';
+export const MARKETING_CONTACTS_PREFIX = 'marketing/contacts/';
+
+export interface AssetsBucketProps {
+  /** Days a replaced avatar's previous version is kept. */
+  readonly avatarNoncurrentVersionExpirationDays: number;
+  /** Origins whose pages may PUT to the bucket with a presigned URL. */
+  readonly corsAllowedOrigins: readonly string[];
+  /**
+   * Keep both buckets and their objects when the stack is deleted.
+   * @default false - both buckets are emptied and destroyed with the stack
+   */
+  readonly retainData?: boolean;
+}
+
+/**
+ * The versioned assets bucket: avatars, the customer archive (`customers/`) and
+ * marketing contacts. Versions under `customers/` are each customer's history and
+ * never expire; only old avatars do. Server access logs go to a second bucket.
+ */
+export class AssetsBucket extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: AssetsBucketProps) {
+    super(scope, id);
+    const retain = props.retainData ?? false;
+    const lifetime = {
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      autoDeleteObjects: !retain,
+    };
+    const safety = {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    };
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      ...safety,
+      ...lifetime,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...safety,
+      ...lifetime,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'assets/',
+      lifecycleRules: [
+        {
+          id: 'ExpireReplacedAvatars',
+          prefix: AVATARS_PREFIX,
+          noncurrentVersionExpiration: Duration.days(props.avatarNoncurrentVersionExpirationDays),
+        },
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.PUT],
+          allowedOrigins: [...props.corsAllowedOrigins],
+          allowedHeaders: ['content-type'],
+          maxAge: 3000,
+        },
+      ],
+    });
+  }
+
+  private get bucketLogicalId(): string {
+    return Stack.of(this).resolve((this.bucket.node.defaultChild as s3.CfnBucket).logicalId);
+  }
+
+  /**
+   * Lets `fn` call exactly `actions` on the objects under `prefix`, and nothing
+   * else: the bucket's broad helpers (`grantRead`, `grantPut`) add wildcards such as
+   * `s3:GetObject*` and `s3:Abort*`.
+   */
+  public grantObjectActions(fn: lambda.IFunction, prefix: string, ...actions: string[]): void {
+    this.bucket.grants.actionsOnObjectKeys(fn, `${prefix}*`, ...actions);
+    // The object ARN must end in a wildcard: keys are per customer id.
+    Validations.of(fn.role ?? fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.bucketLogicalId}.Arn>/${prefix}*]`,
+      reason: `Object actions are limited to the ${prefix} prefix this function owns; each key is a customer id.`,
+    });
+  }
+
+  /** Lets `grantee` list object versions, only under `prefix`. */
+  public grantListVersions(grantee: iam.IGrantable, prefix: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucketVersions'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': `${prefix}*` } },
+      }),
+    );
+  }
+}

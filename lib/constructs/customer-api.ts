@@ -1,0 +1,115 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { PipelineFunction } from './pipeline-function';
+
+/** The routes the API serves, each `METHOD /path` as API Gateway's route key names it. */
+export const CUSTOMER_ROUTES = [
+  { method: apigwv2.HttpMethod.POST, path: '/customers' },
+  { method: apigwv2.HttpMethod.GET, path: '/customers/{idOrEmail}' },
+  { method: apigwv2.HttpMethod.PUT, path: '/customers/{id}' },
+  { method: apigwv2.HttpMethod.DELETE, path: '/customers/{id}' },
+  { method: apigwv2.HttpMethod.POST, path: '/customers/{id}/avatar-upload' },
+] as const;
+
+/**
+ * Access log fields. The route key (`GET /customers/{idOrEmail}`), never the raw
+ * path: a path can hold an email address, and logs must not.
+ */
+const ACCESS_LOG_FORMAT = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  caller: '$context.identity.caller',
+  userArn: '$context.identity.userArn',
+};
+
+export interface CustomerApiProps {
+  readonly table: dynamodb.ITable;
+  /**
+   * Where presigned avatar uploads go (`avatars/<id>`); the caller grants
+   * `s3:PutObject` there, since the URL is signed with this function's role.
+   */
+  readonly assetsBucket: s3.IBucket;
+  readonly throttle: apigwv2.ThrottleSettings;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The customer HTTP API: every route requires IAM (SigV4) authorization, the
+ * `$default` stage throttles and writes JSON access logs, and one function serves
+ * all routes with exactly the table and bucket actions it uses.
+ */
+export class CustomerApi extends Construct {
+  public readonly httpApi: apigwv2.HttpApi;
+  public readonly stage: apigwv2.HttpStage;
+  public readonly function: PipelineFunction;
+  public readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: CustomerApiProps) {
+    super(scope, id);
+
+    this.function = new PipelineFunction(this, 'Function', {
+      handlerDir: 'api',
+      description: 'Serves the customer HTTP API',
+      // The API is latency-sensitive: more memory is more CPU for cold starts.
+      memorySize: 512,
+      // Below API Gateway's 30 s integration limit, so the client gets our error.
+      timeout: Duration.seconds(10),
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        BUCKET_NAME: props.assetsBucket.bucketName,
+      },
+    });
+    // Point reads, one partition's Query for delete, and transactions: never Scan.
+    props.table.grant(
+      this.function,
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    );
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Customer API',
+      defaultAuthorizer: new HttpIamAuthorizer(),
+      // HttpApiProps cannot set throttling or access logs: the stage below does.
+      createDefaultStage: false,
+    });
+    const integration = new HttpLambdaIntegration('Integration', this.function);
+    for (const route of CUSTOMER_ROUTES) {
+      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration });
+    }
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
+      },
+    });
+  }
+}

@@ -1,0 +1,133 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** Stream records older than this mean the publisher is falling behind or stuck. */
+const ITERATOR_AGE_THRESHOLD = Duration.minutes(5);
+
+export interface MonitoringProps {
+  /** Shown as the dashboard's name prefix. */
+  readonly dashboardName: string;
+  /**
+   * Subscribes this address to the alarm topic.
+   * @default - no subscriber; subscribe one after deploy
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Keep the alarm topic's key when the stack is deleted.
+   * @default false
+   */
+  readonly retainData?: boolean;
+}
+
+/**
+ * Alarms and one dashboard for the pipeline. Every alarm notifies `alarmTopic`,
+ * which is encrypted with a key whose policy lets CloudWatch use it: without that
+ * grant, alarm notifications to an encrypted topic silently never arrive.
+ */
+export class Monitoring extends Construct {
+  public readonly alarmTopic: sns.Topic;
+  public readonly dashboard: cloudwatch.Dashboard;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly alarmAction: actions.SnsAction;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts pipeline alarm notifications',
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(7),
+      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    key.grant(
+      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Customer pipeline alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    this.alarmAction = new actions.SnsAction(this.alarmTopic);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+    });
+  }
+
+  /** Alarms as soon as `queue` holds a message: a dead letter always needs a human. */
+  public watchDeadLetterQueue(id: string, queue: sqs.IQueue): void {
+    const depth = queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+    });
+    this.addAlarm(`${id}DepthAlarm`, {
+      metric: depth,
+      threshold: 1,
+      alarmDescription: `Dead-letter queue ${id} holds messages: see the README's DLQ runbook`,
+    });
+    this.dashboard.addWidgets(new cloudwatch.GraphWidget({ title: `${id} depth`, left: [depth] }));
+  }
+
+  /** Alarms on any error of `fn`, and charts its invocations, errors and duration. */
+  public watchFunction(id: string, fn: lambda.IFunction): void {
+    const errors = fn.metricErrors({
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.SUM,
+    });
+    this.addAlarm(`${id}ErrorsAlarm`, {
+      metric: errors,
+      threshold: 1,
+      alarmDescription: `Function ${id} reported errors`,
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `${id} invocations and errors`,
+        left: [fn.metricInvocations(), errors],
+        right: [fn.metricDuration({ statistic: cloudwatch.Stats.p(95) })],
+      }),
+    );
+  }
+
+  /** Alarms when the oldest stream record `fn` reads is older than five minutes. */
+  public watchStreamConsumer(id: string, fn: lambda.IFunction): void {
+    const iteratorAge = fn.metric('IteratorAge', {
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+    });
+    this.addAlarm(`${id}IteratorAgeAlarm`, {
+      metric: iteratorAge,
+      threshold: ITERATOR_AGE_THRESHOLD.toMilliseconds(),
+      evaluationPeriods: 5,
+      alarmDescription: `Function ${id} is more than ${ITERATOR_AGE_THRESHOLD.toHumanString()} behind the table stream`,
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: `${id} iterator age`, left: [iteratorAge] }),
+    );
+  }
+
+  private addAlarm(
+    id: string,
+    props: Pick<cloudwatch.AlarmProps, 'metric' | 'threshold' | 'alarmDescription'> &
+      Partial<Pick<cloudwatch.AlarmProps, 'evaluationPeriods'>>,
+  ): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
+    alarm.addAlarmAction(this.alarmAction);
+    this.alarms.push(alarm);
+  }
+}

@@ -1,0 +1,97 @@
+import * as path from 'node:path';
+import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** The folder holding one `<name>/handler.ts` per function. */
+const LAMBDA_ROOT = path.join(__dirname, '..', '..', 'lambda');
+
+/**
+ * ESM bundles run `require` for Node built-ins that CommonJS dependencies (the AWS
+ * SDK among them) still call; without this, loading fails with
+ * `Dynamic require of "node:https" is not supported`.
+ */
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
+
+export interface PipelineFunctionProps {
+  /** The folder under `lambda/` whose `handler.ts` exports `handler`. */
+  readonly handlerDir: string;
+  readonly description: string;
+  /** Chosen per function: memory also buys CPU, which dominates cold start. */
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  /** Whether the function's log group outlives the stack. */
+  readonly removalPolicy: RemovalPolicy;
+  /**
+   * Extra environment variables; the construct adds `POWERTOOLS_SERVICE_NAME`
+   * and keeps every variable given here.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+}
+
+/**
+ * Every function of the pipeline, with the defaults they all share: Node.js 24 on
+ * arm64, a minified ESM bundle with the AWS SDK inside (its version is the one this
+ * repository tested, not the runtime's), X-Ray tracing, its own log group with a
+ * retention, and a role that may write only to that log group.
+ */
+export class PipelineFunction extends nodejs.NodejsFunction {
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy, whose
+    // log permissions cover every log group of the account.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.description}`,
+    });
+    logGroup.grant(role, 'logs:CreateLogStream', 'logs:PutLogEvents');
+
+    super(scope, id, {
+      entry: path.join(LAMBDA_ROOT, props.handlerDir, 'handler.ts'),
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.handlerDir,
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: false,
+        // Prefer packages' ESM builds so esbuild can drop what is never imported.
+        mainFields: ['module', 'main'],
+        externalModules: [],
+        banner: CREATE_REQUIRE_BANNER,
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "X-Ray's PutTraceSegments and PutTelemetryRecords (and a stream reader's dynamodb:ListStreams) have no resource-level permissions.",
+    });
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Never invoked asynchronously: the API calls it synchronously and event source mappings drive the rest; their failures land in queue dead-letter queues or the stream on-failure queue.',
+    });
+  }
+}

@@ -1,0 +1,174 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { CUSTOMER_EVENT_TYPES, MESSAGE_TYPE_ATTRIBUTE } from '../lambda/shared/domain/events';
+import type { StageConfig } from './config';
+import {
+  ARCHIVE_PREFIX,
+  AssetsBucket,
+  AVATARS_PREFIX,
+  MARKETING_CONTACTS_PREFIX,
+} from './constructs/assets-bucket';
+import { CustomerApi } from './constructs/customer-api';
+import { CustomerEvents } from './constructs/customer-events';
+import { CustomerTable } from './constructs/customer-table';
+import { EventConsumer } from './constructs/event-consumer';
+import { Monitoring } from './constructs/monitoring';
+import { NotificationSecret } from './constructs/notification-secret';
+import { StreamPublisher } from './constructs/stream-publisher';
+
+export interface CustomerPipelineStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+const toRetentionDays = (days: number): logs.RetentionDays => {
+  const valid = Object.values(logs.RetentionDays).filter((v) => typeof v === 'number');
+  if (!valid.includes(days)) {
+    throw new Error(
+      `logRetentionDays ${days} is not a CloudWatch Logs retention: ${valid.join(', ')}`,
+    );
+  }
+  return days as logs.RetentionDays;
+};
+
+/**
+ * API → table → stream → publisher → topic → filtered queues → consumers, with a
+ * dead-letter queue at every hop, a versioned assets bucket, the provider's secret,
+ * and the alarms and dashboard that watch it all.
+ */
+export class CustomerPipelineStack extends Stack {
+  constructor(scope: Construct, id: string, props: CustomerPipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const retainData = config.retainData;
+    const functionDefaults = {
+      logRetention: toRetentionDays(config.logRetentionDays),
+      removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    };
+
+    const { table } = new CustomerTable(this, 'CustomerTable', { retainData });
+    const { topic } = new CustomerEvents(this, 'CustomerEvents', { retainData });
+    const assets = new AssetsBucket(this, 'Assets', {
+      avatarNoncurrentVersionExpirationDays: config.avatarNoncurrentVersionExpirationDays,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+      retainData,
+    });
+    const notificationSecret = new NotificationSecret(this, 'NotificationSecret', { retainData });
+
+    const api = new CustomerApi(this, 'CustomerApi', {
+      table,
+      assetsBucket: assets.bucket,
+      throttle: config.apiThrottle,
+      ...functionDefaults,
+    });
+    assets.grantObjectActions(api.function, AVATARS_PREFIX, 's3:PutObject');
+
+    const publisher = new StreamPublisher(this, 'StreamPublisher', {
+      table,
+      topic,
+      ...functionDefaults,
+    });
+
+    const welcome = new EventConsumer(this, 'WelcomeConsumer', {
+      topic,
+      handlerDir: 'welcome',
+      description: 'Sends the welcome notification for each new customer, once',
+      filterPolicy: {
+        [MESSAGE_TYPE_ATTRIBUTE]: sns.SubscriptionFilter.stringFilter({
+          allowlist: ['CustomerCreated'],
+        }),
+      },
+      environment: {
+        TABLE_NAME: table.tableName,
+        NOTIFICATION_ENDPOINT: config.notificationEndpoint,
+      },
+      ...functionDefaults,
+    });
+    // Claim and complete the welcome record; the condition check reads the profile.
+    table.grant(
+      welcome.function,
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    );
+    notificationSecret.grantReadTo(welcome.function);
+
+    const archive = new EventConsumer(this, 'ArchiveConsumer', {
+      topic,
+      handlerDir: 'archive',
+      description: 'Keeps every customer version in the versioned assets bucket',
+      filterPolicy: {
+        [MESSAGE_TYPE_ATTRIBUTE]: sns.SubscriptionFilter.stringFilter({
+          allowlist: [...CUSTOMER_EVENT_TYPES],
+        }),
+      },
+      environment: { BUCKET_NAME: assets.bucket.bucketName },
+      ...functionDefaults,
+    });
+    // HeadObject reads the stored version; DeleteObject without a version adds a marker.
+    assets.grantObjectActions(
+      archive.function,
+      ARCHIVE_PREFIX,
+      's3:GetObject',
+      's3:PutObject',
+      's3:DeleteObject',
+    );
+    assets.grantListVersions(archive.function, ARCHIVE_PREFIX);
+    // Without ListBucket, S3 answers HeadObject of a missing key with 403 instead of 404.
+    archive.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [assets.bucket.bucketArn] }),
+    );
+
+    const marketing = new EventConsumer(this, 'MarketingConsumer', {
+      topic,
+      handlerDir: 'marketing',
+      description: 'Keeps the marketing contact list in step with consent',
+      filterPolicyWithMessageBody: {
+        marketingConsent: sns.FilterOrPolicy.filter(
+          sns.SubscriptionFilter.stringFilter({ allowlist: ['granted', 'revoked'] }),
+        ),
+      },
+      environment: { BUCKET_NAME: assets.bucket.bucketName, TABLE_NAME: table.tableName },
+      ...functionDefaults,
+    });
+    table.grant(marketing.function, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // A revoked consent deletes every version of the contact: DeleteObjectVersion.
+    assets.grantObjectActions(
+      marketing.function,
+      MARKETING_CONTACTS_PREFIX,
+      's3:PutObject',
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+    );
+    assets.grantListVersions(marketing.function, MARKETING_CONTACTS_PREFIX);
+
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      dashboardName: `CustomerPipeline-${config.stage}`,
+      alarmEmail: config.alarmEmail,
+      retainData,
+    });
+    monitoring.watchDeadLetterQueue('StreamPublisherFailures', publisher.failureQueue);
+    monitoring.watchFunction('Api', api.function);
+    monitoring.watchFunction('StreamPublisher', publisher.function);
+    monitoring.watchStreamConsumer('StreamPublisher', publisher.function);
+    for (const [name, consumer] of Object.entries({ welcome, archive, marketing })) {
+      const label = name.charAt(0).toUpperCase() + name.slice(1);
+      monitoring.watchFunction(`${label}Consumer`, consumer.function);
+      monitoring.watchDeadLetterQueue(`${label}DeadLetters`, consumer.deadLetterQueue);
+      monitoring.watchDeadLetterQueue(
+        `${label}SubscriptionDeadLetters`,
+        consumer.subscriptionDeadLetterQueue,
+      );
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: api.stage.url });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'TopicArn', { value: topic.topicArn });
+    new CfnOutput(this, 'AssetsBucketName', { value: assets.bucket.bucketName });
+    new CfnOutput(this, 'NotificationSecretArn', { value: notificationSecret.secret.secretArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.alarmTopic.topicArn });
+  }
+}

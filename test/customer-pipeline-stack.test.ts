@@ -1,0 +1,31 @@
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { normaliseAssetHashes, synthPipeline } from './synth';
+
+describe.each(['dev', 'prod'] as const)('CustomerPipeline-%s', (stage) => {
+  let synthesized: ReturnType<typeof synthPipeline>;
+  beforeAll(() => {
+    synthesized = synthPipeline(stage);
+  });
+
+  test('matches the reviewed template snapshot', () => {
+    expect(normaliseAssetHashes(synthesized.template.toJSON())).toMatchSnapshot();
+  });
+
+  test.each([
+    ['AwsSolutions', () => new AwsSolutionsChecks()],
+    ['Serverless', () => new ServerlessChecks()],
+  ])('has no unacknowledged %s (cdk-nag) findings', (_pack, makePack) => {
+    const report = makePack().validateScope(synthesized.stack);
+    const findings = report.violations.flatMap((violation) =>
+      violation.violatingResources.map(
+        (resource) => `${violation.ruleName} at ${resource.resourceLogicalId}`,
+      ),
+    );
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  test('carries the stage in the stack name', () => {
+    expect(synthesized.stack.stackName).toBe(`CustomerPipeline-${stage}`);
+  });
+});

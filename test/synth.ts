@@ -1,0 +1,40 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as cdkJson from '../cdk.json';
+import { loadStageConfig, type Stage } from '../lib/config';
+import { CustomerPipelineStack } from '../lib/customer-pipeline-stack';
+
+/** A fixed environment: tests never read the machine's AWS account or region. */
+export const TEST_ENV = { account: '123456789012', region: 'eu-west-1' } as const;
+
+export interface SynthOptions {
+  /** Extra context, over cdk.json's (e.g. `{ alarmEmail: 'ops@example.com' }`). */
+  readonly context?: Record<string, unknown>;
+  /**
+   * Run esbuild for every function. Off by default: the assertions are about the
+   * template, and the bundle itself is tested once, by the bundling test.
+   */
+  readonly bundle?: boolean;
+}
+
+/** Synthesizes the pipeline stack for `stage` the way `bin/app.ts` does, with cdk.json's context. */
+export const synthPipeline = (stage: Stage, options: SynthOptions = {}) => {
+  const app = new App({
+    context: {
+      ...cdkJson.context,
+      stage,
+      ...options.context,
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+    },
+  });
+  const config = loadStageConfig(app.node);
+  const stack = new CustomerPipelineStack(app, `CustomerPipeline-${stage}`, {
+    config,
+    env: TEST_ENV,
+  });
+  return { app, stack, config, template: Template.fromStack(stack) };
+};
+
+/** Replaces content hashes (asset keys, bundle hashes) with a fixed token. */
+export const normaliseAssetHashes = (value: unknown): unknown =>
+  JSON.parse(JSON.stringify(value).replace(/[0-9a-f]{64}/g, '[ASSET HASH]'));

@@ -1,0 +1,98 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type * as z from 'zod';
+
+export type Response = APIGatewayProxyStructuredResultV2;
+
+/** Larger bodies are refused before parsing: a customer is a few hundred bytes. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** A client error detected at the HTTP edge, with the status it maps to. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+const NO_STORE = { 'cache-control': 'no-store' } as const;
+
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...NO_STORE, ...headers },
+  body: JSON.stringify(body),
+});
+
+export const noContent = (): Response => ({ statusCode: 204, headers: { ...NO_STORE } });
+
+export const errorResponse = (
+  statusCode: number,
+  message: string,
+  details: Record<string, unknown> = {},
+): Response => json(statusCode, { message, ...details });
+
+/** Header names are case-insensitive; API Gateway lower-cases them, tests and proxies may not. */
+export const header = (event: APIGatewayProxyEventV2, name: string): string | undefined => {
+  const wanted = name.toLowerCase();
+  const found = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === wanted);
+  return found?.[1];
+};
+
+export const pathParameter = (event: APIGatewayProxyEventV2, name: string): string => {
+  const raw = event.pathParameters?.[name];
+  if (raw === undefined || raw === '') throw new HttpError(400, `missing path parameter ${name}`);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `path parameter ${name} is not valid URL encoding`);
+  }
+};
+
+/** The request body parsed as JSON; size is measured in bytes, after base64 decoding. */
+export const jsonBody = (event: APIGatewayProxyEventV2): unknown => {
+  if (event.body === undefined || event.body === '') {
+    throw new HttpError(400, 'request body is required');
+  }
+  const bytes = Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.byteLength > MAX_BODY_BYTES) {
+    throw new HttpError(413, `request body must not exceed ${MAX_BODY_BYTES} bytes`);
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'request body is not valid JSON');
+  }
+};
+
+const fieldOf = (path: readonly PropertyKey[]): string => path.map(String).join('.');
+
+/** One entry per problem field; a strict object reports all unknown keys in one issue. */
+export const fieldErrors = (error: z.ZodError): FieldError[] =>
+  error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          field: fieldOf([...issue.path, key]),
+          message: 'unknown field',
+        }))
+      : [{ field: fieldOf(issue.path), message: issue.message }],
+  );
+
+export const validate = <T extends z.ZodType>(schema: T, value: unknown): z.output<T> => {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new HttpError(422, 'request body is invalid', { errors: fieldErrors(result.error) });
+  }
+  return result.data;
+};

@@ -1,0 +1,204 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { type Customer, customerIdSchema, customerSchema } from '../domain/customer';
+import { EmailTaken, VersionConflict } from '../domain/errors';
+import { customerPk, emailClaimKey, type ItemKey, PROFILE_SK, profileKey } from '../domain/keys';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** DynamoDB refuses a transaction of more items than this. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+const emailClaimSchema = z.object({ customerId: customerIdSchema });
+const itemKeySchema = z.object({ pk: z.string(), sk: z.string() });
+
+export interface ReadOptions {
+  /** Strongly consistent: required when the read decides a write. */
+  readonly consistent?: boolean;
+}
+
+/**
+ * Positions of the transaction items whose condition failed, or `undefined`
+ * when the error is not a cancelled transaction.
+ */
+const failedConditions = (error: unknown): ReadonlySet<number> | undefined => {
+  if (!(error instanceof TransactionCanceledException)) return undefined;
+  const reasons = error.CancellationReasons ?? [];
+  return new Set(
+    reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : [])),
+  );
+};
+
+/**
+ * The customers' storage: a profile item per customer plus one claim item per
+ * email address, written together so that an email belongs to one customer.
+ */
+export class CustomerRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async findById(id: string, options: ReadOptions = {}): Promise<Customer | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: profileKey(id),
+        ConsistentRead: options.consistent ?? false,
+      }),
+    );
+    // Parsing strips pk/sk and fails loudly on a corrupt item rather than returning it.
+    return Item === undefined ? undefined : customerSchema.parse(Item);
+  }
+
+  /** `email` must already be normalised (emailSchema lower-cases it). */
+  async findByEmail(email: string, options: ReadOptions = {}): Promise<Customer | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: emailClaimKey(email),
+        ConsistentRead: options.consistent ?? false,
+      }),
+    );
+    if (Item === undefined) return undefined;
+    return this.findById(emailClaimSchema.parse(Item).customerId, options);
+  }
+
+  /** @throws EmailTaken when another customer holds the email. */
+  async create(customer: Customer): Promise<void> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            this.putNew({ ...profileKey(customer.id), ...customer }),
+            this.putNew(this.claimItem(customer)),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (failedConditions(error)?.has(1)) throw new EmailTaken(customer.email);
+      throw error;
+    }
+  }
+
+  /**
+   * Writes `next` over `current` if nobody wrote in between, moving the email
+   * claim in the same transaction when the email changed.
+   * @throws VersionConflict when the stored version is no longer `current.version`.
+   * @throws EmailTaken when another customer holds the new email.
+   */
+  async replace(current: Customer, next: Customer): Promise<void> {
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...profileKey(next.id), ...next },
+          ...this.versionIs(current),
+        },
+      },
+    ];
+    if (next.email !== current.email) {
+      items.push(this.deleteClaim(current), this.putNew(this.claimItem(next)));
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      const failed = failedConditions(error);
+      if (failed?.has(0)) throw new VersionConflict(current.id);
+      if (failed?.has(2)) throw new EmailTaken(next.email);
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes every item of the customer's partition and its email claim, all or
+   * nothing.
+   * @throws VersionConflict when the stored version is no longer `current.version`.
+   */
+  async delete(current: Customer): Promise<void> {
+    const others = (await this.partitionKeys(current.id)).filter((key) => key.sk !== PROFILE_SK);
+    const items: TransactItem[] = [
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: profileKey(current.id),
+          ...this.versionIs(current),
+        },
+      },
+      this.deleteClaim(current),
+      ...others.map((key) => ({ Delete: { TableName: this.tableName, Key: key } })),
+    ];
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      // Deleting in several transactions could leave a half-deleted customer.
+      throw new Error(
+        `customer ${current.id} has ${items.length} items to delete, more than one transaction allows (${MAX_TRANSACTION_ITEMS})`,
+      );
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      if (failedConditions(error)?.has(0)) throw new VersionConflict(current.id);
+      throw error;
+    }
+  }
+
+  private async partitionKeys(id: string): Promise<ItemKey[]> {
+    const keys: ItemKey[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': customerPk(id) },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      keys.push(...(page.Items ?? []).map((item) => itemKeySchema.parse(item)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return keys;
+  }
+
+  private claimItem(customer: Customer): Record<string, unknown> {
+    return { ...emailClaimKey(customer.email), customerId: customer.id };
+  }
+
+  private putNew(item: Record<string, unknown>): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  private deleteClaim(owner: Customer): TransactItem {
+    return {
+      Delete: {
+        TableName: this.tableName,
+        Key: emailClaimKey(owner.email),
+        ConditionExpression: 'customerId = :id',
+        ExpressionAttributeValues: { ':id': owner.id },
+      },
+    };
+  }
+
+  /** The optimistic lock: the write happens only on the version the caller read. */
+  private versionIs(current: Customer) {
+    return {
+      ConditionExpression: 'version = :expected',
+      ExpressionAttributeValues: { ':expected': current.version },
+    };
+  }
+}

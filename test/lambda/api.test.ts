@@ -1,0 +1,834 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Customer } from '../../lambda/shared/domain/customer';
+
+const TABLE_NAME = 'customers-table';
+const BUCKET_NAME = 'customer-avatars-bucket';
+const REGION = 'eu-west-1';
+process.env.TABLE_NAME = TABLE_NAME;
+process.env.BUCKET_NAME = BUCKET_NAME;
+// Presigning runs for real: it needs credentials and a region, never the network.
+process.env.AWS_REGION = REGION;
+process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+type HandlerModule = typeof import('../../lambda/api/handler');
+let handler: HandlerModule['handler'];
+
+beforeAll(() => {
+  // The module reads its env vars when it loads, so it is loaded only now. (A dynamic `import()`
+  // would need a `.js` extension under NodeNext, which jest does not map back to `.ts`.)
+  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/api/handler'));
+});
+
+const ddb = mockClient(DynamoDBDocumentClient);
+let loggedErrors: jest.SpyInstance;
+
+beforeEach(() => {
+  loggedErrors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  ddb.reset();
+  jest.restoreAllMocks();
+});
+
+// ---- builders -----------------------------------------------------------------------------
+
+const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+const OTHER_ID = '9b2d7c1a-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+
+const stored: Customer = {
+  id: ID,
+  fullName: 'Ada Lovelace',
+  email: 'ada@example.com',
+  gitHubUsername: 'ada',
+  dateOfBirth: '1815-12-10',
+  marketingOptIn: false,
+  createdAt: '2024-01-01T00:00:00.000Z',
+  updatedAt: '2024-02-01T00:00:00.000Z',
+  version: 3,
+};
+const storedItem = { pk: `CUSTOMER#${ID}`, sk: 'PROFILE', ...stored };
+
+const input = {
+  fullName: stored.fullName,
+  email: stored.email,
+  gitHubUsername: stored.gitHubUsername,
+  dateOfBirth: stored.dateOfBirth,
+  marketingOptIn: stored.marketingOptIn,
+};
+
+interface EventOptions {
+  readonly pathParameters?: Record<string, string>;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+}
+
+/** An API Gateway HTTP API (payload v2) event for `routeKey`, path parameters filled in. */
+const apiEvent = (routeKey: string, options: EventOptions = {}): APIGatewayProxyEventV2 => {
+  const [method = 'GET', template = '/'] = routeKey.split(' ');
+  const rawPath = Object.entries(options.pathParameters ?? {}).reduce(
+    (path, [name, value]) => path.replace(`{${name}}`, value),
+    template,
+  );
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    pathParameters: options.pathParameters,
+    body: options.body,
+    isBase64Encoded: options.isBase64Encoded ?? false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api1234567',
+      domainName: 'api1234567.execute-api.eu-west-1.amazonaws.com',
+      domainPrefix: 'api1234567',
+      http: {
+        method,
+        path: rawPath,
+        protocol: 'HTTP/1.1',
+        sourceIp: '192.0.2.1',
+        userAgent: 'jest',
+      },
+      requestId: 'request-1',
+      routeKey,
+      stage: '$default',
+      time: '01/Jan/2025:00:00:00 +0000',
+      timeEpoch: 1735689600000,
+    },
+  };
+};
+
+const post = (body: unknown, options: EventOptions = {}) =>
+  handler(apiEvent('POST /customers', { body: JSON.stringify(body), ...options }));
+
+const get = (idOrEmail: string) =>
+  handler(apiEvent('GET /customers/{idOrEmail}', { pathParameters: { idOrEmail } }));
+
+const put = (id: string, body: unknown, ifMatch?: string) =>
+  handler(
+    apiEvent('PUT /customers/{id}', {
+      pathParameters: { id },
+      body: JSON.stringify(body),
+      headers: ifMatch === undefined ? {} : { 'if-match': ifMatch },
+    }),
+  );
+
+const del = (id: string, ifMatch?: string) =>
+  handler(
+    apiEvent('DELETE /customers/{id}', {
+      pathParameters: { id },
+      headers: ifMatch === undefined ? {} : { 'if-match': ifMatch },
+    }),
+  );
+
+const avatarUpload = (id: string) =>
+  handler(apiEvent('POST /customers/{id}/avatar-upload', { pathParameters: { id } }));
+
+const bodyOf = (response: APIGatewayProxyStructuredResultV2): Record<string, unknown> => {
+  expect(response.headers).toMatchObject({
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+  });
+  return JSON.parse(response.body ?? 'null');
+};
+
+const cancelled = (...codes: string[]) =>
+  new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+
+const profileGet = (consistent: boolean) => ({
+  TableName: TABLE_NAME,
+  Key: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
+  ConsistentRead: consistent,
+});
+
+const givenStored = (item: Record<string, unknown> = storedItem) =>
+  ddb.on(GetCommand, { Key: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' } }).resolves({ Item: item });
+
+const transactions = () => ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+
+const writeCount = () =>
+  ddb.commandCalls(TransactWriteCommand).length +
+  ddb.commandCalls(PutCommand).length +
+  ddb.commandCalls(UpdateCommand).length +
+  ddb.commandCalls(DeleteCommand).length +
+  ddb.commandCalls(BatchWriteCommand).length;
+
+// ---- POST /customers ----------------------------------------------------------------------
+
+describe('POST /customers', () => {
+  it('creates the profile and the email claim in one transaction (201, Location, ETag)', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await post({ ...input, email: '  Ada@Example.COM ' });
+
+    expect(response.statusCode).toBe(201);
+    const body = bodyOf(response);
+    const id = String(body.id);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(response.headers).toMatchObject({ location: `/customers/${id}`, etag: '"1"' });
+    const created = {
+      id,
+      ...input,
+      email: 'ada@example.com',
+      createdAt: body.createdAt,
+      updatedAt: body.createdAt,
+      version: 1,
+    };
+    expect(body).toEqual(created);
+    expect(transactions()).toEqual([
+      {
+        TransactItems: [
+          {
+            Put: {
+              TableName: TABLE_NAME,
+              Item: { pk: `CUSTOMER#${id}`, sk: 'PROFILE', ...created },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: TABLE_NAME,
+              Item: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL', customerId: id },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('defaults marketingOptIn to false and leaves an omitted gitHubUsername out', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const { gitHubUsername: _omitted, marketingOptIn: _default, ...minimal } = input;
+
+    const response = await post(minimal);
+
+    expect(response.statusCode).toBe(201);
+    const body = bodyOf(response);
+    expect(body.marketingOptIn).toBe(false);
+    expect(body).not.toHaveProperty('gitHubUsername');
+  });
+
+  it('rejects a second customer with the same email (409)', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
+
+    const response = await post(input);
+
+    expect(response.statusCode).toBe(409);
+    expect(bodyOf(response).message).toContain('ada@example.com');
+  });
+
+  it('lets exactly one of two concurrent creates with the same email win (201 and 409)', async () => {
+    ddb
+      .on(TransactWriteCommand)
+      .resolvesOnce({})
+      .rejectsOnce(cancelled('None', 'ConditionalCheckFailed'));
+
+    const responses = await Promise.all([post(input), post({ ...input, fullName: 'Other Ada' })]);
+
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 409]);
+    const claims = transactions().map((transaction) => transaction.TransactItems?.[1]?.Put?.Item);
+    expect(claims).toEqual([
+      expect.objectContaining({ pk: 'EMAIL#ada@example.com', sk: 'EMAIL' }),
+      expect.objectContaining({ pk: 'EMAIL#ada@example.com', sk: 'EMAIL' }),
+    ]);
+  });
+
+  it('does not mistake another cancellation for a taken email (500, logged)', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('TransactionConflict', 'None'));
+
+    const response = await post(input);
+
+    expect(response.statusCode).toBe(500);
+    expect(bodyOf(response)).toEqual({ message: 'internal error' });
+    expect(loggedErrors).toHaveBeenCalledTimes(1);
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await post(undefined, {
+      body: Buffer.from(JSON.stringify(input)).toString('base64'),
+      isBase64Encoded: true,
+    });
+
+    expect(response.statusCode).toBe(201);
+  });
+
+  it('measures the 16 KB limit in bytes, not characters (413)', async () => {
+    // 'é' is two bytes in UTF-8: under 16 K characters, over 16 KB.
+    const body = JSON.stringify({ ...input, fullName: 'é'.repeat(9000) });
+    expect(body.length).toBeLessThan(16 * 1024);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(16 * 1024);
+
+    const response = await post(undefined, { body });
+
+    expect(response.statusCode).toBe(413);
+    expect(writeCount()).toBe(0);
+  });
+
+  it('measures a base64 body after decoding it', async () => {
+    const decoded = JSON.stringify({ ...input, fullName: 'x'.repeat(13_000) });
+    const encoded = Buffer.from(decoded).toString('base64');
+    expect(encoded.length).toBeGreaterThan(16 * 1024);
+
+    const response = await post(undefined, { body: encoded, isBase64Encoded: true });
+
+    expect(response.statusCode).toBe(422);
+    expect(bodyOf(response).errors).toEqual([
+      { field: 'fullName', message: expect.stringContaining('200') },
+    ]);
+  });
+
+  it('accepts a body of exactly 16 KB as far as size goes', async () => {
+    const prefix = JSON.stringify({ fullName: '' }).length;
+    const body = JSON.stringify({ fullName: 'x'.repeat(16 * 1024 - prefix) });
+    expect(Buffer.byteLength(body)).toBe(16 * 1024);
+
+    const response = await post(undefined, { body });
+
+    expect(response.statusCode).toBe(422);
+  });
+
+  it('rejects a missing body (400)', async () => {
+    const response = await handler(apiEvent('POST /customers'));
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).message).toBe('request body is required');
+  });
+
+  it('rejects malformed JSON (400)', async () => {
+    const response = await post(undefined, { body: '{"fullName": "Ada",' });
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).message).toBe('request body is not valid JSON');
+  });
+
+  it('lists every invalid, missing and unknown field (422)', async () => {
+    const response = await post({
+      fullName: '   ',
+      email: 'not-an-email',
+      gitHubUsername: '-abc',
+      marketingOptIn: 'yes',
+      nickname: 'Ada',
+      role: 'admin',
+    });
+
+    expect(response.statusCode).toBe(422);
+    const body = bodyOf(response);
+    expect(body.message).toBe('request body is invalid');
+    const errors = body.errors as { field: string; message: string }[];
+    expect(errors.map((error) => error.field).sort()).toEqual([
+      'dateOfBirth',
+      'email',
+      'fullName',
+      'gitHubUsername',
+      'marketingOptIn',
+      'nickname',
+      'role',
+    ]);
+    expect(errors).toContainEqual({ field: 'nickname', message: 'unknown field' });
+    expect(errors).toContainEqual({
+      field: 'gitHubUsername',
+      message: 'must follow GitHub username rules',
+    });
+    expect(writeCount()).toBe(0);
+  });
+
+  const hostile: readonly [string, string | undefined][] = [
+    ['an array', '[]'],
+    ['null', 'null'],
+    ['a string', '"x"'],
+    ['a number', '42'],
+    ['a boolean', 'true'],
+    ['an empty object', '{}'],
+    ['an empty body', ''],
+    ['no body', undefined],
+    ['truncated JSON', '{"fullName":'],
+    ['not JSON at all', 'fullName=Ada'],
+    ['a huge string field', JSON.stringify({ ...input, fullName: 'A'.repeat(15_000) })],
+    ['a body over 16 KB', JSON.stringify({ ...input, fullName: 'A'.repeat(17_000) })],
+    ['a number for the name', JSON.stringify({ ...input, fullName: 42 })],
+    ['a string for the opt-in', JSON.stringify({ ...input, marketingOptIn: 'true' })],
+    ['an object for the email', JSON.stringify({ ...input, email: { $ne: '' } })],
+    ['30 February', JSON.stringify({ ...input, dateOfBirth: '2023-02-30' })],
+    ['a future birth date', JSON.stringify({ ...input, dateOfBirth: '2999-01-01' })],
+    ['an unpadded date', JSON.stringify({ ...input, dateOfBirth: '1990-1-1' })],
+    ['a date-time for a date', JSON.stringify({ ...input, dateOfBirth: '1990-01-01T00:00:00Z' })],
+    ['a GitHub name starting with a hyphen', JSON.stringify({ ...input, gitHubUsername: '-abc' })],
+    ['a GitHub name with a double hyphen', JSON.stringify({ ...input, gitHubUsername: 'a--b' })],
+    ['a 40-character GitHub name', JSON.stringify({ ...input, gitHubUsername: 'a'.repeat(40) })],
+    ['an invalid email', JSON.stringify({ ...input, email: 'ada@' })],
+    ['an over-long email', JSON.stringify({ ...input, email: `${'a'.repeat(250)}@example.com` })],
+    ['a server-owned field', JSON.stringify({ ...input, version: 99 })],
+    ['a prototype key', `{"__proto__":{"admin":true},${JSON.stringify(input).slice(1)}`],
+  ];
+
+  it.each(hostile)('answers %s with a 4xx and writes nothing', async (_name, body) => {
+    const response = await handler(apiEvent('POST /customers', { body }));
+
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    expect(typeof bodyOf(response).message).toBe('string');
+    expect(ddb.calls()).toHaveLength(0);
+    expect(writeCount()).toBe(0);
+  });
+});
+
+// ---- GET /customers/{idOrEmail} -----------------------------------------------------------
+
+describe('GET /customers/{idOrEmail}', () => {
+  it('reads a customer by id with one point read, without its keys (200, ETag)', async () => {
+    givenStored();
+
+    const response = await get(ID);
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ etag: '"3"' });
+    expect(bodyOf(response)).toEqual(stored);
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      profileGet(false),
+    ]);
+  });
+
+  it('reads a customer by URL-encoded, mixed-case email: the claim, then the profile', async () => {
+    ddb
+      .on(GetCommand, { Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' } })
+      .resolves({ Item: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL', customerId: ID } });
+    givenStored();
+
+    const response = await get('Ada%40Example.com');
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toEqual(stored);
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        TableName: TABLE_NAME,
+        Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' },
+        ConsistentRead: false,
+      },
+      profileGet(false),
+    ]);
+  });
+
+  it('reads an upper-case spelling of an id as the same customer', async () => {
+    givenStored();
+
+    const response = await get(ID.toUpperCase());
+
+    expect(response.statusCode).toBe(200);
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual({
+      pk: `CUSTOMER#${ID}`,
+      sk: 'PROFILE',
+    });
+  });
+
+  it('answers an unknown id with 404', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    const response = await get(ID);
+
+    expect(response.statusCode).toBe(404);
+    expect(bodyOf(response).message).toBe(`customer ${ID} not found`);
+  });
+
+  it('answers an unclaimed email with 404 after one read', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    const response = await get('nobody@example.com');
+
+    expect(response.statusCode).toBe(404);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['neither an id nor an email', 'not-a-customer'],
+    ['a malformed %-sequence', '%E0%A4%A'],
+  ])('answers %s with 400 and reads nothing', async (_name, idOrEmail) => {
+    const response = await get(idOrEmail);
+
+    expect(response.statusCode).toBe(400);
+    expect(typeof bodyOf(response).message).toBe('string');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('answers a DynamoDB failure with 500 and logs it', async () => {
+    ddb
+      .on(GetCommand)
+      .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+
+    const response = await get(ID);
+
+    expect(response.statusCode).toBe(500);
+    expect(bodyOf(response)).toEqual({ message: 'internal error' });
+    expect(loggedErrors).toHaveBeenCalledWith(
+      'unexpected error',
+      expect.objectContaining({ routeKey: 'GET /customers/{idOrEmail}', error: expect.any(Error) }),
+    );
+  });
+});
+
+// ---- PUT /customers/{id} ------------------------------------------------------------------
+
+describe('PUT /customers/{id}', () => {
+  it('replaces the profile under an optimistic lock and returns the new ETag (200)', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await put(
+      ID,
+      { ...input, fullName: 'Augusta Ada King', marketingOptIn: true },
+      '"3"',
+    );
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ etag: '"4"' });
+    const body = bodyOf(response);
+    const replaced = {
+      ...stored,
+      fullName: 'Augusta Ada King',
+      marketingOptIn: true,
+      updatedAt: body.updatedAt,
+      version: 4,
+    };
+    expect(body).toEqual(replaced);
+    expect(body.updatedAt).not.toBe(stored.updatedAt);
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      profileGet(true),
+    ]);
+    expect(transactions()).toEqual([
+      {
+        TransactItems: [
+          {
+            Put: {
+              TableName: TABLE_NAME,
+              Item: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE', ...replaced },
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeValues: { ':expected': 3 },
+            },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('moves the email claim in the same transaction when the email changes', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await put(ID, { ...input, email: 'ADA@analytical.example' }, '"3"');
+
+    expect(response.statusCode).toBe(200);
+    expect(transactions()).toHaveLength(1);
+    expect(transactions()[0]?.TransactItems).toEqual([
+      {
+        Put: expect.objectContaining({
+          Item: expect.objectContaining({ pk: `CUSTOMER#${ID}`, email: 'ada@analytical.example' }),
+          ConditionExpression: 'version = :expected',
+        }),
+      },
+      {
+        Delete: {
+          TableName: TABLE_NAME,
+          Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' },
+          ConditionExpression: 'customerId = :id',
+          ExpressionAttributeValues: { ':id': ID },
+        },
+      },
+      {
+        Put: {
+          TableName: TABLE_NAME,
+          Item: { pk: 'EMAIL#ada@analytical.example', sk: 'EMAIL', customerId: ID },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ]);
+  });
+
+  it('writes nothing when the replacement changes nothing (200, same ETag)', async () => {
+    givenStored();
+
+    const response = await put(ID, { ...input, email: ' ADA@example.com ' }, '"3"');
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ etag: '"3"' });
+    expect(bodyOf(response)).toEqual(stored);
+    expect(writeCount()).toBe(0);
+  });
+
+  it('treats an omitted gitHubUsername as removing it', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).resolves({});
+    const { gitHubUsername: _removed, ...withoutGitHub } = input;
+
+    const response = await put(ID, withoutGitHub, '*');
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).not.toHaveProperty('gitHubUsername');
+    expect(transactions()[0]?.TransactItems?.[0]?.Put?.Item).not.toHaveProperty('gitHubUsername');
+  });
+
+  it('requires If-Match (428) and reads nothing', async () => {
+    const response = await put(ID, input);
+
+    expect(response.statusCode).toBe(428);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('refuses a stale If-Match (412) without writing', async () => {
+    givenStored();
+
+    const response = await put(ID, { ...input, fullName: 'Someone Else' }, '"2"');
+
+    expect(response.statusCode).toBe(412);
+    expect(writeCount()).toBe(0);
+  });
+
+  it('answers 412 when another write wins between the read and the transaction', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed'));
+
+    const response = await put(ID, { ...input, fullName: 'Someone Else' }, '"3"');
+
+    expect(response.statusCode).toBe(412);
+  });
+
+  it('refuses to take an email another customer holds (409)', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ConditionalCheckFailed'));
+
+    const response = await put(ID, { ...input, email: 'grace@example.com' }, '"3"');
+
+    expect(response.statusCode).toBe(409);
+  });
+
+  it('answers an unknown id with 404 and writes nothing', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    const response = await put(OTHER_ID, input, '"1"');
+
+    expect(response.statusCode).toBe(404);
+    expect(writeCount()).toBe(0);
+  });
+
+  it('validates the body like POST (422) before touching the table', async () => {
+    const response = await put(ID, { ...input, dateOfBirth: '2023-02-30', id: OTHER_ID }, '"3"');
+
+    expect(response.statusCode).toBe(422);
+    const errors = bodyOf(response).errors as { field: string }[];
+    expect(errors.map((error) => error.field).sort()).toEqual(['dateOfBirth', 'id']);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('answers an id that is not a UUID with 400', async () => {
+    const response = await put('ada@example.com', input, '"3"');
+
+    expect(response.statusCode).toBe(400);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
+
+// ---- DELETE /customers/{id} ---------------------------------------------------------------
+
+describe('DELETE /customers/{id}', () => {
+  const partitionQuery = {
+    TableName: TABLE_NAME,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': `CUSTOMER#${ID}` },
+    ProjectionExpression: 'pk, sk',
+    ConsistentRead: true,
+  };
+
+  it('deletes every item of the partition and the email claim in one transaction (204)', async () => {
+    givenStored();
+    const welcome = { pk: `CUSTOMER#${ID}`, sk: 'NOTIFICATION#WELCOME' };
+    const marketing = { pk: `CUSTOMER#${ID}`, sk: 'MARKETING#CONSENT' };
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [{ pk: `CUSTOMER#${ID}`, sk: 'PROFILE' }, marketing],
+        LastEvaluatedKey: marketing,
+      })
+      .resolvesOnce({ Items: [welcome] });
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await del(ID, '"3"');
+
+    expect(response.statusCode).toBe(204);
+    expect(response.body).toBeUndefined();
+    expect(response.headers).toEqual({ 'cache-control': 'no-store' });
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      profileGet(true),
+    ]);
+    expect(ddb.commandCalls(QueryCommand).map((call) => call.args[0].input)).toEqual([
+      { ...partitionQuery, ExclusiveStartKey: undefined },
+      { ...partitionQuery, ExclusiveStartKey: marketing },
+    ]);
+    expect(transactions()).toEqual([
+      {
+        TransactItems: [
+          {
+            Delete: {
+              TableName: TABLE_NAME,
+              Key: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeValues: { ':expected': 3 },
+            },
+          },
+          {
+            Delete: {
+              TableName: TABLE_NAME,
+              Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' },
+              ConditionExpression: 'customerId = :id',
+              ExpressionAttributeValues: { ':id': ID },
+            },
+          },
+          { Delete: { TableName: TABLE_NAME, Key: marketing } },
+          { Delete: { TableName: TABLE_NAME, Key: welcome } },
+        ],
+      },
+    ]);
+  });
+
+  it('requires If-Match (428) and reads nothing', async () => {
+    const response = await del(ID);
+
+    expect(response.statusCode).toBe(428);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('refuses a stale If-Match (412) without writing', async () => {
+    givenStored();
+
+    const response = await del(ID, 'W/"3"');
+
+    expect(response.statusCode).toBe(412);
+    expect(writeCount()).toBe(0);
+  });
+
+  it('answers an unknown id with 404 and writes nothing', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    const response = await del(ID, '*');
+
+    expect(response.statusCode).toBe(404);
+    expect(writeCount()).toBe(0);
+  });
+
+  it('answers 412 when the profile changed between the read and the transaction', async () => {
+    givenStored();
+    ddb.on(QueryCommand).resolves({ Items: [{ pk: `CUSTOMER#${ID}`, sk: 'PROFILE' }] });
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+
+    const response = await del(ID, '"3"');
+
+    expect(response.statusCode).toBe(412);
+  });
+
+  /** The profile plus `others` more items: what the partition Query returns. */
+  const partitionOf = (others: number) => [
+    { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
+    ...Array.from({ length: others }, (_, n) => ({ pk: `CUSTOMER#${ID}`, sk: `ITEM#${n}` })),
+  ];
+
+  it('deletes a partition that fills one transaction exactly (100 items with the claim)', async () => {
+    givenStored();
+    ddb.on(QueryCommand).resolves({ Items: partitionOf(98) });
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await del(ID, '"3"');
+
+    expect(response.statusCode).toBe(204);
+    expect(transactions()[0]?.TransactItems).toHaveLength(100);
+  });
+
+  it('refuses to half-delete a partition too big for one transaction (500, nothing written)', async () => {
+    givenStored();
+    ddb.on(QueryCommand).resolves({ Items: partitionOf(99) });
+
+    const response = await del(ID, '"3"');
+
+    expect(response.statusCode).toBe(500);
+    expect(writeCount()).toBe(0);
+    expect(loggedErrors).toHaveBeenCalledTimes(1);
+  });
+});
+
+// ---- POST /customers/{id}/avatar-upload ---------------------------------------------------
+
+describe('POST /customers/{id}/avatar-upload', () => {
+  it('presigns a PUT of avatars/<id> that expires within 15 minutes (200)', async () => {
+    givenStored();
+
+    const response = await avatarUpload(ID);
+
+    expect(response.statusCode).toBe(200);
+    const body = bodyOf(response);
+    expect(body).toEqual({
+      url: expect.any(String),
+      method: 'PUT',
+      key: `avatars/${ID}`,
+      expiresInSeconds: 900,
+    });
+    const url = new URL(String(body.url));
+    expect(url.host).toBe(`${BUCKET_NAME}.s3.${REGION}.amazonaws.com`);
+    expect(url.pathname).toBe(`/avatars/${ID}`);
+    expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    // A checksum of the empty body presigned into the URL would make every real upload fail.
+    expect(url.searchParams.has('x-amz-checksum-crc32')).toBe(false);
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      profileGet(true),
+    ]);
+  });
+
+  it('answers an unknown customer with 404 and presigns nothing', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    const response = await avatarUpload(ID);
+
+    expect(response.statusCode).toBe(404);
+    expect(bodyOf(response)).not.toHaveProperty('url');
+  });
+
+  it('answers an id that is not a UUID with 400', async () => {
+    const response = await avatarUpload('..%2F..%2Fetc');
+
+    expect(response.statusCode).toBe(400);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
+
+// ---- routing ------------------------------------------------------------------------------
+
+it('answers a route it does not serve with 404', async () => {
+  const response = await handler(apiEvent('PATCH /customers/{id}', { pathParameters: { id: ID } }));
+
+  expect(response.statusCode).toBe(404);
+  expect(bodyOf(response).message).toBe('not found');
+  expect(ddb.calls()).toHaveLength(0);
+});

@@ -1,0 +1,67 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type CustomerEvent, customerEventSchema } from '../domain/events';
+
+/** A message that is not a customer event: it fails, is retried, and ends in the dead-letter queue. */
+export class MalformedMessage extends Error {
+  constructor(
+    readonly messageId: string,
+    reason: string,
+  ) {
+    super(`message ${messageId} is not a customer event: ${reason}`);
+    this.name = 'MalformedMessage';
+  }
+}
+
+/**
+ * The event carried by a record. SNS delivers raw, so the body is the event itself.
+ * The error names what is wrong, never the body's content (it holds personal data).
+ */
+export const parseCustomerEvent = (record: SQSRecord): CustomerEvent => {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new MalformedMessage(record.messageId, 'the body is not JSON');
+  }
+  const result = customerEventSchema.safeParse(body);
+  if (!result.success) {
+    const fields = result.error.issues.map((issue) => issue.path.join('.') || '(root)');
+    throw new MalformedMessage(record.messageId, `invalid ${[...new Set(fields)].join(', ')}`);
+  }
+  return result.data;
+};
+
+export interface CustomerEventHandlerOptions {
+  readonly logger: Logger;
+  /**
+   * Run the batch's records concurrently. Turn it off where two events of one
+   * customer in the same batch must not interleave their effects.
+   * @default true
+   */
+  readonly processInParallel?: boolean;
+}
+
+/**
+ * An SQS handler that applies `handle` to each record's customer event and reports
+ * the records that threw as partial batch failures, so only they are retried.
+ * A malformed message throws like any other failure: after three receives it lands
+ * in the dead-letter queue, never silently dropped. When every record fails the
+ * invocation fails (Powertools' default), which also makes Lambda slow its polling.
+ */
+export const customerEventHandler = (
+  handle: (event: CustomerEvent) => Promise<void>,
+  { logger, processInParallel = true }: CustomerEventHandlerOptions,
+): ((event: SQSEvent) => Promise<SQSBatchResponse>) => {
+  const processor = new BatchProcessor(EventType.SQS);
+  const processRecord = async (record: SQSRecord): Promise<void> => {
+    try {
+      await handle(parseCustomerEvent(record));
+    } catch (error) {
+      logger.error('record failed; SQS will redeliver it', { messageId: record.messageId, error });
+      throw error;
+    }
+  };
+  return (event) => processPartialResponse(event, processRecord, processor, { processInParallel });
+};

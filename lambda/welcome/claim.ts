@@ -1,0 +1,109 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { CustomerEvent } from '../shared/domain/events';
+import { profileKey, welcomeKey } from '../shared/domain/keys';
+
+/** Longer than the function timeout (30 s), so a live attempt never loses its claim. */
+const LOCK_SECONDS = 60;
+/** An abandoned claim (the send never succeeded) disappears through the table's TTL. */
+const PENDING_TTL_SECONDS = 24 * 60 * 60;
+
+export type ClaimOutcome = 'claimed' | 'customer-deleted' | 'already-sent';
+
+/** Another attempt holds the claim: fail, so SQS redelivers after the visibility timeout. */
+export class WelcomeInFlight extends Error {
+  constructor(readonly customerId: string) {
+    super(`the welcome of customer ${customerId} is being sent by another attempt`);
+    this.name = 'WelcomeInFlight';
+  }
+}
+
+const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/**
+ * Claims the right to send `event`'s welcome: only while the customer still exists,
+ * and only if no one sent it and no live attempt is sending it. An expired lock is
+ * taken over, which is safe because the provider dedupes by Idempotency-Key.
+ */
+export const claimWelcome = async (
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  event: CustomerEvent,
+  now: Date,
+): Promise<ClaimOutcome> => {
+  const customerId = event.customer.id;
+  const nowSeconds = epochSeconds(now);
+  try {
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: tableName,
+              Key: profileKey(customerId),
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: tableName,
+              Item: {
+                ...welcomeKey(customerId),
+                status: 'PENDING',
+                eventId: event.eventId,
+                claimedAt: now.toISOString(),
+                lockedUntil: nowSeconds + LOCK_SECONDS,
+                expiresAt: nowSeconds + PENDING_TTL_SECONDS,
+              },
+              ConditionExpression:
+                'attribute_not_exists(pk) OR (#status = :pending AND lockedUntil < :now)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':pending': 'PENDING', ':now': nowSeconds },
+            },
+          },
+        ],
+      }),
+    );
+    return 'claimed';
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const [profile, claim] = error.CancellationReasons ?? [];
+    if (profile?.Code === 'ConditionalCheckFailed') return 'customer-deleted';
+    if (claim?.Code !== 'ConditionalCheckFailed') throw error;
+  }
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: welcomeKey(customerId), ConsistentRead: true }),
+  );
+  if (Item?.status === 'SENT') return 'already-sent';
+  throw new WelcomeInFlight(customerId);
+};
+
+/** Marks the claim sent and keeps it (no TTL, no lock), so every redelivery is skipped. */
+export const markWelcomeSent = async (
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  event: CustomerEvent,
+  now: Date,
+): Promise<void> => {
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: welcomeKey(event.customer.id),
+      UpdateExpression: 'SET #status = :sent, sentAt = :sentAt REMOVE expiresAt, lockedUntil',
+      // Fails if the claim vanished or changed hands: the record is retried, and the
+      // retry re-claims, re-sends under the same Idempotency-Key, and marks it.
+      ConditionExpression: 'eventId = :eventId',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':sent': 'SENT',
+        ':sentAt': now.toISOString(),
+        ':eventId': event.eventId,
+      },
+    }),
+  );
+};

@@ -1,0 +1,44 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { createDocumentClient } from '../shared/adapters/dynamodb';
+import { requireEnv } from '../shared/adapters/env';
+import { customerEventHandler } from '../shared/adapters/sqs-batch';
+import type { CustomerEvent } from '../shared/domain/events';
+import { claimWelcome, markWelcomeSent } from './claim';
+import { sendWelcome } from './notifier';
+
+const logger = new Logger();
+const doc = createDocumentClient();
+const tableName = requireEnv('TABLE_NAME');
+const endpoint = requireEnv('NOTIFICATION_ENDPOINT');
+const apiKeySecretArn = requireEnv('NOTIFICATION_API_KEY_SECRET_ARN');
+
+/** Cached for five minutes across invocations, so a rotated key is picked up soon. */
+const notificationApiKey = async (): Promise<string> => {
+  const value = await getSecret(apiKeySecretArn, { maxAge: 300 });
+  if (typeof value !== 'string' || value === '') {
+    throw new Error('the notification API key secret holds no string');
+  }
+  return value;
+};
+
+const welcome = async (event: CustomerEvent): Promise<void> => {
+  const context = { eventId: event.eventId, customerId: event.customer.id };
+  // The subscription filter passes only CustomerCreated; anything else is not ours.
+  if (event.type !== 'CustomerCreated') {
+    logger.debug('not a creation; ignored', { ...context, type: event.type });
+    return;
+  }
+  // Read before claiming, so a missing key fails the record without writing anything.
+  const apiKey = await notificationApiKey();
+  const claim = await claimWelcome(doc, tableName, event, new Date());
+  if (claim !== 'claimed') {
+    logger.info('welcome not sent', { ...context, reason: claim });
+    return;
+  }
+  await sendWelcome(endpoint, apiKey, event);
+  await markWelcomeSent(doc, tableName, event, new Date());
+  logger.info('welcome sent', context);
+};
+
+export const handler = customerEventHandler(welcome, { logger });

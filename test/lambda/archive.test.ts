@@ -1,0 +1,258 @@
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  NotFound,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { CustomerEvent } from '../../lambda/shared/domain/events';
+
+const BUCKET = 'assets-bucket';
+process.env.BUCKET_NAME = BUCKET;
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+type HandlerModule = typeof import('../../lambda/archive/handler');
+let handler: HandlerModule['handler'];
+
+beforeAll(() => {
+  // The module reads its environment when it loads, so it is loaded only now.
+  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/archive/handler'));
+});
+
+const s3 = mockClient(S3Client);
+
+afterEach(() => {
+  s3.reset();
+});
+
+// ---- builders -----------------------------------------------------------------------------
+
+const CUSTOMER_ID = '0b9f6c1e-3f7a-4c2d-9e8b-000000000001';
+const KEY = `customers/${CUSTOMER_ID}.json`;
+
+const customerEvent = (
+  type: CustomerEvent['type'],
+  version: number,
+  eventId = `event-${type}-${version}`,
+): CustomerEvent => ({
+  eventId,
+  type,
+  occurredAt: '2025-03-04T05:06:07.000Z',
+  version,
+  customer: {
+    id: CUSTOMER_ID,
+    fullName: `Ada Lovelace v${version}`,
+    email: 'ada@example.com',
+    dateOfBirth: '1815-12-10',
+    marketingOptIn: false,
+    createdAt: '2025-03-04T05:06:07.000Z',
+    updatedAt: '2025-03-04T05:06:07.000Z',
+    version,
+  },
+  marketingConsent: 'none',
+});
+
+const sqsRecord = (messageId: string, body: string): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '1741064767000',
+    SenderId: 'AIDAEXAMPLE',
+    ApproximateFirstReceiveTimestamp: '1741064767000',
+  },
+  messageAttributes: {},
+  md5OfBody: 'not-checked',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:archive',
+  awsRegion: 'eu-west-1',
+});
+
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const eventRecord = (event: CustomerEvent): SQSRecord =>
+  sqsRecord(`msg-${event.eventId}`, JSON.stringify(event));
+
+const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
+
+/** The archive holds `version` of the customer as its current object. */
+const storedVersion = (version: number) =>
+  s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: KEY }).resolves({
+    ETag: `"etag-v${version}"`,
+    Metadata: { version: String(version), 'event-id': `event-${version}` },
+  });
+
+/** Nothing current; the key's history is `deleteMarkers` (and nothing else). */
+const nothingStored = (deleteMarkers: { Key: string; IsLatest: boolean }[] = []) => {
+  s3.on(HeadObjectCommand).rejects(notFound());
+  s3.on(ListObjectVersionsCommand).resolves({ DeleteMarkers: deleteMarkers });
+};
+
+const puts = () => s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+const deletes = () => s3.commandCalls(DeleteObjectCommand).map((call) => call.args[0].input);
+
+// ---- tests --------------------------------------------------------------------------------
+
+describe('archive consumer', () => {
+  it('writes a new customer as JSON with its version and event id, only if the key is free', async () => {
+    nothingStored();
+    const event = customerEvent('CustomerCreated', 1);
+
+    const response = await handler(batch(eventRecord(event)));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(s3.commandCalls(ListObjectVersionsCommand).map((call) => call.args[0].input)).toEqual([
+      { Bucket: BUCKET, Prefix: KEY },
+    ]);
+    expect(puts()).toEqual([
+      {
+        Bucket: BUCKET,
+        Key: KEY,
+        Body: JSON.stringify(event.customer),
+        ContentType: 'application/json',
+        Metadata: { version: '1', 'event-id': 'event-CustomerCreated-1' },
+        IfNoneMatch: '*',
+      },
+    ]);
+  });
+
+  it('writes a newer version over the stored one, only if that is still the stored one', async () => {
+    storedVersion(1);
+
+    await handler(batch(eventRecord(customerEvent('CustomerUpdated', 2))));
+
+    expect(puts()).toEqual([
+      expect.objectContaining({
+        Key: KEY,
+        Metadata: { version: '2', 'event-id': 'event-CustomerUpdated-2' },
+        IfMatch: '"etag-v1"',
+      }),
+    ]);
+    expect(puts()[0]).not.toHaveProperty('IfNoneMatch');
+  });
+
+  it('writes nothing for a duplicate event (the same version is stored)', async () => {
+    storedVersion(2);
+
+    const response = await handler(batch(eventRecord(customerEvent('CustomerUpdated', 2))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(puts()).toEqual([]);
+  });
+
+  it('writes nothing for a late event (a newer version is stored)', async () => {
+    storedVersion(3);
+
+    const response = await handler(batch(eventRecord(customerEvent('CustomerUpdated', 2))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(puts()).toEqual([]);
+  });
+
+  it('fails the record for a retry when a concurrent write beats the conditional put', async () => {
+    storedVersion(1);
+    const event = customerEvent('CustomerUpdated', 2);
+    const other = customerEvent('CustomerUpdated', 2, 'event-other');
+    s3.on(PutObjectCommand).callsFake((input: PutObjectCommandInput) => {
+      if (input.Metadata?.['event-id'] === 'event-other') return {};
+      throw new S3ServiceException({
+        name: 'PreconditionFailed',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 412 },
+        message: 'At least one of the pre-conditions you specified did not hold',
+      });
+    });
+
+    const response = await handler(batch(eventRecord(event), eventRecord(other)));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${event.eventId}` }] });
+  });
+
+  it('deletes the customer with a delete marker (no VersionId), keeping the history', async () => {
+    storedVersion(2);
+
+    const response = await handler(batch(eventRecord(customerEvent('CustomerDeleted', 2))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deletes()).toEqual([{ Bucket: BUCKET, Key: KEY }]);
+  });
+
+  it('leaves a delete marker even when nothing was archived, so a late creation stays out', async () => {
+    nothingStored();
+
+    await handler(batch(eventRecord(customerEvent('CustomerDeleted', 1))));
+
+    expect(deletes()).toEqual([{ Bucket: BUCKET, Key: KEY }]);
+  });
+
+  it('does not delete again when the latest version is already a delete marker', async () => {
+    nothingStored([{ Key: KEY, IsLatest: true }]);
+
+    const response = await handler(batch(eventRecord(customerEvent('CustomerDeleted', 2))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deletes()).toEqual([]);
+  });
+
+  it('does not delete when a newer version than the deleted one is stored', async () => {
+    storedVersion(3);
+
+    const response = await handler(batch(eventRecord(customerEvent('CustomerDeleted', 2))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deletes()).toEqual([]);
+  });
+
+  it('never brings a deleted customer back for a late creation or update', async () => {
+    nothingStored([{ Key: KEY, IsLatest: true }]);
+
+    const response = await handler(
+      batch(
+        eventRecord(customerEvent('CustomerCreated', 1)),
+        eventRecord(customerEvent('CustomerUpdated', 2)),
+      ),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(puts()).toEqual([]);
+  });
+
+  it("ignores another key's delete marker that shares the prefix", async () => {
+    nothingStored([{ Key: `${KEY}.bak`, IsLatest: true }]);
+
+    await handler(batch(eventRecord(customerEvent('CustomerCreated', 1))));
+
+    expect(puts()).toEqual([expect.objectContaining({ Key: KEY, IfNoneMatch: '*' })]);
+  });
+
+  it('fails only the malformed messages of a batch and archives the others', async () => {
+    nothingStored();
+    const first = customerEvent('CustomerCreated', 1, 'event-first');
+    const second = customerEvent('CustomerCreated', 1, 'event-second');
+
+    const response = await handler(
+      batch(
+        eventRecord(first),
+        sqsRecord('msg-not-json', '{"eventId": '),
+        sqsRecord('msg-not-an-event', JSON.stringify({ ...first, version: 0 })),
+        eventRecord(second),
+      ),
+    );
+
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: 'msg-not-json' },
+        { itemIdentifier: 'msg-not-an-event' },
+      ],
+    });
+    expect(puts().map((input) => input.Metadata?.['event-id'])).toEqual([
+      'event-first',
+      'event-second',
+    ]);
+  });
+});

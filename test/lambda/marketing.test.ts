@@ -1,0 +1,325 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { CustomerEvent } from '../../lambda/shared/domain/events';
+import { marketingConsentKey } from '../../lambda/shared/domain/keys';
+
+const BUCKET = 'assets-bucket';
+const TABLE_NAME = 'customers';
+process.env.BUCKET_NAME = BUCKET;
+process.env.TABLE_NAME = TABLE_NAME;
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+type HandlerModule = typeof import('../../lambda/marketing/handler');
+let handler: HandlerModule['handler'];
+
+beforeAll(() => {
+  // The module reads its environment when it loads, so it is loaded only now.
+  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/marketing/handler'));
+});
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+
+beforeEach(() => {
+  ddb.on(GetCommand).resolves({});
+  s3.on(PutObjectCommand).resolves({ VersionId: 'version-written' });
+  s3.on(ListObjectVersionsCommand).resolves({});
+  s3.on(DeleteObjectsCommand).resolves({});
+});
+
+afterEach(() => {
+  ddb.reset();
+  s3.reset();
+});
+
+// ---- builders -----------------------------------------------------------------------------
+
+const CUSTOMER_ID = '0b9f6c1e-3f7a-4c2d-9e8b-000000000001';
+const KEY = `marketing/contacts/${CUSTOMER_ID}.json`;
+const GUARD_KEY = marketingConsentKey(CUSTOMER_ID);
+
+const customerEvent = (
+  type: CustomerEvent['type'],
+  version: number,
+  marketingConsent: CustomerEvent['marketingConsent'],
+  eventId = `event-${type}-${version}`,
+): CustomerEvent => ({
+  eventId,
+  type,
+  occurredAt: '2025-03-04T05:06:07.000Z',
+  version,
+  customer: {
+    id: CUSTOMER_ID,
+    fullName: 'Ada Lovelace',
+    email: 'ada@example.com',
+    dateOfBirth: '1815-12-10',
+    marketingOptIn: marketingConsent === 'granted',
+    createdAt: '2025-03-04T05:06:07.000Z',
+    updatedAt: '2025-03-04T05:06:07.000Z',
+    version,
+  },
+  marketingConsent,
+});
+
+const sqsRecord = (messageId: string, body: string): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '1741064767000',
+    SenderId: 'AIDAEXAMPLE',
+    ApproximateFirstReceiveTimestamp: '1741064767000',
+  },
+  messageAttributes: {},
+  md5OfBody: 'not-checked',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:marketing',
+  awsRegion: 'eu-west-1',
+});
+
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const eventRecord = (event: CustomerEvent): SQSRecord =>
+  sqsRecord(`msg-${event.eventId}`, JSON.stringify(event));
+
+const conditionFailed = () =>
+  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+const guardHolds = (consent: 'granted' | 'revoked', version: number) =>
+  ddb.on(GetCommand).resolves({ Item: { ...GUARD_KEY, consent, version, eventId: 'earlier' } });
+
+const guardWrites = () => ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+const contactPuts = () => s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+const deletedObjects = () =>
+  s3.commandCalls(DeleteObjectsCommand).flatMap((call) => call.args[0].input.Delete?.Objects);
+
+// ---- tests --------------------------------------------------------------------------------
+
+describe('marketing consumer', () => {
+  it('on a grant, writes the contact first, then records the version if it is newer', async () => {
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerCreated', 1, 'granted'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      { TableName: TABLE_NAME, Key: GUARD_KEY, ConsistentRead: true },
+    ]);
+    expect(contactPuts()).toEqual([
+      {
+        Bucket: BUCKET,
+        Key: KEY,
+        Body: JSON.stringify({
+          customerId: CUSTOMER_ID,
+          email: 'ada@example.com',
+          fullName: 'Ada Lovelace',
+          consentVersion: 1,
+        }),
+        ContentType: 'application/json',
+      },
+    ]);
+    expect(guardWrites()).toEqual([
+      {
+        TableName: TABLE_NAME,
+        Item: { ...GUARD_KEY, consent: 'granted', version: 1, eventId: 'event-CustomerCreated-1' },
+        ConditionExpression: 'attribute_not_exists(pk) OR version < :version',
+        ExpressionAttributeValues: { ':version': 1 },
+      },
+    ]);
+    const [put] = s3.commandCalls(PutObjectCommand);
+    const [record] = ddb.commandCalls(PutCommand);
+    expect(put && record && put.calledBefore(record)).toBe(true);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+  });
+
+  it('on a revoke, records the version first, then deletes every version and delete marker', async () => {
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [
+        { Key: KEY, VersionId: 'v2', IsLatest: true },
+        { Key: KEY, VersionId: 'v1', IsLatest: false },
+        { Key: `${KEY}.bak`, VersionId: 'other-key', IsLatest: true },
+      ],
+      DeleteMarkers: [{ Key: KEY, VersionId: 'marker-1', IsLatest: false }],
+    });
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 3, 'revoked'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(guardWrites()).toEqual([
+      {
+        TableName: TABLE_NAME,
+        Item: { ...GUARD_KEY, consent: 'revoked', version: 3, eventId: 'event-CustomerUpdated-3' },
+        ConditionExpression: 'attribute_not_exists(pk) OR version <= :version',
+        ExpressionAttributeValues: { ':version': 3 },
+      },
+    ]);
+    expect(s3.commandCalls(ListObjectVersionsCommand).map((call) => call.args[0].input)).toEqual([
+      { Bucket: BUCKET, Prefix: KEY },
+    ]);
+    expect(s3.commandCalls(DeleteObjectsCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        Bucket: BUCKET,
+        Delete: {
+          Objects: [
+            { Key: KEY, VersionId: 'v2' },
+            { Key: KEY, VersionId: 'v1' },
+            { Key: KEY, VersionId: 'marker-1' },
+          ],
+          Quiet: true,
+        },
+      },
+    ]);
+    const [record] = ddb.commandCalls(PutCommand);
+    const [list] = s3.commandCalls(ListObjectVersionsCommand);
+    expect(record && list && record.calledBefore(list)).toBe(true);
+    expect(contactPuts()).toEqual([]);
+  });
+
+  it('follows every page of versions before deleting', async () => {
+    s3.on(ListObjectVersionsCommand)
+      .resolvesOnce({
+        Versions: [{ Key: KEY, VersionId: 'v2' }],
+        IsTruncated: true,
+        NextKeyMarker: KEY,
+        NextVersionIdMarker: 'v2',
+      })
+      .resolvesOnce({ Versions: [{ Key: KEY, VersionId: 'v1' }], IsTruncated: false });
+
+    await handler(batch(eventRecord(customerEvent('CustomerUpdated', 3, 'revoked'))));
+
+    expect(s3.commandCalls(ListObjectVersionsCommand).map((call) => call.args[0].input)).toEqual([
+      { Bucket: BUCKET, Prefix: KEY },
+      { Bucket: BUCKET, Prefix: KEY, KeyMarker: KEY, VersionIdMarker: 'v2' },
+    ]);
+    expect(deletedObjects()).toEqual([
+      { Key: KEY, VersionId: 'v2' },
+      { Key: KEY, VersionId: 'v1' },
+    ]);
+  });
+
+  it('keeps the guard of a deleted customer for 30 days only, and orders the deletion after its version', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    await handler(batch(eventRecord(customerEvent('CustomerDeleted', 1, 'revoked'))));
+    const after = Math.floor(Date.now() / 1000);
+
+    const [write] = guardWrites();
+    // Deleted at version 1, after a version-1 grant: it must not look like a duplicate of it.
+    expect(write?.Item).toMatchObject({ consent: 'revoked', version: 2 });
+    expect(write?.ExpressionAttributeValues).toEqual({ ':version': 2 });
+    const expiresAt = write?.Item?.expiresAt as number;
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 30 * 24 * 60 * 60);
+    expect(expiresAt).toBeLessThanOrEqual(after + 30 * 24 * 60 * 60);
+  });
+
+  it('gives the guard no expiry for an opt-out of a customer who stays', async () => {
+    await handler(batch(eventRecord(customerEvent('CustomerUpdated', 2, 'revoked'))));
+
+    expect(guardWrites()[0]?.Item).not.toHaveProperty('expiresAt');
+  });
+
+  it('writes nothing for a late grant (a newer change is recorded)', async () => {
+    guardHolds('revoked', 3);
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 2, 'granted'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(contactPuts()).toEqual([]);
+    expect(guardWrites()).toEqual([]);
+  });
+
+  it('has no effect for a duplicate grant', async () => {
+    guardHolds('granted', 2);
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 2, 'granted'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(contactPuts()).toEqual([]);
+    expect(guardWrites()).toEqual([]);
+  });
+
+  it('undoes its own write when a newer change is recorded while a grant is applied', async () => {
+    ddb.on(PutCommand).rejects(conditionFailed());
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 2, 'granted'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(s3.commandCalls(DeleteObjectCommand).map((call) => call.args[0].input)).toEqual([
+      { Bucket: BUCKET, Key: KEY, VersionId: 'version-written' },
+    ]);
+  });
+
+  it('deletes nothing for a late revoke (a newer grant is recorded)', async () => {
+    ddb.on(PutCommand).rejects(conditionFailed());
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 2, 'revoked'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(s3.commandCalls(ListObjectVersionsCommand)).toHaveLength(0);
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+  });
+
+  it('fails the revoke for a retry when S3 could not delete a version', async () => {
+    s3.on(ListObjectVersionsCommand).resolves({ Versions: [{ Key: KEY, VersionId: 'v1' }] });
+    s3.on(DeleteObjectsCommand).resolves({
+      Errors: [{ Key: KEY, VersionId: 'v1', Code: 'InternalError' }],
+    });
+    const revoke = customerEvent('CustomerUpdated', 2, 'revoked');
+    const other = { ...customerEvent('CustomerUpdated', 5, 'none'), eventId: 'event-none' };
+
+    const response = await handler(batch(eventRecord(revoke), eventRecord(other)));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${revoke.eventId}` }] });
+  });
+
+  it('ignores an event that changes no consent', async () => {
+    const response = await handler(batch(eventRecord(customerEvent('CustomerUpdated', 2, 'none'))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('fails only the malformed messages of a batch and applies the others', async () => {
+    const first = customerEvent('CustomerCreated', 1, 'granted', 'event-first');
+    const second = customerEvent('CustomerUpdated', 2, 'granted', 'event-second');
+
+    const response = await handler(
+      batch(
+        eventRecord(first),
+        sqsRecord('msg-not-json', 'granted'),
+        sqsRecord('msg-not-an-event', JSON.stringify({ ...first, marketingConsent: 'maybe' })),
+        eventRecord(second),
+      ),
+    );
+
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: 'msg-not-json' },
+        { itemIdentifier: 'msg-not-an-event' },
+      ],
+    });
+    expect(guardWrites().map((input) => input.Item?.eventId)).toEqual([
+      'event-first',
+      'event-second',
+    ]);
+  });
+});

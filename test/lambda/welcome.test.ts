@@ -1,0 +1,302 @@
+import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
+import { clearCaches } from '@aws-lambda-powertools/parameters';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { CustomerEvent } from '../../lambda/shared/domain/events';
+import { customerPk, profileKey, welcomeKey } from '../../lambda/shared/domain/keys';
+
+const TABLE_NAME = 'customers';
+const ENDPOINT = 'https://notify.example.com/v1/messages';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:notification-key-AbCdEf';
+const API_KEY = 'test-api-key-0123456789';
+process.env.TABLE_NAME = TABLE_NAME;
+process.env.NOTIFICATION_ENDPOINT = ENDPOINT;
+process.env.NOTIFICATION_API_KEY_SECRET_ARN = SECRET_ARN;
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+type HandlerModule = typeof import('../../lambda/welcome/handler');
+let handler: HandlerModule['handler'];
+
+beforeAll(() => {
+  // The module reads its environment when it loads, so it is loaded only now.
+  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/welcome/handler'));
+});
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const secrets = mockClient(SecretsManagerClient);
+let fetchSpy: jest.SpiedFunction<typeof fetch>;
+
+beforeEach(() => {
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
+  fetchSpy = jest
+    .spyOn(globalThis, 'fetch')
+    .mockImplementation(async () => new Response(null, { status: 202 }));
+});
+
+afterEach(() => {
+  ddb.reset();
+  secrets.reset();
+  clearCaches();
+  jest.restoreAllMocks();
+});
+
+// ---- builders -----------------------------------------------------------------------------
+
+const customerId = (n: number): string => `0b9f6c1e-3f7a-4c2d-9e8b-${String(n).padStart(12, '0')}`;
+
+const createdEvent = (n: number, changes: Partial<CustomerEvent> = {}): CustomerEvent => ({
+  eventId: `event-${n}`,
+  type: 'CustomerCreated',
+  occurredAt: '2025-03-04T05:06:07.000Z',
+  version: 1,
+  customer: {
+    id: customerId(n),
+    fullName: `Ada Lovelace ${n}`,
+    email: `ada${n}@example.com`,
+    dateOfBirth: '1815-12-10',
+    marketingOptIn: false,
+    createdAt: '2025-03-04T05:06:07.000Z',
+    updatedAt: '2025-03-04T05:06:07.000Z',
+    version: 1,
+  },
+  marketingConsent: 'none',
+  ...changes,
+});
+
+const sqsRecord = (messageId: string, body: string): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '1741064767000',
+    SenderId: 'AIDAEXAMPLE',
+    ApproximateFirstReceiveTimestamp: '1741064767000',
+  },
+  messageAttributes: {},
+  md5OfBody: 'not-checked',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:welcome',
+  awsRegion: 'eu-west-1',
+});
+
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const eventRecord = (event: CustomerEvent): SQSRecord =>
+  sqsRecord(`msg-${event.eventId}`, JSON.stringify(event));
+
+const cancelled = (profile: string, claim: string) =>
+  new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: [{ Code: profile }, { Code: claim }],
+  });
+
+const sentBodies = (): unknown[] =>
+  fetchSpy.mock.calls.map(([, init]) => JSON.parse(String(init?.body)));
+
+// ---- tests --------------------------------------------------------------------------------
+
+describe('welcome consumer', () => {
+  it('claims, sends exactly one POST with the API key and the event id, then marks the claim SENT', async () => {
+    const event = createdEvent(1);
+
+    const response = await handler(batch(eventRecord(event)));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [claim] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+    const now = claim?.TransactItems?.[1]?.Put?.ExpressionAttributeValues?.[':now'] as number;
+    expect(claim).toEqual({
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: TABLE_NAME,
+            Key: profileKey(customerId(1)),
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: TABLE_NAME,
+            Item: {
+              ...welcomeKey(customerId(1)),
+              status: 'PENDING',
+              eventId: 'event-1',
+              claimedAt: expect.any(String),
+              lockedUntil: now + 60,
+              expiresAt: now + 24 * 60 * 60,
+            },
+            ConditionExpression:
+              'attribute_not_exists(pk) OR (#status = :pending AND lockedUntil < :now)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':pending': 'PENDING', ':now': now },
+          },
+        },
+      ],
+    });
+
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
+    const [url, init] = fetchSpy.mock.calls[0] ?? [];
+    expect(url).toBe(ENDPOINT);
+    expect(init).toMatchObject({
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${API_KEY}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'event-1',
+      },
+    });
+    expect(init?.signal).toBeInstanceOf(AbortSignal);
+    expect(sentBodies()).toEqual([
+      {
+        template: 'welcome',
+        customerId: customerId(1),
+        email: 'ada1@example.com',
+        fullName: 'Ada Lovelace 1',
+      },
+    ]);
+
+    const updates = ddb.commandCalls(UpdateCommand);
+    expect(updates.map((call) => call.args[0].input)).toEqual([
+      {
+        TableName: TABLE_NAME,
+        Key: welcomeKey(customerId(1)),
+        UpdateExpression: 'SET #status = :sent, sentAt = :sentAt REMOVE expiresAt, lockedUntil',
+        ConditionExpression: 'eventId = :eventId',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':sent': 'SENT',
+          ':sentAt': expect.any(String),
+          ':eventId': 'event-1',
+        },
+      },
+    ]);
+    const [claimCall] = ddb.commandCalls(TransactWriteCommand);
+    const [sentCall] = updates;
+    expect(claimCall && sentCall && claimCall.calledBefore(sentCall)).toBe(true);
+  });
+
+  it('sends nothing for a redelivered event whose welcome is already SENT', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { ...welcomeKey(customerId(1)), status: 'SENT', eventId: 'event-1' } });
+
+    const response = await handler(batch(eventRecord(createdEvent(1))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      { TableName: TABLE_NAME, Key: welcomeKey(customerId(1)), ConsistentRead: true },
+    ]);
+    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('sends nothing to a customer deleted before the welcome went out', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+
+    const response = await handler(batch(eventRecord(createdEvent(1))));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('fails the record while another attempt holds a live claim, sending nothing for it', async () => {
+    ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+      if (input.TransactItems?.[1]?.Put?.Item?.pk === customerPk(customerId(1))) {
+        throw cancelled('None', 'ConditionalCheckFailed');
+      }
+      return {};
+    });
+    ddb.on(GetCommand).resolves({
+      Item: { ...welcomeKey(customerId(1)), status: 'PENDING', eventId: 'event-1' },
+    });
+
+    const response = await handler(
+      batch(eventRecord(createdEvent(1)), eventRecord(createdEvent(2))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-event-1' }] });
+    expect(sentBodies()).toEqual([expect.objectContaining({ customerId: customerId(2) })]);
+    expect(ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input.Key)).toEqual([
+      welcomeKey(customerId(2)),
+    ]);
+  });
+
+  it('fails only the record whose provider call answers 500, and leaves its claim PENDING', async () => {
+    fetchSpy.mockImplementation(async (_url, init) => {
+      const { customerId: id } = JSON.parse(String(init?.body)) as { customerId: string };
+      return new Response(null, { status: id === customerId(1) ? 500 : 202 });
+    });
+    const failing = createdEvent(1);
+    const passing = createdEvent(2);
+
+    const response = await handler(batch(eventRecord(failing), eventRecord(passing)));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-event-1' }] });
+    expect(fetchSpy).toHaveBeenCalledTimes(2);
+    expect(ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input.Key)).toEqual([
+      welcomeKey(customerId(2)),
+    ]);
+  });
+
+  it('fails the record when the provider cannot be reached', async () => {
+    fetchSpy.mockRejectedValue(new TypeError('fetch failed'));
+
+    // A batch that fails as a whole fails the invocation, so Lambda also slows its polling.
+    await expect(handler(batch(eventRecord(createdEvent(1))))).rejects.toBeInstanceOf(
+      FullBatchFailureError,
+    );
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('reads the API key secret once across invocations', async () => {
+    await handler(batch(eventRecord(createdEvent(1))));
+    await handler(batch(eventRecord(createdEvent(2))));
+
+    expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: SECRET_ARN },
+    ]);
+    expect(fetchSpy).toHaveBeenCalledTimes(2);
+  });
+
+  it('ignores an event that is not a creation', async () => {
+    const updated = createdEvent(1, { type: 'CustomerUpdated', version: 2 });
+
+    const response = await handler(batch(eventRecord(updated)));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.calls()).toHaveLength(0);
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  it('fails only the malformed messages of a batch and welcomes the others', async () => {
+    const notJson = sqsRecord('msg-not-json', 'this is not JSON');
+    const notAnEvent = sqsRecord('msg-not-an-event', JSON.stringify({ type: 'CustomerCreated' }));
+
+    const response = await handler(
+      batch(eventRecord(createdEvent(1)), notJson, notAnEvent, eventRecord(createdEvent(2))),
+    );
+
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: 'msg-not-json' },
+        { itemIdentifier: 'msg-not-an-event' },
+      ],
+    });
+    expect(sentBodies()).toEqual([
+      expect.objectContaining({ customerId: customerId(1) }),
+      expect.objectContaining({ customerId: customerId(2) }),
+    ]);
+  });
+});

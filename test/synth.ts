@@ -15,16 +15,25 @@ export interface SynthOptions {
    * template, and the bundle itself is tested once, by the bundling test.
    */
   readonly bundle?: boolean;
+  /**
+   * Where to write the cloud assembly.
+   * @default - a temporary directory
+   */
+  readonly outdir?: string;
 }
 
 /** Synthesizes the pipeline stack for `stage` the way `bin/app.ts` does, with cdk.json's context. */
 export const synthPipeline = (stage: Stage, options: SynthOptions = {}) => {
   const app = new App({
+    outdir: options.outdir,
     context: {
       ...cdkJson.context,
       stage,
       ...options.context,
-      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      // Bundling writes the asset path into each function's metadata, for the bundle test.
+      ...(options.bundle
+        ? { 'aws:cdk:enable-asset-metadata': true }
+        : { 'aws:cdk:bundling-stacks': [] }),
     },
   });
   const config = loadStageConfig(app.node);

@@ -110,6 +110,38 @@ export const queuePolicyStatements = (
     )
     .flatMap(policyStatementsOf);
 
+/** The statements of the topic policy (or policies) attached to topic `topicLogicalId`. */
+export const topicPolicyStatements = (
+  template: Template,
+  topicLogicalId: string,
+): PolicyStatementJson[] =>
+  Object.values(resourcesOfType(template, 'AWS::SNS::TopicPolicy'))
+    .filter((policy) =>
+      (policy.Properties.Topics as unknown[]).some((t) => referencedId(t) === topicLogicalId),
+    )
+    .flatMap(policyStatementsOf);
+
+const isAnyone = (principal: unknown): boolean =>
+  principal === '*' || JSON.stringify(principal) === JSON.stringify({ AWS: '*' });
+
+/**
+ * The Deny statements of `statements` that refuse `action` (or all of its service's
+ * actions) to anyone when the request does not use TLS.
+ */
+export const denyWithoutTls = (
+  statements: readonly PolicyStatementJson[],
+  action: string,
+): PolicyStatementJson[] => {
+  const serviceWildcard = `${action.split(':')[0]}:*`;
+  return statements.filter(
+    (s) =>
+      s.Effect === 'Deny' &&
+      asList(s.Action).some((a) => a === action || a === serviceWildcard) &&
+      isAnyone(s.Principal) &&
+      JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+  );
+};
+
 /** The statements of the bucket policy of bucket `bucketLogicalId`. */
 export const bucketPolicyStatements = (
   template: Template,

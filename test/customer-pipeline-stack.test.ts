@@ -18,7 +18,8 @@ describe.each(['dev', 'prod'] as const)('CustomerPipeline-%s', (stage) => {
     const report = makePack().validateScope(synthesized.stack);
     const findings = report.violations.flatMap((violation) =>
       violation.violatingResources.map(
-        (resource) => `${violation.ruleName} at ${resource.constructPath ?? resource.resourceLogicalId}`,
+        (resource) =>
+          `${violation.ruleName} at ${resource.constructPath ?? resource.resourceLogicalId}`,
       ),
     );
     expect(findings).toEqual([]);

@@ -130,12 +130,4 @@ export class EventConsumer extends Construct {
         'SQS event source mappings cannot have an on-failure destination; failed messages go to the queue redrive dead-letter queue after 3 receives.',
     });
   }
-
-  /** Every dead-letter queue of this consumer, for alarms and the DLQ runbook. */
-  public get deadLetterQueues(): { readonly name: string; readonly queue: sqs.IQueue }[] {
-    return [
-      { name: 'queue', queue: this.deadLetterQueue },
-      { name: 'subscription', queue: this.subscriptionDeadLetterQueue },
-    ];
-  }
 }

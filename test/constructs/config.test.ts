@@ -1,0 +1,76 @@
+import { App } from 'aws-cdk-lib';
+import * as cdkJson from '../../cdk.json';
+import { loadStageConfig } from '../../lib/config';
+
+const STAGE_SETTINGS = cdkJson.context.customerPipeline;
+
+/** The configuration `bin/app.ts` would load with cdk.json's context plus `context`. */
+const load = (context: Record<string, unknown> = {}) =>
+  loadStageConfig(new App({ context: { ...cdkJson.context, ...context } }).node);
+
+/** cdk.json's per-stage settings with `key` removed from the dev stage. */
+const withoutDevSetting = (key: string) => {
+  const { [key]: _removed, ...dev } = STAGE_SETTINGS.dev as Record<string, unknown>;
+  return { customerPipeline: { ...STAGE_SETTINGS, dev } };
+};
+
+describe('loadStageConfig', () => {
+  test('defaults to the dev stage', () => {
+    const config = load();
+    expect(config.stage).toBe('dev');
+    expect(config.retainData).toBe(false);
+    expect(config.logRetentionDays).toBe(STAGE_SETTINGS.dev.logRetentionDays);
+  });
+
+  test('reads the prod stage, which retains data', () => {
+    const config = load({ stage: 'prod' });
+    expect(config).toEqual(
+      expect.objectContaining({
+        stage: 'prod',
+        retainData: true,
+        corsAllowedOrigins: STAGE_SETTINGS.prod.corsAllowedOrigins,
+        avatarNoncurrentVersionExpirationDays:
+          STAGE_SETTINGS.prod.avatarNoncurrentVersionExpirationDays,
+        apiThrottle: {
+          rateLimit: STAGE_SETTINGS.prod.apiRateLimit,
+          burstLimit: STAGE_SETTINGS.prod.apiBurstLimit,
+        },
+      }),
+    );
+  });
+
+  test('rejects an unknown stage, naming the valid ones', () => {
+    expect(() => load({ stage: 'staging' })).toThrow(/dev, prod/);
+    expect(() => load({ stage: 'staging' })).toThrow(/staging/);
+  });
+
+  test('lets -c notificationEndpoint override the stage’s endpoint', () => {
+    const endpoint = 'https://other.example.com/notify';
+    expect(load({ notificationEndpoint: endpoint }).notificationEndpoint).toBe(endpoint);
+    expect(load({ stage: 'prod', notificationEndpoint: endpoint }).notificationEndpoint).toBe(
+      endpoint,
+    );
+  });
+
+  test('takes an alarm email from -c alarmEmail, and none by default', () => {
+    expect(load().alarmEmail).toBeUndefined();
+    expect(load({ alarmEmail: 'ops@example.com' }).alarmEmail).toBe('ops@example.com');
+  });
+
+  test('rejects an alarm email that is not an address', () => {
+    expect(() => load({ alarmEmail: 'not-an-address' })).toThrow(/alarmEmail/);
+  });
+
+  test.each([
+    'notificationEndpoint',
+    'corsAllowedOrigins',
+    'avatarNoncurrentVersionExpirationDays',
+    'logRetentionDays',
+    'apiRateLimit',
+    'apiBurstLimit',
+  ])('rejects a stage without %s, naming it', (key) => {
+    expect(() => load(withoutDevSetting(key))).toThrow(
+      new RegExp(`customerPipeline\\.dev\\.${key}`),
+    );
+  });
+});

@@ -1,0 +1,419 @@
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AssetsBucket } from '../../lib/constructs/assets-bucket';
+import { CustomerApi } from '../../lib/constructs/customer-api';
+import { CustomerEvents } from '../../lib/constructs/customer-events';
+import { CustomerTable } from '../../lib/constructs/customer-table';
+import { EventConsumer } from '../../lib/constructs/event-consumer';
+import { NotificationSecret } from '../../lib/constructs/notification-secret';
+import { PipelineFunction } from '../../lib/constructs/pipeline-function';
+import { StreamPublisher } from '../../lib/constructs/stream-publisher';
+import { synthPipeline } from '../synth';
+import {
+  actionsWithout,
+  allowedActionsOfFunction,
+  allPolicyStatements,
+  asList,
+  constructsOfType,
+  getAtt,
+  LOGGING_AND_TRACING_ACTIONS,
+  logicalIdOf,
+  type PolicyStatementJson,
+  ref,
+  referencedId,
+  resourceById,
+  resourcesOfType,
+  roleIdOfFunction,
+  SQS_CONSUME_ACTIONS,
+  statementsAllowing,
+} from '../template-queries';
+
+/** `nodejs22.x` → 22, `nodejs4.3` → 4.3; `undefined` for a name without a version. */
+const nodeVersionOf = (runtimeName: string): number | undefined => {
+  const match = /^nodejs(\d+)(?:\.(\d+))?/.exec(runtimeName);
+  return match ? Number(`${match[1]}.${match[2] ?? 0}`) : undefined;
+};
+
+const newestNodeRuntime = (): string => {
+  const versioned = lambda.Runtime.ALL.filter((r) => r.family === lambda.RuntimeFamily.NODEJS)
+    .map((r) => ({ name: r.name, version: nodeVersionOf(r.name) }))
+    .filter((r): r is { name: string; version: number } => r.version !== undefined)
+    .sort((a, b) => b.version - a.version);
+  const [newest] = versioned;
+  if (!newest) throw new Error('no Node.js runtime in lambda.Runtime.ALL');
+  return newest.name;
+};
+
+/** `arn-of-bucket/<keys>`, as a grant on object keys renders it. */
+const objectsArn = (bucketId: string, keys: string) => ({
+  'Fn::Join': ['', [getAtt(bucketId, 'Arn'), `/${keys}`]],
+});
+
+/** An action that grants more than its name: a wildcard, or a broad DynamoDB/S3 action. */
+const isBroad = (action: string): boolean =>
+  action.endsWith('*') || ['dynamodb:Scan', 'dynamodb:BatchWriteItem'].includes(action);
+
+describe.each([
+  ['dev', 14],
+  ['prod', 90],
+] as const)('PipelineFunction (%s)', (stage, retentionDays) => {
+  let synthesized: ReturnType<typeof synthPipeline>;
+  let functionIds: string[];
+  let ids: {
+    api: string;
+    publisher: string;
+    welcome: string;
+    archive: string;
+    marketing: string;
+    table: string;
+    bucket: string;
+    topic: string;
+    eventsKey: string;
+    secret: string;
+    failureQueue: string;
+    queues: Record<'welcome' | 'archive' | 'marketing', string>;
+  };
+  beforeAll(() => {
+    synthesized = synthPipeline(stage);
+    const { stack } = synthesized;
+    const id = (construct: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, construct);
+    functionIds = constructsOfType(stack, PipelineFunction).map(id);
+    const [api] = constructsOfType(stack, CustomerApi);
+    const [publisher] = constructsOfType(stack, StreamPublisher);
+    const [table] = constructsOfType(stack, CustomerTable);
+    const [assets] = constructsOfType(stack, AssetsBucket);
+    const [events] = constructsOfType(stack, CustomerEvents);
+    const [secret] = constructsOfType(stack, NotificationSecret);
+    const consumer = (name: string) => {
+      const found = constructsOfType(stack, EventConsumer).find((c) => c.node.id === name);
+      if (!found) throw new Error(`expected ${name}`);
+      return found;
+    };
+    if (!api || !publisher || !table || !assets || !events || !secret) {
+      throw new Error('expected every construct of the pipeline');
+    }
+    const [welcome, archive, marketing] = [
+      consumer('WelcomeConsumer'),
+      consumer('ArchiveConsumer'),
+      consumer('MarketingConsumer'),
+    ];
+    ids = {
+      api: id(api.function),
+      publisher: id(publisher.function),
+      welcome: id(welcome.function),
+      archive: id(archive.function),
+      marketing: id(marketing.function),
+      table: id(table.table),
+      bucket: id(assets.bucket),
+      topic: id(events.topic),
+      eventsKey: id(events.key),
+      secret: id(secret.secret),
+      failureQueue: id(publisher.failureQueue),
+      queues: {
+        welcome: id(welcome.queue),
+        archive: id(archive.queue),
+        marketing: id(marketing.queue),
+      },
+    };
+  });
+
+  const template = () => synthesized.template;
+  const functionProperties = (functionId: string) =>
+    resourceById(template(), functionId).Properties;
+  /** What a statement granting `action` to `functionId` covers: resources and conditions. */
+  const grantsOf = (functionId: string, action: string) =>
+    statementsAllowing(template(), functionId, action).map(({ Resource, Condition }) => ({
+      Resource,
+      Condition,
+    }));
+
+  describe('shared defaults', () => {
+    test('there are five pipeline functions', () => {
+      expect(functionIds).toHaveLength(5);
+    });
+
+    test('runs on nodejs24.x, the newest Node.js runtime CDK knows', () => {
+      expect(newestNodeRuntime()).toBe('nodejs24.x');
+      for (const functionId of functionIds) {
+        expect({ functionId, runtime: functionProperties(functionId).Runtime }).toEqual({
+          functionId,
+          runtime: newestNodeRuntime(),
+        });
+      }
+    });
+
+    test('runs on arm64, traced by X-Ray', () => {
+      for (const functionId of functionIds) {
+        expect({ functionId, ...functionProperties(functionId) }).toEqual(
+          expect.objectContaining({
+            functionId,
+            Architectures: ['arm64'],
+            TracingConfig: { Mode: 'Active' },
+          }),
+        );
+      }
+    });
+
+    test(`logs to its own log group, kept ${retentionDays} days`, () => {
+      const logGroups = functionIds.map((functionId) => {
+        const { LoggingConfig } = functionProperties(functionId) as {
+          LoggingConfig?: { LogGroup?: unknown };
+        };
+        const logGroupId = referencedId(LoggingConfig?.LogGroup) ?? `none for ${functionId}`;
+        expect(LoggingConfig?.LogGroup).toEqual(ref(logGroupId));
+        const logGroup = resourceById(template(), logGroupId);
+        expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+        expect(logGroup.Properties.RetentionInDays).toBe(retentionDays);
+        return logGroupId;
+      });
+      expect(new Set(logGroups).size).toBe(functionIds.length);
+    });
+
+    test('has an explicit memory size and timeout', () => {
+      for (const functionId of functionIds) {
+        const { MemorySize, Timeout } = functionProperties(functionId);
+        expect({ functionId, MemorySize, Timeout }).toEqual({
+          functionId,
+          MemorySize: expect.any(Number),
+          Timeout: expect.any(Number),
+        });
+      }
+    });
+
+    test('has its own role with no managed policy (no account-wide log permissions)', () => {
+      const roleIds = functionIds.map((functionId) => roleIdOfFunction(template(), functionId));
+      expect(new Set(roleIds).size).toBe(functionIds.length);
+      const managedPolicies = Object.values(resourcesOfType(template(), 'AWS::IAM::ManagedPolicy'));
+      for (const roleId of roleIds) {
+        const { ManagedPolicyArns, Policies } = resourceById(template(), roleId).Properties;
+        expect({ roleId, ManagedPolicyArns, Policies }).toEqual({ roleId });
+        const attached = managedPolicies.filter((p) =>
+          JSON.stringify(p.Properties.Roles ?? []).includes(`"${roleId}"`),
+        );
+        expect(attached).toEqual([]);
+      }
+    });
+
+    test('may write only to its own log group, and send traces', () => {
+      for (const functionId of functionIds) {
+        const { LoggingConfig } = functionProperties(functionId) as {
+          LoggingConfig: { LogGroup: unknown };
+        };
+        const logGroupId = referencedId(LoggingConfig.LogGroup) ?? '';
+        const observability = allowedActionsOfFunction(template(), functionId).filter((a) =>
+          LOGGING_AND_TRACING_ACTIONS.test(a),
+        );
+        expect({ functionId, observability }).toEqual({
+          functionId,
+          observability: [
+            'logs:CreateLogStream',
+            'logs:PutLogEvents',
+            'xray:PutTelemetryRecords',
+            'xray:PutTraceSegments',
+          ],
+        });
+        for (const { Resource } of grantsOf(functionId, 'logs:PutLogEvents')) {
+          expect(asList(Resource)).toContainEqual(getAtt(logGroupId, 'Arn'));
+          expect(JSON.stringify(Resource)).not.toContain('*');
+        }
+      }
+    });
+  });
+
+  describe('least privilege', () => {
+    test('no policy allows Scan, BatchWriteItem or a wildcard action, but on the events key', () => {
+      const broad = allPolicyStatements(template())
+        .filter(({ statement }) => statement.Effect === 'Allow')
+        .flatMap(({ holder, statement }) =>
+          asList(statement.Action)
+            .filter(isBroad)
+            .map((action) => ({ holder, action, statement })),
+        )
+        .filter(({ holder, action, statement }) => !isAcknowledged(holder, action, statement));
+      expect(broad).toEqual([]);
+    });
+
+    /**
+     * The broad grants the template may hold: publishing to the encrypted topic
+     * (GenerateDataKey* on its key only), and resource policies that are not grants
+     * to our functions: a key policy's account-root administration statement, the
+     * alarm key's grant to CloudWatch, and CDK's S3 auto-delete helper's bucket access.
+     */
+    const isAcknowledged = (
+      holder: string,
+      action: string,
+      statement: PolicyStatementJson,
+    ): boolean => {
+      const holderType = resourceById(template(), holder).Type;
+      const principal = JSON.stringify(statement.Principal);
+      if (holderType === 'AWS::IAM::Policy') {
+        return (
+          action === 'kms:GenerateDataKey*' &&
+          JSON.stringify(statement.Resource) === JSON.stringify(getAtt(ids.eventsKey, 'Arn'))
+        );
+      }
+      if (holderType === 'AWS::KMS::Key') {
+        return (
+          (action === 'kms:*' &&
+            principal === JSON.stringify({ AWS: 'arn:aws:iam::123456789012:root' })) ||
+          (action === 'kms:GenerateDataKey*' &&
+            principal === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }))
+        );
+      }
+      if (holderType === 'AWS::S3::BucketPolicy') {
+        const helperRole = Object.keys(resourcesOfType(template(), 'AWS::IAM::Role')).find((r) =>
+          r.startsWith('CustomS3AutoDeleteObjectsCustomResourceProviderRole'),
+        );
+        return (
+          helperRole !== undefined &&
+          principal === JSON.stringify({ AWS: getAtt(helperRole, 'Arn') })
+        );
+      }
+      return false;
+    };
+
+    test('the API may read, query, conditionally write and delete items, and upload avatars', () => {
+      expect(
+        actionsWithout(allowedActionsOfFunction(template(), ids.api), LOGGING_AND_TRACING_ACTIONS),
+      ).toEqual([
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        's3:PutObject',
+      ]);
+      expect(grantsOf(ids.api, 'dynamodb:GetItem')).toEqual([
+        { Resource: getAtt(ids.table, 'Arn') },
+      ]);
+      expect(grantsOf(ids.api, 's3:PutObject')).toEqual([
+        { Resource: objectsArn(ids.bucket, 'avatars/*') },
+      ]);
+    });
+
+    test('the publisher may read the stream, publish encrypted events and send to its failure queue', () => {
+      expect(
+        actionsWithout(
+          allowedActionsOfFunction(template(), ids.publisher),
+          LOGGING_AND_TRACING_ACTIONS,
+        ),
+      ).toEqual([
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:ListStreams',
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'sns:Publish',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ]);
+      expect(grantsOf(ids.publisher, 'dynamodb:GetRecords')).toEqual([
+        { Resource: getAtt(ids.table, 'StreamArn') },
+      ]);
+      expect(grantsOf(ids.publisher, 'sns:Publish')).toEqual([{ Resource: ref(ids.topic) }]);
+      expect(grantsOf(ids.publisher, 'kms:GenerateDataKey*')).toEqual([
+        { Resource: getAtt(ids.eventsKey, 'Arn') },
+      ]);
+      expect(grantsOf(ids.publisher, 'sqs:SendMessage')).toEqual([
+        { Resource: getAtt(ids.failureQueue, 'Arn') },
+      ]);
+    });
+
+    test.each(['welcome', 'archive', 'marketing'] as const)(
+      'the %s consumer may drain its own queue, and only it',
+      (name) => {
+        const functionId = ids[name];
+        for (const action of SQS_CONSUME_ACTIONS) {
+          expect({ action, grants: grantsOf(functionId, action) }).toEqual({
+            action,
+            grants: [{ Resource: getAtt(ids.queues[name], 'Arn') }],
+          });
+        }
+      },
+    );
+
+    test('welcome may claim and complete its record, and read the provider key', () => {
+      expect(
+        actionsWithout(
+          allowedActionsOfFunction(template(), ids.welcome),
+          LOGGING_AND_TRACING_ACTIONS,
+          SQS_CONSUME_ACTIONS,
+        ),
+      ).toEqual([
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:GetSecretValue',
+      ]);
+      expect(grantsOf(ids.welcome, 'dynamodb:PutItem')).toEqual([
+        { Resource: getAtt(ids.table, 'Arn') },
+      ]);
+      expect(grantsOf(ids.welcome, 'secretsmanager:GetSecretValue')).toEqual([
+        { Resource: ref(ids.secret) },
+      ]);
+    });
+
+    test('archive may keep versions under customers/ only, and touches no table', () => {
+      expect(
+        actionsWithout(
+          allowedActionsOfFunction(template(), ids.archive),
+          LOGGING_AND_TRACING_ACTIONS,
+          SQS_CONSUME_ACTIONS,
+        ),
+      ).toEqual([
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucketVersions',
+        's3:PutObject',
+      ]);
+      for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
+        expect(grantsOf(ids.archive, action)).toEqual([
+          { Resource: objectsArn(ids.bucket, 'customers/*') },
+        ]);
+      }
+      expect(grantsOf(ids.archive, 's3:ListBucketVersions')).toEqual([
+        {
+          Resource: getAtt(ids.bucket, 'Arn'),
+          Condition: { StringLike: { 's3:prefix': 'customers/*' } },
+        },
+      ]);
+      expect(grantsOf(ids.archive, 's3:ListBucket')).toEqual([
+        expect.objectContaining({ Resource: getAtt(ids.bucket, 'Arn') }),
+      ]);
+    });
+
+    test('marketing may read consent, and write and delete contacts under marketing/contacts/', () => {
+      expect(
+        actionsWithout(
+          allowedActionsOfFunction(template(), ids.marketing),
+          LOGGING_AND_TRACING_ACTIONS,
+          SQS_CONSUME_ACTIONS,
+        ),
+      ).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        's3:DeleteObject',
+        's3:DeleteObjectVersion',
+        's3:ListBucketVersions',
+        's3:PutObject',
+      ]);
+      expect(grantsOf(ids.marketing, 'dynamodb:GetItem')).toEqual([
+        { Resource: getAtt(ids.table, 'Arn') },
+      ]);
+      for (const action of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']) {
+        expect(grantsOf(ids.marketing, action)).toEqual([
+          { Resource: objectsArn(ids.bucket, 'marketing/contacts/*') },
+        ]);
+      }
+      expect(grantsOf(ids.marketing, 's3:ListBucketVersions')).toEqual([
+        {
+          Resource: getAtt(ids.bucket, 'Arn'),
+          Condition: { StringLike: { 's3:prefix': 'marketing/contacts/*' } },
+        },
+      ]);
+    });
+  });
+});

@@ -1,0 +1,138 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { EventConsumer } from '../../lib/constructs/event-consumer';
+import { Monitoring } from '../../lib/constructs/monitoring';
+import { PipelineFunction } from '../../lib/constructs/pipeline-function';
+import { StreamPublisher } from '../../lib/constructs/stream-publisher';
+import { synthPipeline } from '../synth';
+import {
+  asList,
+  type CfnResourceJson,
+  constructsOfType,
+  depthAlarmsOf,
+  getAtt,
+  logicalIdOf,
+  policyStatementsOf,
+  ref,
+  referencedId,
+  resourceById,
+  resourcesOfType,
+} from '../template-queries';
+
+const lambdaAlarmsOf = (template: Template, metricName: string, functionId: string) =>
+  Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).filter(
+    (alarm) =>
+      alarm.Properties.Namespace === 'AWS/Lambda' &&
+      alarm.Properties.MetricName === metricName &&
+      JSON.stringify(alarm.Properties.Dimensions) ===
+        JSON.stringify([{ Name: 'FunctionName', Value: ref(functionId) }]),
+  );
+
+const subscriptionsOfTopic = (template: Template, topicId: string): CfnResourceJson[] =>
+  Object.values(resourcesOfType(template, 'AWS::SNS::Subscription')).filter(
+    (s) => referencedId(s.Properties.TopicArn) === topicId,
+  );
+
+describe('Monitoring', () => {
+  let template: Template;
+  let alarmTopicId: string;
+  let deadLetterQueueIds: string[];
+  let functionIds: string[];
+  let publisherFunctionId: string;
+  beforeAll(() => {
+    const { stack, template: synthesized } = synthPipeline('dev');
+    template = synthesized;
+    const [monitoring] = constructsOfType(stack, Monitoring);
+    const [publisher] = constructsOfType(stack, StreamPublisher);
+    if (!monitoring || !publisher) throw new Error('expected monitoring and the publisher');
+    alarmTopicId = logicalIdOf(stack, monitoring.alarmTopic);
+    publisherFunctionId = logicalIdOf(stack, publisher.function);
+    deadLetterQueueIds = [
+      ...constructsOfType(stack, EventConsumer).flatMap((c) => [
+        c.deadLetterQueue,
+        c.subscriptionDeadLetterQueue,
+      ]),
+      publisher.failureQueue,
+    ].map((queue) => logicalIdOf(stack, queue));
+    functionIds = constructsOfType(stack, PipelineFunction).map((fn) => logicalIdOf(stack, fn));
+  });
+
+  test('watches all 7 dead-letter queues: 2 per consumer and the publisher’s failure queue', () => {
+    expect(new Set(deadLetterQueueIds).size).toBe(7);
+  });
+
+  test('alarms as soon as any dead-letter queue holds a message', () => {
+    for (const queueId of deadLetterQueueIds) {
+      const alarms = depthAlarmsOf(template, queueId).map((a) => ({ queueId, ...a.Properties }));
+      expect(alarms).toEqual([
+        expect.objectContaining({
+          queueId,
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: getAtt(queueId, 'QueueName') }],
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        }),
+      ]);
+    }
+  });
+
+  test('alarms on errors of each of the five functions', () => {
+    expect(functionIds).toHaveLength(5);
+    for (const functionId of functionIds) {
+      expect({ functionId, alarms: lambdaAlarmsOf(template, 'Errors', functionId).length }).toEqual(
+        { functionId, alarms: 1 },
+      );
+    }
+  });
+
+  test('alarms when the stream publisher falls behind the stream (IteratorAge)', () => {
+    expect(lambdaAlarmsOf(template, 'IteratorAge', publisherFunctionId)).toHaveLength(1);
+  });
+
+  test('every alarm notifies the alarm topic', () => {
+    const alarms = Object.entries(resourcesOfType(template, 'AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(7 + 5 + 1);
+    for (const [id, alarm] of alarms) {
+      expect({ id, actions: alarm.Properties.AlarmActions }).toEqual({
+        id,
+        actions: [ref(alarmTopicId)],
+      });
+    }
+  });
+
+  test("lets CloudWatch use the alarm topic's key, or encrypted alarm messages never arrive", () => {
+    const keyId = referencedId(resourceById(template, alarmTopicId).Properties.KmsMasterKeyId);
+    const key = resourceById(template, keyId ?? '');
+    expect(key.Type).toBe('AWS::KMS::Key');
+    const cloudWatchActions = policyStatementsOf(key)
+      .filter(
+        (s) =>
+          s.Effect === 'Allow' &&
+          JSON.stringify(s.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+      )
+      .flatMap((s) => asList(s.Action));
+    expect(cloudWatchActions).toEqual(
+      expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']),
+    );
+  });
+
+  test('has exactly one dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('without alarmEmail, nobody is subscribed to the alarm topic', () => {
+    expect(subscriptionsOfTopic(template, alarmTopicId)).toEqual([]);
+  });
+
+  test('with alarmEmail, that address is subscribed to the alarm topic', () => {
+    const { stack, template: withEmail } = synthPipeline('dev', {
+      context: { alarmEmail: 'ops@example.com' },
+    });
+    const [monitoring] = constructsOfType(stack, Monitoring);
+    if (!monitoring) throw new Error('expected monitoring');
+    const topicId = logicalIdOf(stack, monitoring.alarmTopic);
+    expect(subscriptionsOfTopic(withEmail, topicId).map((s) => s.Properties)).toEqual([
+      expect.objectContaining({ Protocol: 'email', Endpoint: 'ops@example.com' }),
+    ]);
+  });
+});

@@ -59,3 +59,16 @@ export const LOCAL_CREDENTIALS = {
 
 /** Where `npm start` writes its state unless told otherwise (`--state-file`, `LOCAL_CLOUD_STATE`). */
 export const DEFAULT_STATE_FILE = '.local-cloud/state.json';
+
+/** What one Lambda invocation came to: its result, or the error it failed with. */
+export type InvokeOutcome =
+  | { readonly ok: true; readonly payload: unknown }
+  | {
+      readonly ok: false;
+      readonly error: { readonly errorType: string; readonly errorMessage: string };
+    };
+
+/** Something that can be invoked like a Lambda function. */
+export interface LambdaInvoker {
+  invoke(event: unknown): Promise<InvokeOutcome>;
+}

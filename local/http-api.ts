@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { InvokeOutcome, LambdaInvoker } from './model';
 import { closeServer, listenOnLoopback } from './net';
 
 /**
@@ -10,18 +11,6 @@ import { closeServer, listenOnLoopback } from './net';
  * .../http-api-develop-routes.html); where the documentation is silent it follows what
  * live HTTP APIs were seen to do, and each such place says so.
  */
-
-/** What a Lambda invocation came to: the function's result, or the error it raised. */
-export type InvokeOutcome =
-  | { readonly ok: true; readonly payload: unknown }
-  | {
-      readonly ok: false;
-      readonly error: { readonly errorType: string; readonly errorMessage: string };
-    };
-
-export interface LambdaInvoker {
-  invoke(event: unknown): Promise<InvokeOutcome>;
-}
 
 export interface HttpRoute {
   /** `POST /customers`, `GET /customers/{idOrEmail}`, `ANY /{proxy+}` or `$default`. */

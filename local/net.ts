@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 
 /** A port that is free on 127.0.0.1 right now (the OS picks it). */
@@ -41,7 +41,8 @@ export const waitFor = async (
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
 };

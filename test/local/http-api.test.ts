@@ -2,12 +2,11 @@ import * as http from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import {
   type HttpRequestLogEntry,
-  type InvokeOutcome,
-  type LambdaInvoker,
   MAX_REQUEST_BODY_BYTES,
   type RunningHttpApi,
   startHttpApi,
 } from '../../local/http-api';
+import type { InvokeOutcome, LambdaInvoker } from '../../local/model';
 
 const ACCOUNT_ID = '123456789012';
 const API_ID = 'localapi01';

@@ -15,6 +15,7 @@ Runs the synthesized pipeline (stage dev) on a local AWS emulator.
   --state-file <f>    where to write the running cloud's state (default ${DEFAULT_STATE_FILE},
                       or LOCAL_CLOUD_STATE); npm run dlq and npm run demo read it
   --work-dir <d>      synthesized assembly and function logs (default .local-cloud)
+  --assembly <d>      run this already synthesized cloud assembly instead of synthesizing
 
 Uses AWS_ENDPOINT_URL as the emulator when set; otherwise starts moto_server.`;
 
@@ -42,6 +43,7 @@ const main = async (): Promise<number> => {
       concurrency: { type: 'string' },
       'state-file': { type: 'string' },
       'work-dir': { type: 'string' },
+      assembly: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,6 +63,7 @@ const main = async (): Promise<number> => {
       values['state-file'] ?? process.env.LOCAL_CLOUD_STATE ?? DEFAULT_STATE_FILE,
     ),
     workDir,
+    assembly: values.assembly === undefined ? undefined : path.resolve(values.assembly),
     print,
   });
   print(`function logs: ${path.join(workDir, 'logs')}/`);

@@ -40,6 +40,11 @@ export interface LocalCloudOptions {
   readonly stateFile: string;
   /** Synthesized assembly and function logs go here. */
   readonly workDir: string;
+  /**
+   * A cloud assembly to run as it is, instead of synthesizing the app (its
+   * `notificationEndpoint` then points wherever it was synthesized for).
+   */
+  readonly assembly?: string;
   /** Concurrent invocations per function. */
   readonly concurrency: number;
   readonly print: (line: string) => void;
@@ -98,12 +103,16 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     cleanups.push(() => sink.close());
 
     const stackName = `CustomerPipeline-${options.stage}`;
-    const outdir = path.resolve(options.workDir, 'cdk.out');
-    print(`synthesizing ${stackName} into ${path.relative(process.cwd(), outdir)} …`);
-    await synthesize({
-      outdir,
-      context: { stage: options.stage, notificationEndpoint: `${sink.url}/v1/messages` },
-    });
+    const outdir = options.assembly ?? path.resolve(options.workDir, 'cdk.out');
+    if (options.assembly === undefined) {
+      print(`synthesizing ${stackName} into ${path.relative(process.cwd(), outdir)} …`);
+      await synthesize({
+        outdir,
+        context: { stage: options.stage, notificationEndpoint: `${sink.url}/v1/messages` },
+      });
+    } else {
+      print(`running the cloud assembly in ${outdir}`);
+    }
     const stack = readStack(outdir, stackName);
 
     const clients = {
@@ -378,7 +387,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       sinkUrl: sink.url,
       controlUrl: control.url,
       timeScale: options.timeScale,
-      resources: provisioned.resources,
+      templateFile: path.join(outdir, `${stackName}.template.json`),
+      resources: Object.fromEntries(
+        Object.entries(provisioned.resources).map(([id, r]) => {
+          const cdkPath = resources[id]?.Metadata?.['aws:cdk:path'];
+          return [id, typeof cdkPath === 'string' ? { ...r, constructPath: cdkPath } : r];
+        }),
+      ),
       pid: process.pid,
     };
     fs.mkdirSync(path.dirname(options.stateFile), { recursive: true });

@@ -28,6 +28,8 @@ export interface PhysicalResource {
   readonly ref: string;
   /** What `{ 'Fn::GetAtt': [logicalId, name] }` resolves to. */
   readonly attributes: Readonly<Record<string, string>>;
+  /** The construct path (`aws:cdk:path`), e.g. `CustomerPipeline-dev/WelcomeConsumer/Queue/Resource`. */
+  readonly constructPath?: string;
 }
 
 /** Written by the running local cloud; read by the tools that talk to it. */
@@ -44,6 +46,8 @@ export interface LocalCloudState {
   /** The local cloud's control API (invoke a function, inject faults, read call counts). */
   readonly controlUrl: string;
   readonly timeScale: number;
+  /** The synthesized template it runs. */
+  readonly templateFile: string;
   readonly resources: Readonly<Record<string, PhysicalResource>>;
   /** The process serving it, so tools can tell a stale file from a live cloud. */
   readonly pid: number;

@@ -1,0 +1,487 @@
+import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
+/**
+ * The dead-letter runbook's logic: which queues of the synthesized template hold
+ * dead letters (and what for), where they are, what they hold, and moving their
+ * messages back. `local/dlq.ts` is the command line around it.
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import * as z from 'zod';
+import type { CfnResource, CfnTemplate, LocalCloudState } from './model';
+
+export type DeadLetterKind = 'queue' | 'subscription' | 'stream';
+
+export const KIND_LABELS: Readonly<Record<DeadLetterKind, string>> = {
+  queue: 'queue DLQ',
+  subscription: 'subscription DLQ',
+  stream: 'stream failures',
+};
+
+/** A dead-letter queue of the template and what its messages failed on their way to. */
+export interface DeadLetterQueue {
+  /** The construct id that owns the source (`WelcomeConsumer`, `StreamPublisher`). */
+  readonly consumer: string;
+  readonly kind: DeadLetterKind;
+  /** The dead-letter queue's logical id. */
+  readonly logicalId: string;
+  /**
+   * Where its messages go back to: the consumer's queue (logical id) for the queue
+   * and subscription kinds; for stream failures, the table whose stream holds the records.
+   */
+  readonly sourceLogicalId: string;
+  /** Subscription DLQs only: the subscription delivers raw messages, not SNS envelopes. */
+  readonly rawDelivery: boolean;
+}
+
+/** The template names no consumer by that name; `known` lists the ones it does. */
+export class UnknownConsumer extends Error {
+  constructor(
+    readonly requested: string,
+    readonly known: readonly string[],
+  ) {
+    super(`no consumer "${requested}"; known consumers: ${known.join(', ')}`);
+    this.name = 'UnknownConsumer';
+  }
+}
+
+/** The logical id a `Ref` or `Fn::GetAtt` points at; `undefined` for a literal. */
+const referencedId = (value: unknown): string | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { Ref: ref, 'Fn::GetAtt': getAtt } = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
+  if (typeof ref === 'string') return ref;
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  return undefined;
+};
+
+const propertyAt = (resource: CfnResource, ...path: string[]): unknown => {
+  let value: unknown = resource.Properties;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+};
+
+/** `CustomerPipeline-dev/WelcomeConsumer/Queue/Resource` → `WelcomeConsumer`. */
+const consumerOf = (logicalId: string, resource: CfnResource): string => {
+  const path = resource.Metadata?.['aws:cdk:path'];
+  const consumer = typeof path === 'string' ? path.split('/')[1] : undefined;
+  if (!consumer) {
+    // Without the path the construct ids are gone, and guessing them from logical ids would be wrong.
+    throw new Error(
+      `${logicalId} has no aws:cdk:path metadata: synthesize with the CDK CLI (npx cdk synth), ` +
+        'or with the context aws:cdk:enable-path-metadata=true',
+    );
+  }
+  return consumer;
+};
+
+/**
+ * Every dead-letter queue of `template`, read from what points at it: a queue's
+ * redrive policy, a subscription's redrive policy, an event source mapping's
+ * on-failure destination. Ordered by consumer, in template order.
+ */
+export const findDeadLetterQueues = (template: CfnTemplate): DeadLetterQueue[] => {
+  const resources = template.Resources;
+  const isQueue = (id: string | undefined): id is string =>
+    id !== undefined && resources[id]?.Type === 'AWS::SQS::Queue';
+  const found: DeadLetterQueue[] = [];
+  for (const [id, resource] of Object.entries(resources)) {
+    if (resource.Type === 'AWS::SQS::Queue') {
+      const dlq = referencedId(propertyAt(resource, 'RedrivePolicy', 'deadLetterTargetArn'));
+      if (isQueue(dlq)) {
+        found.push({
+          consumer: consumerOf(id, resource),
+          kind: 'queue',
+          logicalId: dlq,
+          sourceLogicalId: id,
+          rawDelivery: false,
+        });
+      }
+    } else if (resource.Type === 'AWS::SNS::Subscription') {
+      const dlq = referencedId(propertyAt(resource, 'RedrivePolicy', 'deadLetterTargetArn'));
+      const endpoint = referencedId(propertyAt(resource, 'Endpoint'));
+      const endpointQueue = isQueue(endpoint) ? resources[endpoint] : undefined;
+      if (isQueue(dlq) && endpoint && endpointQueue) {
+        const raw = propertyAt(resource, 'RawMessageDelivery');
+        found.push({
+          consumer: consumerOf(endpoint, endpointQueue),
+          kind: 'subscription',
+          logicalId: dlq,
+          sourceLogicalId: endpoint,
+          rawDelivery: raw === true || raw === 'true',
+        });
+      }
+    } else if (resource.Type === 'AWS::Lambda::EventSourceMapping') {
+      const dlq = referencedId(
+        propertyAt(resource, 'DestinationConfig', 'OnFailure', 'Destination'),
+      );
+      const table = referencedId(propertyAt(resource, 'EventSourceArn'));
+      if (isQueue(dlq) && table && resources[table]?.Type === 'AWS::DynamoDB::Table') {
+        found.push({
+          consumer: consumerOf(id, resource),
+          kind: 'stream',
+          logicalId: dlq,
+          sourceLogicalId: table,
+          rawDelivery: false,
+        });
+      }
+    }
+  }
+  const consumers = [...new Set(found.map((dlq) => dlq.consumer))];
+  const kinds: DeadLetterKind[] = ['queue', 'subscription', 'stream'];
+  return found.sort(
+    (a, b) =>
+      consumers.indexOf(a.consumer) - consumers.indexOf(b.consumer) ||
+      kinds.indexOf(a.kind) - kinds.indexOf(b.kind),
+  );
+};
+
+/** `WelcomeConsumer` answers to `WelcomeConsumer` and `welcome`, in any case. */
+const namesOf = (consumer: string): string[] => {
+  const short = consumer.replace(/(Consumer|Publisher)$/, '');
+  return [consumer.toLowerCase(), short.toLowerCase()].filter((name) => name.length > 0);
+};
+
+/** The dead-letter queues of the consumer called `name`; throws `UnknownConsumer`. */
+export const deadLetterQueuesOf = (
+  dlqs: readonly DeadLetterQueue[],
+  name: string,
+): DeadLetterQueue[] => {
+  const wanted = name.toLowerCase();
+  const matching = dlqs.filter((dlq) => namesOf(dlq.consumer).includes(wanted));
+  if (matching.length === 0) {
+    throw new UnknownConsumer(name, [...new Set(dlqs.map((dlq) => dlq.consumer))]);
+  }
+  return matching;
+};
+
+/** Finds the physical ids of a stack's resources: for a queue, its URL; for a table, its name. */
+export interface ResourceLocator {
+  physicalIds(): Promise<ReadonlyMap<string, string>>;
+}
+
+/** The running local cloud's resources, from its state file. */
+export const localCloudLocator = (state: Pick<LocalCloudState, 'resources'>): ResourceLocator => ({
+  physicalIds: async () =>
+    new Map(Object.entries(state.resources).map(([id, resource]) => [id, resource.ref])),
+});
+
+/** A deployed stack's resources, from CloudFormation's ListStackResources. */
+export const cloudFormationLocator = (stackName: string, region?: string): ResourceLocator => ({
+  physicalIds: async () => {
+    const client = new CloudFormationClient({ region });
+    const ids = new Map<string, string>();
+    try {
+      for await (const page of paginateListStackResources({ client }, { StackName: stackName })) {
+        for (const summary of page.StackResourceSummaries ?? []) {
+          if (summary.LogicalResourceId && summary.PhysicalResourceId) {
+            ids.set(summary.LogicalResourceId, summary.PhysicalResourceId);
+          }
+        }
+      }
+    } finally {
+      client.destroy();
+    }
+    return ids;
+  },
+});
+
+/** A dead-letter queue with its physical ids resolved. */
+export interface LocatedDeadLetterQueue extends DeadLetterQueue {
+  readonly queueUrl: string;
+  /** The source queue's URL; for stream failures, the table's name. */
+  readonly source: string;
+}
+
+/** `https://sqs.…/123456789012/name` → `name`. */
+export const queueNameOf = (queueUrl: string): string =>
+  queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+
+export const locate = async (
+  dlqs: readonly DeadLetterQueue[],
+  locator: ResourceLocator,
+): Promise<LocatedDeadLetterQueue[]> => {
+  const ids = await locator.physicalIds();
+  const physicalId = (logicalId: string): string => {
+    const id = ids.get(logicalId);
+    if (!id) throw new Error(`the stack has no resource ${logicalId}: is it the same template?`);
+    return id;
+  };
+  return dlqs.map((dlq) => ({
+    ...dlq,
+    queueUrl: physicalId(dlq.logicalId),
+    source: physicalId(dlq.sourceLogicalId),
+  }));
+};
+
+export interface DeadLetterCount {
+  readonly dlq: LocatedDeadLetterQueue;
+  readonly visible: number;
+  /** Received by someone and not yet deleted or back to visible. */
+  readonly inFlight: number;
+}
+
+export const countMessages = async (
+  sqs: SQSClient,
+  dlq: LocatedDeadLetterQueue,
+): Promise<DeadLetterCount> => {
+  const { Attributes: attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: dlq.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    dlq,
+    visible: Number(attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+};
+
+export interface PeekedMessage {
+  readonly messageId: string;
+  readonly receiveCount: number;
+  readonly sentAt: Date | undefined;
+  readonly body: string;
+  readonly messageAttributes: Readonly<Record<string, MessageAttributeValue>>;
+}
+
+/**
+ * Up to `max` (at most 10) messages of `dlq`, received with a visibility timeout of 0
+ * so they stay visible to everyone else: nothing is deleted or hidden. Since nothing
+ * is hidden, a receive may return the same messages again, so a peek cannot page
+ * past one receive's 10. (Each receive still raises a message's ApproximateReceiveCount;
+ * a DLQ has no redrive policy to act on it.)
+ */
+export const peekMessages = async (
+  sqs: SQSClient,
+  dlq: LocatedDeadLetterQueue,
+  max: number,
+): Promise<PeekedMessage[]> => {
+  const seen = new Map<string, PeekedMessage>();
+  // A short poll may return fewer than there are, so receive again until receives stop adding any.
+  let fruitless = 0;
+  const limit = Math.min(max, 10);
+  while (seen.size < limit && fruitless < 3) {
+    const { Messages: messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlq.queueUrl,
+        // Always 10: some of them may be ones already seen.
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const before = seen.size;
+    for (const message of messages) {
+      if (!message.MessageId || seen.has(message.MessageId) || seen.size >= limit) continue;
+      const sent = message.Attributes?.SentTimestamp;
+      seen.set(message.MessageId, {
+        messageId: message.MessageId,
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+        sentAt: sent ? new Date(Number(sent)) : undefined,
+        body: message.Body ?? '',
+        messageAttributes: message.MessageAttributes ?? {},
+      });
+    }
+    fruitless = seen.size > before ? 0 : fruitless + 1;
+  }
+  return [...seen.values()];
+};
+
+const snsEnvelope = z.object({
+  Type: z.literal('Notification'),
+  TopicArn: z.string(),
+  Message: z.string(),
+  MessageAttributes: z
+    .record(z.string(), z.object({ Type: z.string(), Value: z.string() }))
+    .optional(),
+});
+
+/**
+ * What SNS would have put on the subscription's queue. A subscription DLQ may hold
+ * the SNS envelope; a raw-delivery subscription delivers its `Message` with the
+ * envelope's attributes as message attributes, so that is what goes back.
+ */
+const asDelivered = (
+  dlq: DeadLetterQueue,
+  message: Message,
+): { body: string; attributes: Record<string, MessageAttributeValue> } => {
+  const body = message.Body ?? '';
+  const attributes: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    attributes[name] = {
+      DataType: value.DataType,
+      StringValue: value.StringValue,
+      BinaryValue: value.BinaryValue,
+    };
+  }
+  if (dlq.kind !== 'subscription' || !dlq.rawDelivery) return { body, attributes };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { body, attributes };
+  }
+  const envelope = snsEnvelope.safeParse(parsed);
+  if (!envelope.success) return { body, attributes };
+  const unwrapped: Record<string, MessageAttributeValue> = {};
+  for (const [name, { Type: type, Value: value }] of Object.entries(
+    envelope.data.MessageAttributes ?? {},
+  )) {
+    unwrapped[name] = type.startsWith('Binary')
+      ? { DataType: type, BinaryValue: Buffer.from(value, 'base64') }
+      : { DataType: type, StringValue: value };
+  }
+  return { body: envelope.data.Message, attributes: unwrapped };
+};
+
+export interface RedriveResult {
+  readonly moved: number;
+  /** Messages left in the DLQ: in flight elsewhere, or back again after this redrive sent them. */
+  readonly left: number;
+  /** Why the redrive stopped before the DLQ was empty. */
+  readonly stoppedBecause?: string;
+}
+
+/** The redrive of stream failures is not a queue move; see `STREAM_REPLAY_BY_HAND`. */
+export class NotAQueueMove extends Error {
+  constructor(readonly dlq: DeadLetterQueue) {
+    super(`${dlq.logicalId} holds stream positions, not messages to move back`);
+    this.name = 'NotAQueueMove';
+  }
+}
+
+/**
+ * Moves every message of `dlq` back to its source queue: each is sent (body and
+ * message attributes as they were; a raw subscription's SNS envelope unwrapped)
+ * and only then deleted, so a crash in between duplicates a message, which the
+ * idempotent consumers absorb, rather than losing it. Repeats until the DLQ is empty.
+ *
+ * SQS's StartMessageMoveTask would do this server-side for queue DLQs, but moto
+ * 5.2.1 does not implement it and it cannot unwrap subscription DLQs, so one path
+ * serves the local cloud and a deployed stack alike.
+ */
+export const redriveMessages = async (
+  sqs: SQSClient,
+  dlq: LocatedDeadLetterQueue,
+  { visibilityTimeoutSeconds = 60 }: { visibilityTimeoutSeconds?: number } = {},
+): Promise<RedriveResult> => {
+  if (dlq.kind === 'stream') throw new NotAQueueMove(dlq);
+  const sentIds = new Set<string>();
+  let moved = 0;
+  let emptyReceives = 0;
+  for (;;) {
+    const { Messages: messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlq.queueUrl,
+        MaxNumberOfMessages: 10,
+        // Hidden while it moves, so no second redrive moves it twice.
+        VisibilityTimeout: visibilityTimeoutSeconds,
+        // Short polls may miss messages on AWS; a long poll only once the queue looks empty.
+        WaitTimeSeconds: emptyReceives > 0 ? 1 : 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (messages.length === 0) {
+      const { visible, inFlight } = await countMessages(sqs, dlq);
+      if (visible + inFlight === 0) return { moved, left: 0 };
+      if (visible === 0 || emptyReceives >= 5) {
+        return {
+          moved,
+          left: visible + inFlight,
+          stoppedBecause: `${visible + inFlight} message(s) still in the DLQ, ${inFlight} of them held by another reader: run redrive again later`,
+        };
+      }
+      emptyReceives += 1;
+      continue;
+    }
+    emptyReceives = 0;
+    for (const message of messages) {
+      if (message.MessageId && sentIds.has(message.MessageId)) {
+        // The consumer failed it again already; moving it once more would loop forever.
+        await releaseAll(sqs, dlq, messages);
+        const { visible, inFlight } = await countMessages(sqs, dlq);
+        return {
+          moved,
+          left: visible + inFlight,
+          stoppedBecause: `message ${message.MessageId} came back to the DLQ after this redrive sent it: the consumer still fails it`,
+        };
+      }
+    }
+    for (const message of messages) {
+      const { body, attributes } = asDelivered(dlq, message);
+      const sent = await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: dlq.source,
+          MessageBody: body,
+          MessageAttributes: Object.keys(attributes).length > 0 ? attributes : undefined,
+        }),
+      );
+      if (sent.MessageId) sentIds.add(sent.MessageId);
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: dlq.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
+      moved += 1;
+    }
+  }
+};
+
+/** Makes received messages visible again at once, so the next reader sees them. */
+const releaseAll = async (
+  sqs: SQSClient,
+  dlq: LocatedDeadLetterQueue,
+  messages: readonly Message[],
+): Promise<void> => {
+  for (const message of messages) {
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: dlq.queueUrl,
+        ReceiptHandle: message.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+  }
+};
+
+/** Lambda's on-failure record for a stream batch: where the records it gave up on are. */
+export const streamBatchInfo = z.object({
+  DDBStreamBatchInfo: z.object({
+    shardId: z.string(),
+    startSequenceNumber: z.string(),
+    endSequenceNumber: z.string(),
+    batchSize: z.number().optional(),
+    streamArn: z.string(),
+  }),
+});
+export type StreamBatchInfo = z.infer<typeof streamBatchInfo>['DDBStreamBatchInfo'];
+
+/** The stream range a stream-failure message points at, or `undefined` when it is not one. */
+export const streamRangeOf = (body: string): StreamBatchInfo | undefined => {
+  try {
+    return streamBatchInfo.safeParse(JSON.parse(body)).data?.DDBStreamBatchInfo;
+  } catch {
+    return undefined;
+  }
+};
+
+/** What to do instead of a redrive for stream failures, in one sentence. */
+export const STREAM_REPLAY_BY_HAND =
+  'Stream failures are not moved back: each message names a stream range (peek shows shardId, ' +
+  'startSequenceNumber and endSequenceNumber), so replay it by hand with ' +
+  '`aws dynamodbstreams get-shard-iterator --stream-arn <streamArn> --shard-id <shardId> ' +
+  '--shard-iterator-type AT_SEQUENCE_NUMBER --sequence-number <startSequenceNumber>`, then ' +
+  '`aws dynamodbstreams get-records --shard-iterator <iterator>` up to endSequenceNumber, and invoke ' +
+  'the publisher with those records (the local cloud has no invoke-stream-range control call yet); ' +
+  'the records are in the stream for 24 hours only.';

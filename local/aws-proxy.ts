@@ -1,0 +1,372 @@
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import { closeServer, listenOnLoopback } from './net';
+
+/**
+ * A loopback proxy in front of the emulator, one per local function (its `AWS_ENDPOINT_URL`),
+ * so every AWS call is attributed to the function that made it, and a test can make one
+ * service fail for one function only. Requests and responses pass through unchanged (the
+ * Host header included: SigV4 signs it).
+ */
+
+export interface AwsCall {
+  readonly caller: string;
+  /**
+   * The SigV4 signing name (`sns`, `sqs`, `dynamodb`, `s3`, `secretsmanager`); DynamoDB
+   * Streams signs as `dynamodb` too, so it is told apart by its target and named
+   * `streams.dynamodb`. `unknown` for an unsigned request.
+   */
+  readonly service: string;
+  /** e.g. `PublishBatch`, `TransactWriteItems`, `PutObject`; `Unknown` when it cannot tell. */
+  readonly operation: string;
+  /** The emulator's status; 0 when the connection was dropped (`unreachable`, or no emulator). */
+  readonly status: number;
+  readonly startedAt: number;
+  readonly durationMs: number;
+}
+
+export interface Fault {
+  readonly service: string;
+  /** All operations of the service when absent. */
+  readonly operation?: string;
+  /** `unreachable`: the socket is destroyed, no response; `error`: a 500, AWS-shaped. */
+  readonly mode: 'unreachable' | 'error';
+  /** How many calls to affect; unlimited when absent. */
+  readonly remaining?: number;
+}
+
+export interface AwsProxy {
+  readonly caller: string;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  calls(): readonly AwsCall[];
+  addFault(fault: Fault): void;
+  clearFaults(): void;
+  close(): Promise<void>;
+}
+
+export interface AwsProxyOptions {
+  readonly caller: string;
+  /** The emulator's endpoint, e.g. `http://127.0.0.1:5000`. */
+  readonly target: string;
+  readonly onCall?: (call: AwsCall) => void;
+}
+
+const header = (request: http.IncomingMessage, name: string): string | undefined => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** The signing name from the credential scope: `AKID/date/region/<service>/aws4_request`. */
+const signingName = (request: http.IncomingMessage, query: URLSearchParams): string => {
+  const credential =
+    /Credential=([^,\s]+)/.exec(header(request, 'authorization') ?? '')?.[1] ??
+    query.get('X-Amz-Credential') ??
+    '';
+  return credential.split('/')[3] ?? 'unknown';
+};
+
+const isForm = (request: http.IncomingMessage): boolean =>
+  (header(request, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded');
+
+/** Bucket sub-resources, as the operation names spell them after Get/Put/Delete. */
+const BUCKET_SUBRESOURCES: Readonly<Record<string, string>> = {
+  accelerate: 'BucketAccelerateConfiguration',
+  acl: 'BucketAcl',
+  analytics: 'BucketAnalyticsConfiguration',
+  cors: 'BucketCors',
+  encryption: 'BucketEncryption',
+  'intelligent-tiering': 'BucketIntelligentTieringConfiguration',
+  inventory: 'BucketInventoryConfiguration',
+  lifecycle: 'BucketLifecycleConfiguration',
+  location: 'BucketLocation',
+  logging: 'BucketLogging',
+  metrics: 'BucketMetricsConfiguration',
+  notification: 'BucketNotificationConfiguration',
+  'object-lock': 'ObjectLockConfiguration',
+  ownershipControls: 'BucketOwnershipControls',
+  policy: 'BucketPolicy',
+  policyStatus: 'BucketPolicyStatus',
+  publicAccessBlock: 'PublicAccessBlock',
+  replication: 'BucketReplication',
+  requestPayment: 'BucketRequestPayment',
+  tagging: 'BucketTagging',
+  versioning: 'BucketVersioning',
+  website: 'BucketWebsite',
+};
+
+const OBJECT_SUBRESOURCES: Readonly<Record<string, string>> = {
+  acl: 'ObjectAcl',
+  attributes: 'ObjectAttributes',
+  'legal-hold': 'ObjectLegalHold',
+  retention: 'ObjectRetention',
+  tagging: 'ObjectTagging',
+  torrent: 'ObjectTorrent',
+};
+
+/** An S3 REST operation from method, path-style path and query. */
+const s3Operation = (request: http.IncomingMessage, url: URL): string => {
+  const { searchParams: query } = url;
+  // SDK v3 names most S3 operations itself, in presigned URLs too.
+  const named = query.get('x-id');
+  if (named) return named;
+  const method = request.method ?? 'GET';
+  const [bucket = '', ...key] = url.pathname.replace(/^\//, '').split('/');
+  const has = (name: string) => query.has(name);
+  if (bucket === '') return method === 'GET' ? 'ListBuckets' : 'Unknown';
+  if (key.join('/') === '') {
+    const subresource = Object.keys(BUCKET_SUBRESOURCES).find(has);
+    const suffix = subresource === undefined ? undefined : BUCKET_SUBRESOURCES[subresource];
+    switch (method) {
+      case 'GET':
+        if (has('versions')) return 'ListObjectVersions';
+        if (query.get('list-type') === '2') return 'ListObjectsV2';
+        if (has('uploads')) return 'ListMultipartUploads';
+        return suffix ? `Get${suffix}` : 'ListObjects';
+      case 'PUT':
+        return suffix ? `Put${suffix}` : 'CreateBucket';
+      case 'DELETE':
+        if (suffix === 'BucketLifecycleConfiguration') return 'DeleteBucketLifecycle';
+        return suffix ? `Delete${suffix}` : 'DeleteBucket';
+      case 'HEAD':
+        return 'HeadBucket';
+      case 'POST':
+        return has('delete') ? 'DeleteObjects' : 'Unknown';
+      default:
+        return 'Unknown';
+    }
+  }
+  const subresource = Object.keys(OBJECT_SUBRESOURCES).find(has);
+  const suffix = subresource === undefined ? undefined : OBJECT_SUBRESOURCES[subresource];
+  const copy = header(request, 'x-amz-copy-source') !== undefined;
+  switch (method) {
+    case 'GET':
+      if (has('uploadId')) return 'ListParts';
+      return suffix ? `Get${suffix}` : 'GetObject';
+    case 'PUT':
+      if (has('uploadId') && has('partNumber')) return copy ? 'UploadPartCopy' : 'UploadPart';
+      if (suffix) return `Put${suffix}`;
+      return copy ? 'CopyObject' : 'PutObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'DELETE':
+      if (has('uploadId')) return 'AbortMultipartUpload';
+      return suffix ? `Delete${suffix}` : 'DeleteObject';
+    case 'POST':
+      if (has('uploads')) return 'CreateMultipartUpload';
+      if (has('uploadId')) return 'CompleteMultipartUpload';
+      if (has('restore')) return 'RestoreObject';
+      if (has('select')) return 'SelectObjectContent';
+      return 'Unknown';
+    default:
+      return 'Unknown';
+  }
+};
+
+type Protocol = 'json' | 'query' | 'rest-xml';
+
+interface Classified {
+  readonly service: string;
+  readonly operation: string;
+  readonly protocol: Protocol;
+}
+
+const classify = (request: http.IncomingMessage, form: Buffer | undefined): Classified => {
+  const url = new URL(request.url ?? '/', 'http://proxy.invalid');
+  const signedAs = signingName(request, url.searchParams);
+  const target = header(request, 'x-amz-target');
+  if (target !== undefined) {
+    const dot = target.lastIndexOf('.');
+    const service = target.startsWith('DynamoDBStreams_') ? 'streams.dynamodb' : signedAs;
+    return { service, operation: dot < 0 ? 'Unknown' : target.slice(dot + 1), protocol: 'json' };
+  }
+  if (form !== undefined || url.searchParams.has('Action')) {
+    const action =
+      new URLSearchParams(form?.toString('utf8') ?? '').get('Action') ??
+      url.searchParams.get('Action');
+    return { service: signedAs, operation: action ?? 'Unknown', protocol: 'query' };
+  }
+  if (signedAs === 's3') {
+    return { service: 's3', operation: s3Operation(request, url), protocol: 'rest-xml' };
+  }
+  return { service: signedAs, operation: 'Unknown', protocol: 'rest-xml' };
+};
+
+const INJECTED = 'injected by the local cloud';
+
+/** A 500 as the service's protocol spells it, so the SDK parses and retries it as AWS's own. */
+const injectedError = (protocol: Protocol, service: string) => {
+  const requestId = randomUUID();
+  if (protocol === 'json') {
+    return {
+      contentType: 'application/x-amz-json-1.0',
+      body: JSON.stringify({ __type: 'InternalFailure', message: INJECTED }),
+      requestId,
+    };
+  }
+  if (protocol === 'query') {
+    return {
+      contentType: 'text/xml',
+      body: `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>${INJECTED}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      requestId,
+    };
+  }
+  const code = service === 's3' ? 'InternalError' : 'InternalFailure';
+  return {
+    contentType: 'application/xml',
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${INJECTED}</Message><RequestId>${requestId}</RequestId></Error>`,
+    requestId,
+  };
+};
+
+/** Connection-level headers are the proxy's own business on each hop, never forwarded back. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
+
+const responseHeaders = (rawHeaders: readonly string[]): string[] => {
+  const headers: string[] = [];
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index] ?? '';
+    if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, rawHeaders[index + 1] ?? '');
+  }
+  return headers;
+};
+
+interface ActiveFault {
+  readonly fault: Fault;
+  remaining: number;
+}
+
+export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy> => {
+  const { caller, onCall } = options;
+  const target = new URL(options.target);
+  const agent = new http.Agent({ keepAlive: true });
+  const recorded: AwsCall[] = [];
+  let faults: ActiveFault[] = [];
+
+  const record = (classified: Classified, status: number, startedAt: number) => {
+    const call: AwsCall = {
+      caller,
+      service: classified.service,
+      operation: classified.operation,
+      status,
+      startedAt,
+      durationMs: Date.now() - startedAt,
+    };
+    recorded.push(call);
+    onCall?.(call);
+  };
+
+  /** The fault this call meets, if any, counting it against the fault's budget. */
+  const takeFault = ({ service, operation }: Classified): Fault | undefined => {
+    const active = faults.find(
+      ({ fault }) =>
+        fault.service === service &&
+        (fault.operation === undefined || fault.operation === operation),
+    );
+    if (active === undefined) return undefined;
+    active.remaining -= 1;
+    if (active.remaining <= 0) faults = faults.filter((item) => item !== active);
+    return active.fault;
+  };
+
+  const forward = (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    classified: Classified,
+    form: Buffer | undefined,
+    startedAt: number,
+  ) => {
+    const upstream = http.request({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      method: request.method,
+      path: request.url,
+      // Raw headers keep the client's names, order and Host, exactly as signed.
+      headers: request.rawHeaders,
+      agent,
+    });
+    let recordedCall = false;
+    const finish = (status: number) => {
+      if (recordedCall) return;
+      recordedCall = true;
+      record(classified, status, startedAt);
+    };
+    upstream.on('response', (answer) => {
+      const status = answer.statusCode ?? 0;
+      response.writeHead(status, answer.statusMessage, responseHeaders(answer.rawHeaders));
+      answer.pipe(response);
+      answer.on('error', () => response.destroy());
+      response.on('finish', () => finish(status));
+      response.on('close', () => finish(response.writableFinished ? status : 0));
+    });
+    upstream.on('error', () => {
+      // The emulator is gone: the caller sees what it would see of an unreachable service.
+      finish(0);
+      request.socket.destroy();
+    });
+    // The caller gave up (or its socket broke): stop the emulator's side too.
+    response.on('close', () => {
+      if (!response.writableFinished) upstream.destroy();
+    });
+    if (form !== undefined) upstream.end(form);
+    else request.pipe(upstream);
+  };
+
+  const server = http.createServer((request, response) => {
+    const startedAt = Date.now();
+    void (async () => {
+      // A query-protocol call names its operation in the form body, so that body (small,
+      // bounded by the services' own limits) is read before the call is classified.
+      let form: Buffer | undefined;
+      if (isForm(request)) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        form = Buffer.concat(chunks);
+      }
+      const classified = classify(request, form);
+      const fault = takeFault(classified);
+      if (fault?.mode === 'unreachable') {
+        record(classified, 0, startedAt);
+        request.socket.destroy();
+        return;
+      }
+      if (fault?.mode === 'error') {
+        const { contentType, body, requestId } = injectedError(
+          classified.protocol,
+          classified.service,
+        );
+        response.writeHead(500, {
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(body),
+          'x-amzn-requestid': requestId,
+          'x-amz-request-id': requestId,
+        });
+        response.end(body, () => record(classified, 500, startedAt));
+        return;
+      }
+      forward(request, response, classified, form, startedAt);
+    })().catch(() => request.socket.destroy());
+  });
+
+  const url = await listenOnLoopback(server);
+  return {
+    caller,
+    url,
+    calls: () => [...recorded],
+    addFault: (fault) => {
+      if (fault.remaining !== undefined && !(fault.remaining > 0)) return;
+      faults.push({ fault, remaining: fault.remaining ?? Number.POSITIVE_INFINITY });
+    },
+    clearFaults: () => {
+      faults = [];
+    },
+    close: async () => {
+      const closed = closeServer(server);
+      // Callers' keep-alive sockets (mid-request or not) would otherwise hold the port.
+      server.closeAllConnections();
+      await closed;
+      agent.destroy();
+    },
+  };
+};

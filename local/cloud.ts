@@ -250,6 +250,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
 
     // Event source mappings → pollers.
     let mappings = 0;
+    const deliveries: Delivery[] = [];
     for (const [id, resource] of ofType('AWS::Lambda::EventSourceMapping')) {
       const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
       const target = hostFor(p.FunctionName as string);
@@ -272,7 +273,16 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
             filters,
             pollers: 2,
           },
-          onDelivery: (d) => flows.record(queueArn, d.message, d.outcome, d.receiveCount),
+          onDelivery: (d) => {
+            flows.record(queueArn, d.message, d.outcome, d.receiveCount);
+            deliveries.push({
+              mapping: id,
+              queue: source.logicalId,
+              messageId: d.message.MessageId ?? '',
+              receiveCount: d.receiveCount,
+              outcome: d.outcome,
+            });
+          },
           onError: (error) => print(`poller ${id}: ${String(error)}`),
         });
         poller.start();
@@ -375,7 +385,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     }
 
     // The control API: tests and tools drive the cloud through it.
-    const control = await startControlApi(hosts, proxies, () => calls);
+    const control = await startControlApi(hosts, proxies, { calls, deliveries });
     cleanups.push(() => closeServer(control.server));
 
     const state: LocalCloudState = {
@@ -409,6 +419,15 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
   }
 };
 
+/** One message handed to a function by an SQS poller, and what became of it. */
+export interface Delivery {
+  readonly mapping: string;
+  readonly queue: string;
+  readonly messageId: string;
+  readonly receiveCount: number;
+  readonly outcome: 'succeeded' | 'failed' | 'filtered';
+}
+
 interface ControlApi {
   readonly server: http.Server;
   readonly url: string;
@@ -418,12 +437,13 @@ interface ControlApi {
  * `POST /invoke/<logical id>` (body: the event) invokes a function;
  * `POST /faults` `{ caller, service, operation?, mode, remaining? }` makes a
  * service misbehave for one function; `DELETE /faults` clears them all;
- * `GET /calls` lists every AWS call the functions made.
+ * `GET /calls` lists every AWS call the functions made; `GET /deliveries` every
+ * message the SQS pollers handed a function, with its receive count and outcome.
  */
 const startControlApi = async (
   hosts: ReadonlyMap<string, FunctionHost>,
   proxies: ReadonlyMap<string, AwsProxy>,
-  calls: () => readonly unknown[],
+  log: { readonly calls: readonly unknown[]; readonly deliveries: readonly Delivery[] },
 ): Promise<ControlApi> => {
   const send = (response: http.ServerResponse, status: number, body: unknown) => {
     response.writeHead(status, { 'content-type': 'application/json' });
@@ -456,8 +476,12 @@ const startControlApi = async (
         for (const proxy of proxies.values()) proxy.clearFaults();
         return send(response, 200, { ok: true });
       }
-      if (url.pathname === '/calls' && request.method === 'GET')
-        return send(response, 200, { calls: calls() });
+      if (url.pathname === '/calls' && request.method === 'GET') {
+        return send(response, 200, { calls: log.calls });
+      }
+      if (url.pathname === '/deliveries' && request.method === 'GET') {
+        return send(response, 200, { deliveries: log.deliveries });
+      }
       send(response, 404, { message: 'not found' });
     })().catch((error: unknown) => send(response, 500, { message: String(error) }));
   });

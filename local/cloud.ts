@@ -8,7 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { readStack, synthesize } from './assembly';
-import { type AwsProxy, type Fault, startAwsProxy } from './aws-proxy';
+import { type AwsProxy, CallGate, DYNAMODB_WRITES, type Fault, startAwsProxy } from './aws-proxy';
 import { parseFilterCriteria } from './event-filter';
 import { type ConsumerRoute, FlowTracker } from './flow-tracker';
 import { type RunningHttpApi, startHttpApi } from './http-api';
@@ -163,6 +163,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     const hosts = new Map<string, FunctionHost>();
     const proxies = new Map<string, AwsProxy>();
     const calls: unknown[] = [];
+    const dynamodbWrites = new CallGate();
     for (const [id, resource] of ofType('AWS::Lambda::Function')) {
       const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
       const code = p.Code as { S3Key?: string };
@@ -176,6 +177,10 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
         caller: id,
         target: endpoint,
         onCall: (call) => calls.push(call),
+        serialize: {
+          gate: dynamodbWrites,
+          applies: (call) => call.service === 'dynamodb' && DYNAMODB_WRITES.has(call.operation),
+        },
       });
       proxies.set(id, proxy);
       cleanups.push(() => proxy.close());

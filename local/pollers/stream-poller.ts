@@ -146,26 +146,57 @@ export class StreamPoller {
     await Promise.all(this.loops);
   }
 
+  /**
+   * An iterator for the records after a sequence number, or from the start of the
+   * shard. Taken afresh for every read: moto replaces a table's stream shard when
+   * it rolls back a failed transaction, and an iterator on the old shard would
+   * never see another record.
+   */
+  private async iterator(shardId: string, after: string | undefined): Promise<string | undefined> {
+    const { streams, settings } = this.options;
+    const position =
+      after === undefined
+        ? { ShardIteratorType: 'TRIM_HORIZON' as const }
+        : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: after };
+    const answer = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: settings.streamArn, ShardId: shardId, ...position }),
+    );
+    return answer.ShardIterator;
+  }
+
+  /** The newest sequence number on the shard now: where LATEST starts. */
+  private async newestSequence(shardId: string): Promise<string | undefined> {
+    let newest: string | undefined;
+    for (;;) {
+      const iterator = await this.iterator(shardId, newest);
+      if (iterator === undefined) return newest;
+      const page = await this.options.streams.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
+      );
+      const records = page.Records ?? [];
+      if (records.length === 0) return newest;
+      newest = records[records.length - 1]?.dynamodb?.SequenceNumber ?? newest;
+    }
+  }
+
   private async pollShard(shardId: string): Promise<void> {
     const { streams, settings } = this.options;
-    const iterator = await streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: settings.streamArn,
-        ShardId: shardId,
-        ShardIteratorType: settings.startingPosition,
-      }),
-    );
-    let shardIterator = iterator.ShardIterator;
+    // The last record read from the shard, processed or filtered out.
+    let lastRead =
+      settings.startingPosition === 'LATEST' ? await this.newestSequence(shardId) : undefined;
     const pending: DynamoDBRecord[] = [];
     let windowEnds = Number.POSITIVE_INFINITY;
-    while (this.running && shardIterator) {
+    while (this.running) {
       try {
         if (pending.length < settings.batchSize) {
+          const shardIterator = await this.iterator(shardId, lastRead);
+          if (shardIterator === undefined) return;
           const page = await streams.send(
             new GetRecordsCommand({ ShardIterator: shardIterator, Limit: 1000 }),
           );
-          shardIterator = page.NextShardIterator;
-          const records = (page.Records ?? [])
+          const read = page.Records ?? [];
+          lastRead = read[read.length - 1]?.dynamodb?.SequenceNumber ?? lastRead;
+          const records = read
             .map((r) => toLambdaStreamRecord(r, settings.streamArn, settings.region))
             // Lambda drops records the filter criteria reject, for good.
             .filter((r) => matchesAnyPattern(r, settings.filters));

@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS, type LocalCloudState, type PhysicalResource } from '../../local/model';
+import type { SinkCall } from '../../local/notification-sink';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** The running local cloud the global setup started, and clients for its emulator. */
+export const connect = (stateFile = process.env.LOCAL_CLOUD_STATE) => {
+  if (!stateFile) throw new Error('LOCAL_CLOUD_STATE is not set: run through the jest e2e project');
+  const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as LocalCloudState;
+  const config = {
+    endpoint: state.endpoint,
+    region: state.region,
+    credentials: {
+      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+    },
+  };
+  const dynamodb = new DynamoDBClient(config);
+  return {
+    state,
+    stateFile,
+    s3: new S3Client(config),
+    sqs: new SQSClient(config),
+    secrets: new SecretsManagerClient(config),
+    dynamodb,
+    documents: DynamoDBDocumentClient.from(dynamodb),
+  };
+};
+export type LocalCloud = ReturnType<typeof connect>;
+
+/** The one resource of `type` whose construct path contains every part, e.g. `['WelcomeConsumer', 'Queue/']`. */
+export const resourceAt = (
+  cloud: LocalCloud,
+  type: string,
+  ...parts: string[]
+): PhysicalResource => {
+  const found = Object.values(cloud.state.resources).filter(
+    (r) => r.type === type && parts.every((part) => r.constructPath?.includes(part)),
+  );
+  if (found.length !== 1) {
+    throw new Error(`expected one ${type} at ${parts.join(' ')}, found ${found.length}`);
+  }
+  return found[0] as PhysicalResource;
+};
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: unknown;
+}
+
+export const api = async (
+  cloud: LocalCloud,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> => {
+  const response = await fetch(`${cloud.state.apiUrl}${route}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
+};
+
+export const sinkCalls = async (cloud: LocalCloud): Promise<SinkCall[]> => {
+  const response = await fetch(`${cloud.state.sinkUrl}/_sink/calls`);
+  return ((await response.json()) as { calls: SinkCall[] }).calls;
+};
+
+export const control = async (cloud: LocalCloud, method: string, route: string, body?: unknown) => {
+  const response = await fetch(`${cloud.state.controlUrl}${route}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok)
+    throw new Error(`control ${method} ${route}: ${response.status} ${await response.text()}`);
+  return response.json() as Promise<unknown>;
+};
+
+/** Polls `probe` until it returns a value `accept`s, or fails naming `what`. */
+export const eventually = async <T>(
+  what: string,
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await probe();
+    if (accept(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}; last seen: ${JSON.stringify(last)?.slice(0, 2000)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
+
+/** Runs `npm run dlq -- <args>` against the local cloud, as an operator would. */
+export const runDlq = (
+  cloud: LocalCloud,
+  ...args: string[]
+): Promise<{ code: number; output: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['local/dlq.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOCAL_CLOUD_STATE: cloud.stateFile },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('exit', (code) => resolve({ code: code ?? -1, output }));
+  });
+
+let counter = 0;
+/** A customer no other test uses. */
+export const newCustomerInput = (overrides: Record<string, unknown> = {}) => {
+  counter += 1;
+  const unique = `${Date.now().toString(36)}${counter}`;
+  return {
+    fullName: `Test Customer ${unique}`,
+    email: `customer-${unique}@example.com`,
+    dateOfBirth: '1990-05-17',
+    marketingOptIn: false,
+    ...overrides,
+  };
+};

@@ -1,0 +1,494 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
+} from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Delivery } from '../../local/cloud';
+import type { CfnTemplate } from '../../local/model';
+import type { SinkCall } from '../../local/notification-sink';
+import {
+  api,
+  connect,
+  control,
+  eventually,
+  type LocalCloud,
+  newCustomerInput,
+  resourceAt,
+  runDlq,
+  sinkCalls,
+} from './local-cloud';
+
+/**
+ * The pipeline, end to end, on the local cloud: the synthesized template, the
+ * bundled functions, the emulator. One cloud for the file, so the scenarios run
+ * in order and each waits for its own effects.
+ */
+jest.setTimeout(240_000);
+
+let cloud: LocalCloud;
+let bucket: string;
+beforeAll(() => {
+  cloud = connect();
+  bucket = resourceAt(cloud, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
+});
+
+const versionsOf = (key: string): Promise<ListObjectVersionsCommandOutput> =>
+  cloud.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+const exactVersions = (output: ListObjectVersionsCommandOutput, key: string) =>
+  (output.Versions ?? []).filter((v) => v.Key === key);
+const exactMarkers = (output: ListObjectVersionsCommandOutput, key: string) =>
+  (output.DeleteMarkers ?? []).filter((m) => m.Key === key);
+const welcomeCallsFor = (calls: readonly SinkCall[], id: string) =>
+  calls.filter((call) => (call.body as { customerId?: string }).customerId === id);
+const deliveries = async () =>
+  ((await control(cloud, 'GET', '/deliveries')) as { deliveries: Delivery[] }).deliveries;
+const queueDepth = async (queueUrl: string): Promise<number> => {
+  const { Attributes } = await cloud.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
+};
+const deadLetterQueueUrls = () =>
+  Object.values(cloud.state.resources)
+    .filter(
+      (r) =>
+        r.type === 'AWS::SQS::Queue' &&
+        /(DeadLetterQueue|FailureQueue)\//.test(r.constructPath ?? ''),
+    )
+    .map((r) => r.ref);
+
+const customerEvent = (
+  type: 'CustomerCreated' | 'CustomerUpdated',
+  customer: Record<string, unknown>,
+  eventId: string,
+) => ({
+  eventId,
+  type,
+  occurredAt: new Date().toISOString(),
+  version: customer.version,
+  customer,
+  marketingConsent: customer.marketingOptIn ? 'granted' : 'none',
+});
+
+describe('a customer’s life', () => {
+  let optedIn: { id: string; email: string };
+  let optedOut: { id: string };
+
+  test('create: one welcome call carrying the secret, one archive version, a contact only for the opted-in', async () => {
+    const [a, b] = await Promise.all([
+      api(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true })),
+      api(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: false })),
+    ]);
+    expect([a?.status, b?.status]).toEqual([201, 201]);
+    optedIn = a?.body as { id: string; email: string };
+    optedOut = b?.body as { id: string };
+
+    for (const id of [optedIn.id, optedOut.id]) {
+      await eventually(
+        `archive of ${id}`,
+        () => versionsOf(`customers/${id}.json`),
+        (out) => exactVersions(out, `customers/${id}.json`).length === 1,
+      );
+    }
+    const calls = await eventually(
+      'both welcome calls',
+      () => sinkCalls(cloud),
+      (all) => [optedIn.id, optedOut.id].every((id) => welcomeCallsFor(all, id).length > 0),
+    );
+    await eventually(
+      'the opted-in contact',
+      () => versionsOf(`marketing/contacts/${optedIn.id}.json`),
+      (out) => exactVersions(out, `marketing/contacts/${optedIn.id}.json`).length === 1,
+    );
+
+    const secretArn = resourceAt(cloud, 'AWS::SecretsManager::Secret', '/NotificationSecret/').ref;
+    const { SecretString } = await cloud.secrets.send(
+      new GetSecretValueCommand({ SecretId: secretArn }),
+    );
+    for (const id of [optedIn.id, optedOut.id]) {
+      const welcome = welcomeCallsFor(calls, id);
+      expect(welcome).toHaveLength(1);
+      expect(welcome[0]?.bearerToken).toBe(SecretString);
+      expect(welcome[0]?.idempotencyKey).toEqual(expect.any(String));
+    }
+    const noContact = await versionsOf(`marketing/contacts/${optedOut.id}.json`);
+    expect(exactVersions(noContact, `marketing/contacts/${optedOut.id}.json`)).toHaveLength(0);
+    // Nothing more arrives later: still exactly one welcome each.
+    const again = await sinkCalls(cloud);
+    expect(welcomeCallsFor(again, optedIn.id)).toHaveLength(1);
+  });
+
+  test('update: a new archive version, and opting out removes every version of the contact', async () => {
+    const current = await api(cloud, 'GET', `/customers/${optedIn.id}`);
+    const updated = await api(
+      cloud,
+      'PUT',
+      `/customers/${optedIn.id}`,
+      {
+        fullName: 'Renamed Customer',
+        email: optedIn.email,
+        dateOfBirth: '1990-05-17',
+        marketingOptIn: false,
+      },
+      { 'if-match': current.headers.get('etag') ?? '' },
+    );
+    expect(updated.status).toBe(200);
+
+    const archive = await eventually(
+      'the second archive version',
+      () => versionsOf(`customers/${optedIn.id}.json`),
+      (out) => exactVersions(out, `customers/${optedIn.id}.json`).length === 2,
+    );
+    expect(exactMarkers(archive, `customers/${optedIn.id}.json`)).toHaveLength(0);
+    await eventually(
+      'no trace of the contact',
+      () => versionsOf(`marketing/contacts/${optedIn.id}.json`),
+      (out) =>
+        exactVersions(out, `marketing/contacts/${optedIn.id}.json`).length === 0 &&
+        exactMarkers(out, `marketing/contacts/${optedIn.id}.json`).length === 0,
+    );
+  });
+
+  test('delete: a delete marker over the kept history, and the email can be used again', async () => {
+    const current = await api(cloud, 'GET', `/customers/${optedIn.id}`);
+    const deleted = await api(cloud, 'DELETE', `/customers/${optedIn.id}`, undefined, {
+      'if-match': current.headers.get('etag') ?? '',
+    });
+    expect(deleted.status).toBe(204);
+
+    const archive = await eventually(
+      'the delete marker',
+      () => versionsOf(`customers/${optedIn.id}.json`),
+      (out) => exactMarkers(out, `customers/${optedIn.id}.json`).some((m) => m.IsLatest),
+    );
+    expect(exactVersions(archive, `customers/${optedIn.id}.json`)).toHaveLength(2);
+    expect((await api(cloud, 'GET', `/customers/${optedIn.id}`)).status).toBe(404);
+
+    const reused = await api(
+      cloud,
+      'POST',
+      '/customers',
+      newCustomerInput({ email: optedIn.email }),
+    );
+    expect(reused.status).toBe(201);
+  });
+});
+
+describe('failures and duplicates', () => {
+  test('a malformed message fails alone: three receives, then the DLQ; its batch-mates are processed; dlq redrive moves it back', async () => {
+    const queue = resourceAt(cloud, 'AWS::SQS::Queue', '/ArchiveConsumer/Queue/');
+    const dlq = resourceAt(cloud, 'AWS::SQS::Queue', '/ArchiveConsumer/DeadLetterQueue/');
+    const good = [crypto.randomUUID(), crypto.randomUUID()].map((id) =>
+      customerEvent(
+        'CustomerCreated',
+        {
+          id,
+          fullName: 'Batch Mate',
+          email: `${id}@example.com`,
+          dateOfBirth: '1990-05-17',
+          marketingOptIn: false,
+          createdAt: new Date().toISOString(),
+          updatedAt: new Date().toISOString(),
+          version: 1,
+        },
+        `manual-${id}`,
+      ),
+    );
+    const sent = await cloud.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queue.ref,
+        Entries: [
+          { Id: 'good0', MessageBody: JSON.stringify(good[0]) },
+          { Id: 'malformed', MessageBody: '{"this is": "not a customer event"' },
+          { Id: 'good1', MessageBody: JSON.stringify(good[1]) },
+        ],
+      }),
+    );
+    const malformedId = sent.Successful?.find((s) => s.Id === 'malformed')?.MessageId ?? '';
+
+    await eventually(
+      'the malformed message in the DLQ',
+      () => queueDepth(dlq.ref),
+      (n) => n === 1,
+    );
+    const attempts = (await deliveries()).filter((d) => d.messageId === malformedId);
+    expect(attempts.map((d) => [d.receiveCount, d.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'failed'],
+      [3, 'failed'],
+    ]);
+    for (const event of good) {
+      const key = `customers/${event.customer.id}.json`;
+      expect(exactVersions(await versionsOf(key), key)).toHaveLength(1);
+    }
+
+    const before = (await deliveries()).length;
+    const redrive = await runDlq(cloud, 'redrive', 'archive');
+    expect(redrive).toMatchObject({ code: 0, output: expect.stringMatching(/moved 1\b/) });
+    expect(await queueDepth(dlq.ref)).toBe(0);
+    // Back at its source and still malformed, it is received and failed again.
+    await eventually(
+      'the redriven message to fail again at its source',
+      async () => (await deliveries()).slice(before),
+      (ds) => ds.some((d) => d.queue === queue.logicalId && d.outcome === 'failed'),
+    );
+    await eventually(
+      'it to return to the DLQ',
+      () => queueDepth(dlq.ref),
+      (n) => n === 1,
+    );
+    await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: dlq.ref }));
+  });
+
+  test('the same event delivered twice sends one welcome', async () => {
+    const created = await api(cloud, 'POST', '/customers', newCustomerInput());
+    const customer = created.body as Record<string, unknown> & { id: string };
+    const [first] = await eventually(
+      'the welcome call',
+      async () => welcomeCallsFor(await sinkCalls(cloud), customer.id),
+      (calls) => calls.length === 1,
+    );
+    const welcomeQueue = resourceAt(cloud, 'AWS::SQS::Queue', '/WelcomeConsumer/Queue/');
+    const event = JSON.stringify(
+      customerEvent('CustomerCreated', customer, first?.idempotencyKey ?? ''),
+    );
+    const redelivered = await Promise.all(
+      [1, 2].map(() =>
+        cloud.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: welcomeQueue.ref,
+            MessageBody: event,
+            MessageAttributes: {
+              MessageType: { DataType: 'String', StringValue: 'CustomerCreated' },
+            },
+          }),
+        ),
+      ),
+    );
+    const ids = redelivered.map((r) => r.MessageId);
+    await eventually(
+      'both redeliveries handled',
+      async () =>
+        (await deliveries()).filter((d) => ids.includes(d.messageId) && d.outcome === 'succeeded'),
+      (ds) => ds.length === 2,
+    );
+    expect(welcomeCallsFor(await sinkCalls(cloud), customer.id)).toHaveLength(1);
+  });
+
+  test('20 concurrent creates with one email: one 201, nineteen 409s, one claim', async () => {
+    const input = newCustomerInput();
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => api(cloud, 'POST', '/customers', input)),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, ...Array(19).fill(409)]);
+    const winner = responses.find((r) => r.status === 201)?.body as { id: string };
+    const table = resourceAt(cloud, 'AWS::DynamoDB::Table', '/CustomerTable/').ref;
+    const claim = await cloud.documents.send(
+      new GetCommand({
+        TableName: table,
+        Key: { pk: `EMAIL#${input.email}`, sk: 'EMAIL' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(claim.Item?.customerId).toBe(winner.id);
+  });
+
+  test('the topic unreachable while the publisher runs: the records reach the on-failure queue after the retries', async () => {
+    const publisher = resourceAt(cloud, 'AWS::Lambda::Function', '/StreamPublisher/Function/');
+    const failures = resourceAt(cloud, 'AWS::SQS::Queue', '/StreamPublisher/FailureQueue/');
+    await control(cloud, 'POST', '/faults', {
+      caller: publisher.logicalId,
+      service: 'sns',
+      mode: 'unreachable',
+    });
+    let lost: { id: string };
+    try {
+      const created = await api(cloud, 'POST', '/customers', newCustomerInput());
+      expect(created.status).toBe(201);
+      lost = created.body as { id: string };
+      await eventually(
+        'the on-failure record',
+        () => queueDepth(failures.ref),
+        (n) => n === 1,
+        120_000,
+      );
+    } finally {
+      await control(cloud, 'DELETE', '/faults');
+    }
+    const { Messages } = await cloud.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: failures.ref, VisibilityTimeout: 0 }),
+    );
+    const record = JSON.parse(Messages?.[0]?.Body ?? '{}');
+    expect(record.requestContext.condition).toBe('RetryAttemptsExhausted');
+    // The first attempt and the template's five retries.
+    expect(record.requestContext.approximateInvokeCount).toBe(6);
+    expect(record.DDBStreamBatchInfo).toMatchObject({
+      batchSize: 1,
+      streamArn: expect.any(String),
+    });
+    expect(welcomeCallsFor(await sinkCalls(cloud), lost.id)).toHaveLength(0);
+
+    // The stream moves on: the next customer is published again.
+    const next = await api(cloud, 'POST', '/customers', newCustomerInput());
+    const nextId = (next.body as { id: string }).id;
+    await eventually(
+      'the next welcome',
+      async () => welcomeCallsFor(await sinkCalls(cloud), nextId),
+      (c) => c.length === 1,
+    );
+    await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: failures.ref }));
+  });
+});
+
+describe('under load', () => {
+  test('200 customers created concurrently: 200 welcome calls, 200 archive objects, empty DLQs', async () => {
+    const inputs = Array.from({ length: 200 }, () => newCustomerInput());
+    const ids: string[] = [];
+    // 25 requests at a time, like a busy client.
+    for (let i = 0; i < inputs.length; i += 25) {
+      const responses = await Promise.all(
+        inputs.slice(i, i + 25).map((input) => api(cloud, 'POST', '/customers', input)),
+      );
+      for (const response of responses) {
+        expect(response.status).toBe(201);
+        ids.push((response.body as { id: string }).id);
+      }
+    }
+    const calls = await eventually(
+      '200 welcome calls',
+      async () => {
+        const all = await sinkCalls(cloud);
+        return ids.map((id) => welcomeCallsFor(all, id).length);
+      },
+      (counts) => counts.every((n) => n >= 1),
+      200_000,
+    );
+    expect(calls.every((n) => n === 1)).toBe(true);
+    const archived = await eventually(
+      '200 archive objects',
+      async () =>
+        Promise.all(
+          ids.map(
+            async (id) =>
+              exactVersions(await versionsOf(`customers/${id}.json`), `customers/${id}.json`)
+                .length,
+          ),
+        ),
+      (counts) => counts.every((n) => n >= 1),
+      200_000,
+    );
+    expect(archived.every((n) => n === 1)).toBe(true);
+    for (const url of deadLetterQueueUrls()) expect(await queueDepth(url)).toBe(0);
+  });
+});
+
+describe('routing comes from the template', () => {
+  let second: ChildProcess | undefined;
+  let dir: string;
+  afterAll(async () => {
+    if (second && second.exitCode === null) {
+      const exited = new Promise((resolve) => second?.once('exit', resolve));
+      second.kill('SIGTERM');
+      await exited;
+    }
+    if (dir && !process.env.KEEP_LOCAL_CLOUD_LOGS) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a changed filter policy changes what the local cloud delivers', async () => {
+    // The same assembly, with the archive subscription narrowed to updates.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-filter-'));
+    const assembly = path.join(dir, 'cdk.out');
+    fs.cpSync(path.dirname(cloud.state.templateFile), assembly, { recursive: true });
+    const templateFile = path.join(assembly, path.basename(cloud.state.templateFile));
+    const template = JSON.parse(fs.readFileSync(templateFile, 'utf8')) as CfnTemplate;
+    const archiveQueueId = resourceAt(
+      cloud,
+      'AWS::SQS::Queue',
+      '/ArchiveConsumer/Queue/',
+    ).logicalId;
+    const subscription = Object.values(template.Resources).find(
+      (r) =>
+        r.Type === 'AWS::SNS::Subscription' &&
+        JSON.stringify(r.Properties?.Endpoint).includes(archiveQueueId),
+    );
+    if (!subscription?.Properties) throw new Error('no archive subscription in the template');
+    subscription.Properties.FilterPolicy = { MessageType: ['CustomerUpdated'] };
+    fs.writeFileSync(templateFile, JSON.stringify(template));
+
+    const stateFile = path.join(dir, 'state.json');
+    const log = fs.openSync(path.join(dir, 'local-cloud.log'), 'a');
+    const env = { ...process.env };
+    delete env.AWS_ENDPOINT_URL;
+    second = spawn(
+      path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'),
+      [
+        'local/cli.ts',
+        '--assembly',
+        assembly,
+        '--time-scale',
+        '0.02',
+        '--state-file',
+        stateFile,
+        '--work-dir',
+        dir,
+      ],
+      { cwd: path.resolve(__dirname, '..', '..'), env, stdio: ['ignore', log, log] },
+    );
+    await eventually(
+      'the second local cloud',
+      async () => fs.existsSync(stateFile),
+      Boolean,
+      120_000,
+    );
+    const other = connect(stateFile);
+    const otherBucket = resourceAt(other, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
+    const otherVersions = (key: string) =>
+      other.s3.send(new ListObjectVersionsCommand({ Bucket: otherBucket, Prefix: key }));
+
+    // Its welcome consumer still calls the first cloud's sink: that tells us the event went round.
+    const input = newCustomerInput();
+    const created = await api(other, 'POST', '/customers', input);
+    const id = (created.body as { id: string }).id;
+    await eventually(
+      'the welcome call',
+      async () => welcomeCallsFor(await sinkCalls(cloud), id),
+      (c) => c.length === 1,
+    );
+    const key = `customers/${id}.json`;
+    expect(exactVersions(await otherVersions(key), key)).toHaveLength(0);
+
+    const updated = await api(
+      other,
+      'PUT',
+      `/customers/${id}`,
+      { ...input, fullName: 'Updated Name' },
+      { 'if-match': '"1"' },
+    );
+    expect(updated.status).toBe(200);
+    const after = await eventually(
+      'the archived update',
+      () => otherVersions(key),
+      (out) => exactVersions(out, key).length === 1,
+    );
+    expect(exactMarkers(after, key)).toHaveLength(0);
+  });
+});

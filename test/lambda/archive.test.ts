@@ -8,9 +8,9 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
+import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const BUCKET = 'assets-bucket';
 process.env.BUCKET_NAME = BUCKET;
@@ -56,27 +56,6 @@ const customerEvent = (
   },
   marketingConsent: 'none',
 });
-
-const sqsRecord = (messageId: string, body: string): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1741064767000',
-    SenderId: 'AIDAEXAMPLE',
-    ApproximateFirstReceiveTimestamp: '1741064767000',
-  },
-  messageAttributes: {},
-  md5OfBody: 'not-checked',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:archive',
-  awsRegion: 'eu-west-1',
-});
-
-const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const eventRecord = (event: CustomerEvent): SQSRecord =>
-  sqsRecord(`msg-${event.eventId}`, JSON.stringify(event));
 
 const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
 

@@ -7,10 +7,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { marketingConsentKey } from '../../lambda/shared/domain/keys';
+import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const BUCKET = 'assets-bucket';
 const TABLE_NAME = 'customers';
@@ -69,27 +69,6 @@ const customerEvent = (
   },
   marketingConsent,
 });
-
-const sqsRecord = (messageId: string, body: string): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1741064767000',
-    SenderId: 'AIDAEXAMPLE',
-    ApproximateFirstReceiveTimestamp: '1741064767000',
-  },
-  messageAttributes: {},
-  md5OfBody: 'not-checked',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:marketing',
-  awsRegion: 'eu-west-1',
-});
-
-const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const eventRecord = (event: CustomerEvent): SQSRecord =>
-  sqsRecord(`msg-${event.eventId}`, JSON.stringify(event));
 
 const conditionFailed = () =>
   new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });

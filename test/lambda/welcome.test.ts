@@ -9,10 +9,10 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { customerPk, profileKey, welcomeKey } from '../../lambda/shared/domain/keys';
+import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const TABLE_NAME = 'customers';
 const ENDPOINT = 'https://notify.example.com/v1/messages';
@@ -71,27 +71,6 @@ const createdEvent = (n: number, changes: Partial<CustomerEvent> = {}): Customer
   marketingConsent: 'none',
   ...changes,
 });
-
-const sqsRecord = (messageId: string, body: string): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1741064767000',
-    SenderId: 'AIDAEXAMPLE',
-    ApproximateFirstReceiveTimestamp: '1741064767000',
-  },
-  messageAttributes: {},
-  md5OfBody: 'not-checked',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:welcome',
-  awsRegion: 'eu-west-1',
-});
-
-const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const eventRecord = (event: CustomerEvent): SQSRecord =>
-  sqsRecord(`msg-${event.eventId}`, JSON.stringify(event));
 
 const cancelled = (profile: string, claim: string) =>
   new TransactionCanceledException({

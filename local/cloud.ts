@@ -28,6 +28,7 @@ import { SqsPoller } from './pollers/sqs-poller';
 import { StreamPoller } from './pollers/stream-poller';
 import { provision } from './provision';
 import { FunctionHost } from './runtime/function-host';
+import { emulatorClientConfig } from './state';
 
 export interface LocalCloudOptions {
   /** An emulator to use instead of starting moto (`AWS_ENDPOINT_URL`). */
@@ -54,15 +55,6 @@ export interface RunningLocalCloud {
   readonly state: LocalCloudState;
   stop(): Promise<void>;
 }
-
-const clientConfig = (endpoint: string) => ({
-  endpoint,
-  region: LOCAL_REGION,
-  credentials: {
-    accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-    secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-  },
-});
 
 /** `CustomerPipeline-dev/WelcomeConsumer/Queue/Resource` → `WelcomeConsumer`. */
 const constructIdOf = (resource: CfnResource): string | undefined => {
@@ -116,12 +108,14 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     const stack = readStack(outdir, stackName);
 
     const clients = {
-      dynamodb: new DynamoDBClient(clientConfig(endpoint)),
-      streams: new DynamoDBStreamsClient(clientConfig(endpoint)),
-      s3: new S3Client(clientConfig(endpoint)),
-      secretsManager: new SecretsManagerClient(clientConfig(endpoint)),
-      sns: new SNSClient(clientConfig(endpoint)),
-      sqs: new SQSClient(clientConfig(endpoint)),
+      dynamodb: new DynamoDBClient(emulatorClientConfig({ endpoint, region: LOCAL_REGION })),
+      streams: new DynamoDBStreamsClient(emulatorClientConfig({ endpoint, region: LOCAL_REGION })),
+      s3: new S3Client(emulatorClientConfig({ endpoint, region: LOCAL_REGION })),
+      secretsManager: new SecretsManagerClient(
+        emulatorClientConfig({ endpoint, region: LOCAL_REGION }),
+      ),
+      sns: new SNSClient(emulatorClientConfig({ endpoint, region: LOCAL_REGION })),
+      sqs: new SQSClient(emulatorClientConfig({ endpoint, region: LOCAL_REGION })),
     };
     const provisioned = await provision({
       template: stack.template,

@@ -2,7 +2,6 @@
  * `npm run demo`: walks three customers through the running local cloud (create, rename,
  * opt out, delete) and shows what each consumer made of it, once the pipeline has settled.
  */
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,7 +14,8 @@ import { contactKey } from '../lambda/marketing/consent';
 import { type Customer, customerSchema } from '../lambda/shared/domain/customer';
 import { marketingConsentOf } from '../lambda/shared/domain/events';
 import { marketingConsentKey } from '../lambda/shared/domain/keys';
-import { DEFAULT_STATE_FILE, LOCAL_CREDENTIALS, type LocalCloudState } from './model';
+import { DEFAULT_STATE_FILE, type LocalCloudState } from './model';
+import { emulatorClientConfig, readLocalCloudState } from './state';
 
 export const USAGE = `usage: npm run demo -- [options]
 
@@ -26,7 +26,6 @@ marketing consumers did for each of them.
   --state-file <file>   the local cloud's state (default: $LOCAL_CLOUD_STATE or ${DEFAULT_STATE_FILE})
   --timeout <seconds>   how long to wait for the pipeline to settle (default 60)`;
 
-const NOT_RUNNING_HINT = 'start the local cloud first with `npm start`';
 const DEFAULT_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 500;
 
@@ -233,54 +232,6 @@ export const describeCustomer = (
 
 // ---- the running local cloud ---------------------------------------------------------------
 
-export class LocalCloudNotRunning extends Error {}
-
-const stateSchema = z.object({
-  stackName: z.string(),
-  region: z.string(),
-  endpoint: z.string(),
-  apiUrl: z.string().min(1),
-  sinkUrl: z.string().min(1),
-  pid: z.number(),
-  resources: z.record(
-    z.string(),
-    z.object({ type: z.string(), ref: z.string(), constructPath: z.string().optional() }).loose(),
-  ),
-});
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, under someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/** The state of the local cloud that wrote `file`, if that cloud is still running. */
-export const loadState = async (file: string): Promise<LocalCloudState> => {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new LocalCloudNotRunning(`no local cloud state at ${file}: ${NOT_RUNNING_HINT}`);
-  }
-  let parsed: z.infer<typeof stateSchema>;
-  try {
-    parsed = stateSchema.parse(JSON.parse(text));
-  } catch {
-    throw new LocalCloudNotRunning(`${file} is not a local cloud state: ${NOT_RUNNING_HINT}`);
-  }
-  if (!isRunning(parsed.pid)) {
-    throw new LocalCloudNotRunning(
-      `the local cloud of ${file} (pid ${parsed.pid}) is not running: ${NOT_RUNNING_HINT}`,
-    );
-  }
-  // Checked for what the demo reads; the rest is as the local cloud wrote it.
-  return JSON.parse(text) as LocalCloudState;
-};
-
 /** The physical id of the one resource of `type` whose construct path contains `part`. */
 const physicalId = (state: LocalCloudState, type: string, part: string): string => {
   const found = Object.values(state.resources).filter(
@@ -304,14 +255,7 @@ interface Cloud {
 }
 
 const connect = (state: LocalCloudState): Cloud => {
-  const config = {
-    endpoint: state.endpoint,
-    region: state.region,
-    credentials: {
-      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-  };
+  const config = emulatorClientConfig(state);
   return {
     state,
     // Path-style: a bucket subdomain of 127.0.0.1 resolves nowhere.
@@ -648,7 +592,7 @@ export const runDemoCommand = async (argv: readonly string[], io: DemoIo): Promi
     values['state-file'] ?? io.env.LOCAL_CLOUD_STATE ?? DEFAULT_STATE_FILE,
   );
   try {
-    const state = await loadState(stateFile);
+    const state = await readLocalCloudState(stateFile);
     return await runDemo(state, io.out, {
       timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
     });

@@ -27,7 +27,8 @@ import {
   streamRangeOf,
   UnknownConsumer,
 } from './dead-letters';
-import { type CfnTemplate, DEFAULT_STATE_FILE, LOCAL_CREDENTIALS } from './model';
+import { type CfnTemplate, DEFAULT_STATE_FILE } from './model';
+import { emulatorClientConfig, readLocalCloudState } from './state';
 
 export const USAGE = `usage: npm run dlq -- <command> [options]
 
@@ -58,36 +59,9 @@ class UsageError extends Error {}
 const BODY_LIMIT_BYTES = 2048;
 const MAX_PEEK = 10;
 
-const stateSchema = z.object({
-  stackName: z.string(),
-  region: z.string(),
-  endpoint: z.string(),
-  templateFile: z.string().optional(),
-  pid: z.number(),
-  resources: z.record(
-    z.string(),
-    z.object({
-      logicalId: z.string(),
-      type: z.string(),
-      ref: z.string(),
-      attributes: z.record(z.string(), z.string()),
-    }),
-  ),
-});
-
 const templateSchema = z.object({
   Resources: z.record(z.string(), z.object({ Type: z.string() }).loose()),
 });
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, under someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 const readJson = async (file: string, what: string, hint: string): Promise<unknown> => {
   let text: string;
@@ -110,27 +84,13 @@ interface Target {
 }
 
 const localCloudTarget = async (stateFile: string): Promise<Target> => {
-  const state = stateSchema.parse(
-    await readJson(stateFile, 'local cloud state', 'start the local cloud with `npm start`'),
-  );
-  if (!isRunning(state.pid)) {
-    throw new Error(
-      `the local cloud of ${stateFile} (pid ${state.pid}) is not running: start it with \`npm start\``,
-    );
-  }
+  const state = await readLocalCloudState(stateFile);
   return {
     stackName: state.stackName,
     locator: localCloudLocator(state),
     templateFile: state.templateFile,
     templateDirs: ['cdk.out'],
-    sqs: new SQSClient({
-      endpoint: state.endpoint,
-      region: state.region,
-      credentials: {
-        accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-        secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-      },
-    }),
+    sqs: new SQSClient(emulatorClientConfig(state)),
   };
 };
 

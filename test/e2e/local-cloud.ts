@@ -6,8 +6,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_CREDENTIALS, type LocalCloudState, type PhysicalResource } from '../../local/model';
+import type { LocalCloudState, PhysicalResource } from '../../local/model';
 import type { SinkCall } from '../../local/notification-sink';
+import { emulatorClientConfig } from '../../local/state';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -15,14 +16,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export const connect = (stateFile = process.env.LOCAL_CLOUD_STATE) => {
   if (!stateFile) throw new Error('LOCAL_CLOUD_STATE is not set: run through the jest e2e project');
   const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as LocalCloudState;
-  const config = {
-    endpoint: state.endpoint,
-    region: state.region,
-    credentials: {
-      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-  };
+  const config = emulatorClientConfig(state);
   const dynamodb = new DynamoDBClient(config);
   return {
     state,

@@ -87,6 +87,14 @@ export const control = async (cloud: LocalCloud, method: string, route: string, 
   return response.json() as Promise<unknown>;
 };
 
+/** The end of the local cloud's output, so a failure in CI shows what the pipeline did. */
+const localCloudLogTail = (lines = 40): string => {
+  const file = process.env.LOCAL_CLOUD_LOG;
+  if (!file || !fs.existsSync(file)) return '';
+  const tail = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
+  return `last ${tail.length} lines of the local cloud's output (${file}):\n${tail.join('\n')}`;
+};
+
 /** Polls `probe` until it returns a value `accept`s, or fails naming `what`. */
 export const eventually = async <T>(
   what: string,
@@ -101,7 +109,7 @@ export const eventually = async <T>(
     if (accept(last)) return last;
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out waiting for ${what}; last seen: ${JSON.stringify(last)?.slice(0, 2000)}`,
+        `timed out waiting for ${what}; last seen: ${JSON.stringify(last)?.slice(0, 2000)}\n${localCloudLogTail()}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));

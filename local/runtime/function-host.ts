@@ -138,14 +138,23 @@ export class FunctionHost implements LambdaInvoker {
     this.busy.add(worker);
     worker.stdout.pipe(this.options.log, { end: false });
     worker.stderr.pipe(this.options.log, { end: false });
+    // Lambda gives the init phase 10 seconds; a worker that never gets ready fails the invocation.
     const init = await new Promise<WorkerMessage>((resolve) => {
-      worker.once('message', resolve);
-      worker.once('error', (error) =>
-        resolve({
-          type: 'init-error',
-          error: { errorType: error.name, errorMessage: error.message },
-        }),
-      );
+      const fail = (errorType: string, errorMessage: string) =>
+        resolve({ type: 'init-error', error: { errorType, errorMessage } });
+      const timer = setTimeout(() => fail('InitTimeout', 'init did not finish in 10 s'), 10_000);
+      worker.once('message', (message: WorkerMessage) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      worker.once('error', (error) => {
+        clearTimeout(timer);
+        fail(error.name, error.message);
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        fail('ExitError', `the runtime exited with code ${code} during init`);
+      });
     });
     if (init.type !== 'ready') {
       this.retire(worker);
@@ -167,6 +176,7 @@ export class FunctionHost implements LambdaInvoker {
       clearTimeout(timer);
       worker.off('message', onMessage);
       worker.off('error', onError);
+      worker.off('exit', onExit);
       if (keepWorker && !this.closed) {
         this.busy.delete(worker);
         this.idle.push(worker);
@@ -186,6 +196,8 @@ export class FunctionHost implements LambdaInvoker {
       );
     };
     const onError = (error: Error) => finish(failure('Runtime.ExitError', error.message), false);
+    const onExit = (code: number) =>
+      finish(failure('Runtime.ExitError', `the runtime exited with code ${code}`), false);
     const timer = setTimeout(
       () =>
         finish(
@@ -199,6 +211,7 @@ export class FunctionHost implements LambdaInvoker {
     );
     worker.on('message', onMessage);
     worker.on('error', onError);
+    worker.on('exit', onExit);
     worker.postMessage({ id: pending.id, event: pending.event, deadline: Date.now() + timeoutMs });
   }
 

@@ -316,12 +316,20 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
               : undefined,
             retryBaseDelayMs: 1000 * options.timeScale,
           },
-          onInvoke: ({ attempt, outcome, records }) => {
-            if (!outcome.ok || attempt > 0) {
+          onInvoke: ({ attempt, outcome, records, durationMs }) => {
+            const failures = outcome.ok
+              ? (outcome.payload as { batchItemFailures?: unknown[] } | null)?.batchItemFailures
+              : undefined;
+            const partial = Array.isArray(failures) && failures.length > 0;
+            if (!outcome.ok || attempt > 0 || partial) {
               const result = outcome.ok
-                ? 'ok'
+                ? partial
+                  ? `${failures.length} record(s) reported failed`
+                  : 'ok'
                 : `${outcome.error.errorType}: ${outcome.error.errorMessage}`;
-              print(`  stream → ${id}: ${records} record(s), attempt ${attempt + 1}: ${result}`);
+              print(
+                `  stream → ${id}: ${records} record(s), attempt ${attempt + 1}: ${result} (${durationMs} ms)`,
+              );
             }
           },
           onDiscard: ({ records, condition, destination: to }) =>

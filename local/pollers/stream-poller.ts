@@ -36,7 +36,12 @@ export interface StreamMappingSettings {
 
 export interface StreamPollerEvents {
   /** A batch was invoked: how it went, and which attempt it was. */
-  readonly onInvoke?: (info: { records: number; attempt: number; outcome: InvokeOutcome }) => void;
+  readonly onInvoke?: (info: {
+    records: number;
+    attempt: number;
+    outcome: InvokeOutcome;
+    durationMs: number;
+  }) => void;
   /** Records were given up on and sent to the on-failure destination. */
   readonly onDiscard?: (info: { records: number; condition: string; destination?: string }) => void;
   readonly onError?: (error: unknown) => void;
@@ -232,8 +237,14 @@ export class StreamPoller {
     let remaining = await this.dropExpired(shardId, batch, firstAttempt);
     let attempt = firstAttempt;
     while (this.running && remaining.length > 0) {
+      const startedAt = Date.now();
       const outcome = await target.invoke({ Records: remaining });
-      this.options.onInvoke?.({ records: remaining.length, attempt, outcome });
+      this.options.onInvoke?.({
+        records: remaining.length,
+        attempt,
+        outcome,
+        durationMs: Date.now() - startedAt,
+      });
       const result = batchResult(outcome, remaining, settings.reportBatchItemFailures);
       if (result.kind === 'done') return;
       remaining = remaining.slice(result.index);

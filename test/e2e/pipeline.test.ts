@@ -15,7 +15,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Delivery } from '../../local/cloud';
+import type { Delivery } from '../../local/control-api';
 import type { CfnTemplate } from '../../local/model';
 import type { SinkCall } from '../../local/notification-sink';
 import {

@@ -143,7 +143,17 @@ export class StreamPoller {
     );
     const shards = described.StreamDescription?.Shards ?? [];
     this.running = true;
-    this.loops = shards.map((shard) => this.pollShard(shard.ShardId ?? ''));
+    // Where each shard starts is fixed before start() returns: LATEST means "after
+    // what is on the stream now", not after whatever arrives while the loops spin up.
+    const starts = await Promise.all(
+      shards.map(async (shard) => {
+        const shardId = shard.ShardId ?? '';
+        const after =
+          settings.startingPosition === 'LATEST' ? await this.newestSequence(shardId) : undefined;
+        return { shardId, after };
+      }),
+    );
+    this.loops = starts.map(({ shardId, after }) => this.pollShard(shardId, after));
   }
 
   async stop(): Promise<void> {
@@ -184,11 +194,10 @@ export class StreamPoller {
     }
   }
 
-  private async pollShard(shardId: string): Promise<void> {
+  private async pollShard(shardId: string, startAfter: string | undefined): Promise<void> {
     const { streams, settings } = this.options;
     // The last record read from the shard, processed or filtered out.
-    let lastRead =
-      settings.startingPosition === 'LATEST' ? await this.newestSequence(shardId) : undefined;
+    let lastRead = startAfter;
     const pending: DynamoDBRecord[] = [];
     let windowEnds = Number.POSITIVE_INFINITY;
     while (this.running) {

@@ -138,6 +138,17 @@ export class FunctionHost implements LambdaInvoker {
     this.busy.add(worker);
     worker.stdout.pipe(this.options.log, { end: false });
     worker.stderr.pipe(this.options.log, { end: false });
+    // A runtime can also die between invocations (an error thrown after the handler
+    // returned): it must leave the pool, or the next invocation waits for its timeout.
+    worker.on('error', (error) => {
+      this.options.log.write(
+        `runtime error outside an invocation: ${error.stack ?? error.message}\n`,
+      );
+    });
+    worker.once('exit', () => {
+      const index = this.idle.indexOf(worker);
+      if (index >= 0) this.idle.splice(index, 1);
+    });
     // Lambda gives the init phase 10 seconds; a worker that never gets ready fails the invocation.
     const init = await new Promise<WorkerMessage>((resolve) => {
       const fail = (errorType: string, errorMessage: string) =>
@@ -217,6 +228,8 @@ export class FunctionHost implements LambdaInvoker {
 
   private retire(worker: Worker): void {
     this.busy.delete(worker);
+    const index = this.idle.indexOf(worker);
+    if (index >= 0) this.idle.splice(index, 1);
     void worker.terminate();
   }
 }

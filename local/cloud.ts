@@ -157,7 +157,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     const hosts = new Map<string, FunctionHost>();
     const proxies = new Map<string, AwsProxy>();
     const calls: unknown[] = [];
-    const dynamodbWrites = new CallGate();
+    // Table writes one at a time, and never while a stream poller reads: see StreamPoller.
+    const tableGate = new CallGate();
     for (const [id, resource] of ofType('AWS::Lambda::Function')) {
       const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
       const code = p.Code as { S3Key?: string };
@@ -172,7 +173,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
         target: endpoint,
         onCall: (call) => calls.push(call),
         serialize: {
-          gate: dynamodbWrites,
+          gate: tableGate,
           applies: (call) => call.service === 'dynamodb' && DYNAMODB_WRITES.has(call.operation),
         },
       });
@@ -293,6 +294,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
         const destination = destinationArn ? physicalByAttribute(destinationArn) : undefined;
         const poller = new StreamPoller({
           streams: clients.streams,
+          tableGate,
           sqs: clients.sqs,
           sns: clients.sns,
           target,

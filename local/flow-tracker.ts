@@ -113,10 +113,12 @@ export class FlowTracker {
     const matches = (r: ConsumerRoute) =>
       r.filterPolicy === undefined ||
       snsFilterPolicyMatches(r.filterPolicy, r.filterPolicyScope, { body, attributes });
+    // A message sent straight to a queue (not through the topic) is expected where it landed.
+    const expected = (r: ConsumerRoute) => r === route || matches(r);
     return {
       label: labelOf(body, message.MessageId ?? ''),
-      expected: siblings.filter(matches),
-      filtered: siblings.filter((r) => !matches(r)),
+      expected: siblings.filter(expected),
+      filtered: siblings.filter((r) => !expected(r)),
       outcomes: new Map(),
       startedAt: Date.now(),
       printed: false,

@@ -8,6 +8,7 @@ import {
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { CallGate } from '../aws-proxy';
 import { type EventPattern, matchesAnyPattern } from '../event-filter';
 import type { InvokeOutcome, LambdaInvoker } from '../model';
 import { sleep } from '../net';
@@ -49,6 +50,14 @@ export interface StreamPollerEvents {
 
 export interface StreamPollerOptions extends StreamPollerEvents {
   readonly streams: DynamoDBStreamsClient;
+  /**
+   * Held while reading the stream, and by every write to the table (see
+   * `DYNAMODB_WRITES` in aws-proxy.ts). moto appends a transaction's stream records
+   * as it goes and drops them when it rolls the transaction back, then reuses their
+   * sequence numbers: a read in between would publish records of a write that never
+   * happened and skip real ones.
+   */
+  readonly tableGate?: CallGate;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   readonly target: LambdaInvoker;
@@ -179,23 +188,37 @@ export class StreamPoller {
     return answer.ShardIterator;
   }
 
+  /** The records after `after` (or from the start), read while no table write is under way. */
+  private async readAfter(
+    shardId: string,
+    after: string | undefined,
+  ): Promise<_Record[] | undefined> {
+    const leave = (await this.options.tableGate?.enter()) ?? (() => {});
+    try {
+      const shardIterator = await this.iterator(shardId, after);
+      if (shardIterator === undefined) return undefined;
+      const page = await this.options.streams.send(
+        new GetRecordsCommand({ ShardIterator: shardIterator, Limit: 1000 }),
+      );
+      return page.Records ?? [];
+    } finally {
+      leave();
+    }
+  }
+
   /** The newest sequence number on the shard now: where LATEST starts. */
   private async newestSequence(shardId: string): Promise<string | undefined> {
     let newest: string | undefined;
     for (;;) {
-      const iterator = await this.iterator(shardId, newest);
-      if (iterator === undefined) return newest;
-      const page = await this.options.streams.send(
-        new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
-      );
-      const records = page.Records ?? [];
-      if (records.length === 0) return newest;
-      newest = records[records.length - 1]?.dynamodb?.SequenceNumber ?? newest;
+      const records = await this.readAfter(shardId, newest);
+      const last = records?.[records.length - 1]?.dynamodb?.SequenceNumber;
+      if (last === undefined) return newest;
+      newest = last;
     }
   }
 
   private async pollShard(shardId: string, startAfter: string | undefined): Promise<void> {
-    const { streams, settings } = this.options;
+    const { settings } = this.options;
     // The last record read from the shard, processed or filtered out.
     let lastRead = startAfter;
     const pending: DynamoDBRecord[] = [];
@@ -203,12 +226,8 @@ export class StreamPoller {
     while (this.running) {
       try {
         if (pending.length < settings.batchSize) {
-          const shardIterator = await this.iterator(shardId, lastRead);
-          if (shardIterator === undefined) return;
-          const page = await streams.send(
-            new GetRecordsCommand({ ShardIterator: shardIterator, Limit: 1000 }),
-          );
-          const read = page.Records ?? [];
+          const read = await this.readAfter(shardId, lastRead);
+          if (read === undefined) return;
           lastRead = read[read.length - 1]?.dynamodb?.SequenceNumber ?? lastRead;
           const records = read
             .map((r) => toLambdaStreamRecord(r, settings.streamArn, settings.region))

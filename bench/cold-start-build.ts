@@ -1,0 +1,215 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as esbuild from 'esbuild';
+
+/**
+ * The two ways a handler can be bundled, reproduced with esbuild's JS API exactly as
+ * CDK's NodejsFunction runs the esbuild CLI (aws-lambda-nodejs/lib/bundling.js), and
+ * what the resulting bundle is made of.
+ */
+
+export const REPO_ROOT = path.join(__dirname, '..');
+
+/** `PipelineFunction`'s createRequire banner (lib/constructs/pipeline-function.ts). */
+export const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
+
+export type Variant = 'ours' | 'default';
+export const VARIANTS: readonly Variant[] = ['ours', 'default'];
+
+const SMITHY_FLAG = '@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages';
+
+/**
+ * What NodejsFunction leaves to the runtime by default on a Node 18+ runtime: the
+ * AWS SDK, and with the feature flag (set by `cdk init`, and in this repo) Smithy too.
+ */
+export const defaultExternals = (context: Readonly<Record<string, unknown>>): string[] =>
+  context[SMITHY_FLAG] === true ? ['@aws-sdk/*', '@smithy/*'] : ['@aws-sdk/*'];
+
+/** Node 24's target, as CDK derives it from the runtime name (`nodejs24.x` → `node24`). */
+export const TARGET = 'node24';
+
+export const buildOptions = (
+  variant: Variant,
+  entry: string,
+  outdir: string,
+  externals: readonly string[],
+): esbuild.BuildOptions & { metafile: true } => {
+  const common: esbuild.BuildOptions & { metafile: true } = {
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: TARGET,
+    // CDK runs esbuild in the project root, so tsconfig.json is found as it is there.
+    absWorkingDir: REPO_ROOT,
+    metafile: true,
+    logLevel: 'warning',
+  };
+  return variant === 'ours'
+    ? {
+        ...common,
+        format: 'esm',
+        outfile: path.join(outdir, 'index.mjs'),
+        minify: true,
+        mainFields: ['module', 'main'],
+        banner: { js: CREATE_REQUIRE_BANNER },
+      }
+    : // No --format: esbuild's default for a bundle on platform node is CommonJS.
+      { ...common, outfile: path.join(outdir, 'index.js'), external: [...externals] };
+};
+
+export interface Bundle {
+  readonly file: string;
+  readonly bytes: number;
+  /** Bytes each input contributes to the output, keyed by the path esbuild reports. */
+  readonly inputs: Readonly<Record<string, number>>;
+}
+
+export const bundle = async (
+  options: esbuild.BuildOptions & { metafile: true },
+): Promise<Bundle> => {
+  const { metafile } = await esbuild.build(options);
+  const [file, output] = Object.entries(metafile.outputs)[0] ?? [];
+  if (file === undefined || output === undefined) throw new Error('esbuild wrote no output');
+  const absolute = path.resolve(REPO_ROOT, file);
+  return {
+    file: absolute,
+    bytes: fs.statSync(absolute).size,
+    inputs: Object.fromEntries(
+      Object.entries(output.inputs).map(([input, { bytesInOutput }]) => [input, bytesInOutput]),
+    ),
+  };
+};
+
+export const OUR_CODE = 'our code (lambda/)';
+export const SHARED_SDK = '@aws-sdk/* (shared: core, middleware, credentials)';
+
+/** The npm package an input path belongs to, or `undefined` for a file of this repository. */
+export const packageOf = (input: string): string | undefined => {
+  const marker = 'node_modules/';
+  const at = input.lastIndexOf(marker);
+  if (at === -1) return undefined;
+  const [first = '', second = ''] = input.slice(at + marker.length).split('/');
+  return first.startsWith('@') ? `${first}/${second}` : first;
+};
+
+/**
+ * The group an input is counted in: Smithy and Powertools as families, each AWS SDK
+ * package this repository depends on by name, the SDK's transitive packages together.
+ */
+export const groupOf = (input: string, directDependencies: ReadonlySet<string>): string => {
+  const pkg = packageOf(input);
+  if (pkg === undefined) return OUR_CODE;
+  if (pkg.startsWith('@smithy/')) return '@smithy/*';
+  if (pkg.startsWith('@aws-lambda-powertools/')) return '@aws-lambda-powertools/*';
+  if (pkg.startsWith('@aws-sdk/')) return directDependencies.has(pkg) ? pkg : SHARED_SDK;
+  return pkg;
+};
+
+export interface Share {
+  readonly group: string;
+  readonly bytes: number;
+}
+
+/** The `top` largest groups, largest first, then one `everything else` row if anything is left. */
+export const composition = (
+  inputs: Readonly<Record<string, number>>,
+  directDependencies: ReadonlySet<string>,
+  top = 8,
+): Share[] => {
+  const totals = new Map<string, number>();
+  for (const [input, bytes] of Object.entries(inputs)) {
+    const group = groupOf(input, directDependencies);
+    totals.set(group, (totals.get(group) ?? 0) + bytes);
+  }
+  const sorted = [...totals]
+    .map(([group, bytes]) => ({ group, bytes }))
+    .filter(({ bytes }) => bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes || a.group.localeCompare(b.group));
+  const rest = sorted.slice(top).reduce((sum, { bytes }) => sum + bytes, 0);
+  return rest > 0 ? [...sorted.slice(0, top), { group: 'everything else', bytes: rest }] : sorted;
+};
+
+export interface ZodShare {
+  readonly bytes: number;
+  /** Locale files that made it into the bundle (`en` is zod's default and expected). */
+  readonly locales: string[];
+}
+
+export const zodShare = (inputs: Readonly<Record<string, number>>): ZodShare => {
+  const zod = Object.entries(inputs).filter(([input]) => packageOf(input) === 'zod');
+  return {
+    bytes: zod.reduce((sum, [, bytes]) => sum + bytes, 0),
+    locales: zod
+      .filter(([input, bytes]) => bytes > 0 && /\/locales\/[^/]+\.[cm]?js$/.test(input))
+      .map(([input]) => path.basename(input).replace(/\.[cm]?js$/, ''))
+      .sort(),
+  };
+};
+
+/**
+ * One schema bundled with our options three ways: the namespace import we use, the
+ * named `z` export (which holds every locale), and zod/mini (functional checks that
+ * tree-shake further), to show what each costs in bytes.
+ */
+export const zodImportStyles = async (): Promise<{
+  namespace: number;
+  named: number;
+  mini: number;
+}> => {
+  const classic =
+    'export const customer = z.object({ name: z.string().min(1), email: z.email() });';
+  const size = async (contents: string): Promise<number> => {
+    const { metafile } = await esbuild.build({
+      ...buildOptions('ours', '', '', []),
+      entryPoints: undefined,
+      outfile: undefined,
+      write: false,
+      stdin: { contents, resolveDir: REPO_ROOT, loader: 'ts' },
+    });
+    return Object.values(metafile.outputs)[0]?.bytes ?? 0;
+  };
+  return {
+    namespace: await size(`import * as z from 'zod';\n${classic}`),
+    named: await size(`import { z } from 'zod';\n${classic}`),
+    mini: await size(
+      "import * as z from 'zod/mini';\nexport const customer = z.object({ name: z.string().check(z.minLength(1)), email: z.email() });",
+    ),
+  };
+};
+
+/**
+ * Packages that only the default credential chain's fallbacks load (shared config,
+ * SSO, login, process, web identity, container, instance metadata, and the STS/SSO
+ * clients they call). In Lambda the chain stops at its first link, the environment,
+ * so this code is bundled, parsed and never run.
+ */
+export const CREDENTIAL_FALLBACK_PACKAGES: ReadonlySet<string> = new Set([
+  '@aws-sdk/nested-clients',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/token-providers',
+  '@smithy/credential-provider-imds',
+]);
+
+/** Bytes in the output from inputs of the given packages. */
+export const bytesFrom = (
+  inputs: Readonly<Record<string, number>>,
+  packages: ReadonlySet<string>,
+): number =>
+  Object.entries(inputs)
+    .filter(([input]) => packages.has(packageOf(input) ?? ''))
+    .reduce((sum, [, bytes]) => sum + bytes, 0);
+
+/** The packages package.json names, to keep them apart in the composition. */
+export const directDependencies = (): Set<string> => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+  return new Set(Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }));
+};
+
+export const cdkContext = (): Record<string, unknown> =>
+  JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context ?? {};

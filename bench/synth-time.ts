@@ -1,0 +1,546 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { formatMeasured, type Measured, measure, ratio } from './stats';
+
+export const name = 'synthTime';
+
+/** This app's `cdk synth` may take at most this multiple of the reference app's. */
+export const GOAL_RATIO = 1.5;
+
+const REPO_ROOT = path.join(__dirname, '..');
+const CDK_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
+const REFERENCE_FIXTURE = path.join(__dirname, 'fixtures', 'reference-app');
+const RUN_TIMEOUT_MS = 300_000;
+/**
+ * aws-cdk-lib writes its performance counters only for a synth slower than this
+ * context value (10 s a stack by default); 0 makes every synth write them. It changes
+ * nothing else: the file is what the CLI would attach to telemetry, which is off.
+ */
+const COUNTERS_CONTEXT = { '@aws-cdk/core.slowSynthThreshold': 0 } as const;
+
+/** The performance counters aws-cdk-lib writes to CDK_PERF_COUNTERS_FILE, in ms. */
+export const COUNTERS = {
+  load: 'phase:Load',
+  construction: 'phase:Construction',
+  synthesis: 'phase:Synthesis',
+  bundling: 'bundle:NodejsFunction',
+  validation: 'validateTemplates',
+  cfnValidation: 'CloudFormationValidate.validate',
+} as const;
+type CounterName = keyof typeof COUNTERS;
+
+export interface TimedLine {
+  /** When the line arrived, in ms on the parent's clock. */
+  readonly at: number;
+  readonly text: string;
+}
+
+export interface BundlingSpan {
+  /** The function's construct path, e.g. `CustomerPipeline-dev/Api/Function`. */
+  readonly asset: string;
+  /** From CDK's "Bundling asset" line to esbuild's "Done": npx, esbuild's start, the build. */
+  readonly wallMs: number;
+  /** The build alone, as esbuild reports it. */
+  readonly esbuildMs: number;
+}
+
+/** Each function's bundling, from the timed stderr of one synth. */
+export const bundlingSpans = (lines: readonly TimedLine[]): BundlingSpan[] => {
+  const spans: BundlingSpan[] = [];
+  let current: { asset: string; at: number } | undefined;
+  for (const { at, text } of lines) {
+    const start = /Bundling asset (.+?)\/Code\/Stage\.\.\./.exec(text);
+    if (start?.[1] !== undefined) {
+      current = { asset: start[1], at };
+      continue;
+    }
+    const done = /Done in (\d+(?:\.\d+)?)(ms|s)\b/.exec(text);
+    if (done !== undefined && done !== null && current !== undefined) {
+      const value = Number(done[1]);
+      spans.push({
+        asset: current.asset,
+        wallMs: at - current.at,
+        esbuildMs: done[2] === 's' ? value * 1000 : value,
+      });
+      current = undefined;
+    }
+  }
+  return spans;
+};
+
+/** Splits streamed output into lines stamped with the arrival time of their last chunk. */
+export class LineClock {
+  private pending = '';
+  readonly lines: TimedLine[] = [];
+
+  push(chunk: string, at: number): void {
+    const parts = (this.pending + chunk).split(/\r?\n/);
+    this.pending = parts.pop() ?? '';
+    for (const text of parts) this.lines.push({ at, text });
+  }
+
+  end(at: number): TimedLine[] {
+    if (this.pending !== '') this.lines.push({ at, text: this.pending });
+    this.pending = '';
+    return this.lines;
+  }
+}
+
+export interface Outcome {
+  readonly wall: number;
+  readonly lines: TimedLine[];
+  readonly counters: Record<string, number>;
+}
+
+/**
+ * The environment of every synth: this machine's, less any AWS credentials or profile
+ * (so the CLI never asks STS for a default account: no traffic off loopback), with the
+ * CLI's version check, notices and telemetry off.
+ */
+export const synthEnvironment = (base: NodeJS.ProcessEnv): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value === undefined) continue;
+    if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|DEFAULT_PROFILE)$/.test(key)) {
+      continue;
+    }
+    env[key] = value;
+  }
+  return {
+    ...env,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    CDK_DISABLE_VERSION_CHECK: 'true',
+  };
+};
+
+const timed = (
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string>; shell?: boolean },
+  countersFile: string,
+): Promise<Outcome> =>
+  new Promise((resolve, reject) => {
+    const clock = new LineClock();
+    const started = performance.now();
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let wall: number | undefined;
+    const take = (chunk: Buffer) => clock.push(chunk.toString('utf8'), performance.now());
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('exit', () => {
+      wall = performance.now() - started;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const lines = clock.end(performance.now());
+      if (code !== 0 || wall === undefined) {
+        const tail = lines
+          .slice(-40)
+          .map((line) => line.text)
+          .join('\n');
+        reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}\n${tail}`));
+        return;
+      }
+      try {
+        const { counters } = JSON.parse(fs.readFileSync(countersFile, 'utf8'));
+        resolve({ wall, lines, counters });
+      } catch (error) {
+        reject(
+          new Error(`no performance counters in ${countersFile}: ${(error as Error).message}`),
+        );
+      }
+    });
+  });
+
+interface App {
+  readonly dir: string;
+  /** The app command from its cdk.json, as the CLI runs it. */
+  readonly command: string;
+  readonly context: Record<string, unknown>;
+}
+
+const readApp = (dir: string): App => {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.json'), 'utf8'));
+  return { dir, command: cdkJson.app, context: cdkJson.context ?? {} };
+};
+
+/** `cdk synth` as a developer runs it, into a fresh output directory. */
+const cliSynth = async (app: App, scratch: string): Promise<Outcome> => {
+  const outdir = fs.mkdtempSync(path.join(scratch, 'cli-'));
+  try {
+    return await timed(
+      CDK_BIN,
+      [
+        'synth',
+        '-q',
+        '--no-notices',
+        '-o',
+        outdir,
+        ...Object.entries(COUNTERS_CONTEXT).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+      ],
+      { cwd: app.dir, env: synthEnvironment(process.env) },
+      path.join(outdir, 'performance-counters.json'),
+    );
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+};
+
+/**
+ * The context the CLI hands the app: cdk.json's, the counters switch given to the CLI
+ * too, and the keys the CLI adds by default.
+ */
+export const cliContext = (context: Record<string, unknown>): Record<string, unknown> => ({
+  ...context,
+  ...COUNTERS_CONTEXT,
+  'aws:cdk:enable-path-metadata': true,
+  'aws:cdk:enable-asset-metadata': true,
+  'aws:cdk:version-reporting': true,
+  'aws:cdk:bundling-stacks': ['**'],
+});
+
+/**
+ * The app alone, run as the CLI runs it (same command, environment and context), no
+ * CLI; `extraEnv` on top.
+ */
+const directSynth = async (
+  app: App,
+  scratch: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Outcome> => {
+  const outdir = fs.mkdtempSync(path.join(scratch, 'app-'));
+  const countersFile = path.join(outdir, 'performance-counters.json');
+  try {
+    return await timed(
+      app.command,
+      [],
+      {
+        cwd: app.dir,
+        shell: true,
+        env: {
+          ...synthEnvironment(process.env),
+          CDK_OUTDIR: outdir,
+          CDK_CONTEXT_JSON: JSON.stringify(cliContext(app.context)),
+          CDK_PERF_COUNTERS_FILE: countersFile,
+          CDK_DEFAULT_REGION: 'us-east-1',
+          ...extraEnv,
+        },
+      },
+      countersFile,
+    );
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+};
+
+/**
+ * The reference: bench/fixtures/reference-app in a temp dir, with this repo's
+ * node_modules linked in (no install, no network) and this repo's cdk.json, less
+ * its own settings, so only the app differs.
+ */
+const createReferenceApp = (scratch: string): App => {
+  const dir = path.join(scratch, 'reference-app');
+  fs.cpSync(REFERENCE_FIXTURE, dir, { recursive: true });
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  const ours = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8'));
+  const { customerPipeline: _ours, ...flags } = ours.context ?? {};
+  const write = (file: string, content: unknown) =>
+    fs.writeFileSync(path.join(dir, file), `${JSON.stringify(content, null, 2)}\n`);
+  write('cdk.json', { app: ours.app, context: flags });
+  write('package.json', { name: 'reference-app', version: '0.1.0', private: true });
+  // NodejsFunction looks for a lock file to find the project root.
+  write('package-lock.json', {
+    name: 'reference-app',
+    version: '0.1.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: { '': { name: 'reference-app', version: '0.1.0' } },
+  });
+  write('tsconfig.json', {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      skipLibCheck: true,
+    },
+  });
+  return readApp(dir);
+};
+
+/**
+ * Turns off aws-cdk-lib's built-in CloudFormation validation (a WASM rules engine) and
+ * leaves the app's own validation plugins, cdk-nag here, running alone.
+ */
+const WITHOUT_BUILTIN_VALIDATION = { CDK_VALIDATION: 'false' } as const;
+
+export interface AppPhases {
+  /** `cdk synth` wall time, spawn to exit: the figure the goal compares. */
+  readonly cli: Measured;
+  /** The app's command alone, without the CLI. */
+  readonly app: Measured;
+  /** Of each CLI synth: its wall time less aws-cdk-lib's phases (the CLI, launchers, exits). */
+  readonly outsideApp: Measured;
+  /** Of the app alone: npx, tsx and process exits (its wall time less aws-cdk-lib's phases). */
+  readonly launcher: Measured;
+  /** aws-cdk-lib's counters of the CLI synths. */
+  readonly load: Measured;
+  readonly constructionWithoutBundling: Measured;
+  readonly bundling: Measured;
+  readonly validation: Measured;
+  readonly synthesisWithoutValidation: Measured;
+  /** validateTemplates of the app alone with the built-in validation off: the plugins'. */
+  readonly pluginValidation: Measured;
+  readonly functions: { asset: string; wall: Measured; esbuild: Measured }[];
+}
+
+export interface SynthTimeResult {
+  readonly cliVersion: string;
+  readonly node: string;
+  readonly cpu: string;
+  readonly runs: { readonly cli: number; readonly app: number };
+  /** 1-minute load average when the runs started and ended: other work skews every figure. */
+  readonly loadAverage: { readonly before: number; readonly after: number };
+  readonly ours: AppPhases;
+  readonly reference: AppPhases;
+  /** ours.cli / reference.cli, of the medians. */
+  readonly ratio: number;
+  readonly goalMet: boolean;
+}
+
+/** Runs of one app: CLI synths, the app alone, and the app alone without built-in validation. */
+export interface AppRuns {
+  readonly cli: readonly Outcome[];
+  readonly app: readonly Outcome[];
+  readonly appWithoutBuiltin: readonly Outcome[];
+}
+
+const counter = (run: Outcome, key: CounterName): number => run.counters[COUNTERS[key]] ?? 0;
+
+/** What aws-cdk-lib measured of one run: its load, construction and synthesis phases. */
+const inApp = (run: Outcome): number =>
+  counter(run, 'load') + counter(run, 'construction') + counter(run, 'synthesis');
+
+export const phasesOf = (runs: AppRuns): AppPhases => {
+  const ms = (values: number[]) => measure(values, 'ms');
+  const fromCli = (f: (run: Outcome) => number) => ms(runs.cli.map(f));
+  const spans = runs.cli.map((run) => bundlingSpans(run.lines));
+  const assets = [...new Set(spans.flatMap((list) => list.map((span) => span.asset)))];
+  return {
+    cli: fromCli((run) => run.wall),
+    app: ms(runs.app.map((run) => run.wall)),
+    outsideApp: fromCli((run) => run.wall - inApp(run)),
+    launcher: ms(runs.app.map((run) => run.wall - inApp(run))),
+    load: fromCli((run) => counter(run, 'load')),
+    constructionWithoutBundling: fromCli(
+      (run) => counter(run, 'construction') - counter(run, 'bundling'),
+    ),
+    bundling: fromCli((run) => counter(run, 'bundling')),
+    validation: fromCli((run) => counter(run, 'validation')),
+    synthesisWithoutValidation: fromCli(
+      (run) => counter(run, 'synthesis') - counter(run, 'validation'),
+    ),
+    pluginValidation: ms(runs.appWithoutBuiltin.map((run) => counter(run, 'validation'))),
+    functions: assets.map((asset) => {
+      const mine = spans.flatMap((list) => list.filter((span) => span.asset === asset));
+      return {
+        asset,
+        wall: ms(mine.map((span) => span.wallMs)),
+        esbuild: ms(mine.map((span) => span.esbuildMs)),
+      };
+    }),
+  };
+};
+
+export const run = async (options: {
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<SynthTimeResult> => {
+  const { log } = options;
+  const cliRuns = options.quick ? 1 : 5;
+  const appRuns = options.quick ? 1 : 3;
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-synth-time-'));
+  try {
+    const ours = readApp(REPO_ROOT);
+    const reference = createReferenceApp(scratch);
+    const apps = [
+      { label: 'ours', app: ours },
+      { label: 'reference', app: reference },
+    ] as const;
+    if (!options.quick) {
+      // Fills tsx's transpile cache and the page cache, as any developer's second synth finds them.
+      log('synth time: warm-up synth of each app (not counted)');
+      for (const { app } of apps) await cliSynth(app, scratch);
+    }
+    const loadBefore = os.loadavg()[0] ?? 0;
+    const runs = {
+      ours: { cli: [] as Outcome[], app: [] as Outcome[], appWithoutBuiltin: [] as Outcome[] },
+      reference: { cli: [] as Outcome[], app: [] as Outcome[], appWithoutBuiltin: [] as Outcome[] },
+    };
+    for (let i = 0; i < cliRuns; i++) {
+      for (const { label, app } of apps) {
+        const outcome = await cliSynth(app, scratch);
+        runs[label].cli.push(outcome);
+        log(`synth time: cdk synth ${label} ${i + 1}/${cliRuns}: ${outcome.wall.toFixed(0)} ms`);
+      }
+    }
+    for (let i = 0; i < appRuns; i++) {
+      for (const { label, app } of apps) {
+        const plain = await directSynth(app, scratch);
+        runs[label].app.push(plain);
+        const bare = await directSynth(app, scratch, WITHOUT_BUILTIN_VALIDATION);
+        runs[label].appWithoutBuiltin.push(bare);
+        log(
+          `synth time: app alone ${label} ${i + 1}/${appRuns}: ${plain.wall.toFixed(0)} ms, ` +
+            `without built-in validation ${bare.wall.toFixed(0)} ms`,
+        );
+      }
+    }
+    const oursPhases = phasesOf(runs.ours);
+    const referencePhases = phasesOf(runs.reference);
+    const r = ratio(oursPhases.cli, referencePhases.cli);
+    const cliPackage = JSON.parse(
+      fs.readFileSync(path.join(REPO_ROOT, 'node_modules', 'aws-cdk', 'package.json'), 'utf8'),
+    );
+    return {
+      cliVersion: cliPackage.version,
+      node: process.version,
+      cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`,
+      runs: { cli: cliRuns, app: appRuns },
+      loadAverage: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
+      ours: oursPhases,
+      reference: referencePhases,
+      ratio: r,
+      goalMet: r <= GOAL_RATIO,
+    };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+};
+
+export interface PhaseRow {
+  readonly phase: string;
+  readonly ours: number;
+  readonly reference: number;
+}
+
+/**
+ * Where one synth's time goes, from the medians: the parts add up to about the CLI's
+ * wall time. Everything but the launchers (timed on the app alone) comes from the
+ * CLI synths themselves, so a phase that varies between runs is not counted twice.
+ */
+export const phaseSplit = (result: SynthTimeResult): PhaseRow[] => {
+  const split = (p: AppPhases) => [
+    p.outsideApp.median - p.launcher.median,
+    p.launcher.median,
+    p.load.median,
+    p.constructionWithoutBundling.median,
+    p.bundling.median,
+    p.validation.median - p.pluginValidation.median,
+    p.pluginValidation.median,
+    p.synthesisWithoutValidation.median,
+  ];
+  const labels = [
+    "CLI's own work (start, spawning the app, reading the assembly)",
+    'npx and tsx launching the app, process exits',
+    'loading modules (Node start to `new App()`: aws-cdk-lib, cdk-nag, TypeScript)',
+    'constructing the stack, bundling excluded',
+    `bundling (${result.ours.functions.length} / ${result.reference.functions.length} functions)`,
+    "validation: aws-cdk-lib's built-in CloudFormation rules (WASM engine)",
+    'validation: plugins (cdk-nag AwsSolutions + Serverless packs)',
+    'synthesis, the rest (resolve, write the assembly)',
+  ];
+  const ours = split(result.ours);
+  const reference = split(result.reference);
+  return labels.map((phase, i) => ({ phase, ours: ours[i] ?? 0, reference: reference[i] ?? 0 }));
+};
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** What each phase can do about its cost; keyed by the row's position in `phaseSplit`. */
+const REMEDIES: Readonly<Record<number, string>> = {
+  4: 'skip it where no asset is needed (`-c aws:cdk:bundling-stacks=[]` for a template-only synth, as the tests do), or start esbuild once for every entry instead of once per function (CDK runs `npx --no-install esbuild` each time)',
+  5: 'it grows with the template; `new App({ builtinCloudFormationValidation: false })` or `CDK_VALIDATION=false` turns it off where cdk-nag and the tests already check the template',
+  6: "the reference has no such cost: running the packs in the test suite (which already checks them) and in CI rather than on every `cdk synth` would take it out of a developer's loop",
+};
+
+export const render = (result: SynthTimeResult): string => {
+  const rows = phaseSplit(result);
+  const fns = result.ours.functions;
+  const npxShare = fns.reduce((sum, f) => sum + f.wall.median - f.esbuild.median, 0);
+  const excess = result.ours.cli.median - GOAL_RATIO * result.reference.cli.median;
+  const gap = rows
+    .map((row, index) => ({ ...row, index, extra: row.ours - row.reference }))
+    .filter((row) => row.extra > 0)
+    .sort((a, b) => b.extra - a.extra);
+  const short = (phase: string) => phase.replace(/ \(.*\)$/, '');
+  return [
+    '## Synth time',
+    '',
+    `\`cdk synth -q\` (CLI ${result.cliVersion}, Node ${result.node}, ${result.cpu}) of this app beside a reference \`cdk init\`-style app with one NodejsFunction on default bundling, ` +
+      `same cdk.json feature flags, same node_modules, run alternately: median of ${result.runs.cli} synths each${result.runs.cli > 1 ? ' after one untimed warm-up' : ''}. ` +
+      "The split comes from aws-cdk-lib's own performance counters of those synths (written to CDK_PERF_COUNTERS_FILE; `-c @aws-cdk/core.slowSynthThreshold=0` makes every synth write them), " +
+      `and from running each app's command without the CLI, as is and with \`CDK_VALIDATION=false\` to time the validation plugins alone (${result.runs.app} runs each). ` +
+      `Load average ${result.loadAverage.before.toFixed(1)} → ${result.loadAverage.after.toFixed(1)} on ${result.cpu.split(' × ')[1] ?? '?'} cores during the runs.`,
+    '',
+    '| phase | this app | reference |',
+    '|---|---|---|',
+    `| **\`cdk synth\`, spawn to exit** | **${formatMeasured(result.ours.cli)}** | **${formatMeasured(result.reference.cli)}** |`,
+    ...rows.map((row) => `| ${row.phase} | ${seconds(row.ours)} | ${seconds(row.reference)} |`),
+    '',
+    `Ratio ${result.ratio.toFixed(2)}× the reference (goal ≤ ${GOAL_RATIO}×): **${result.goalMet ? 'met' : 'missed'}**` +
+      (result.goalMet ? '.' : `; meeting it takes ${seconds(excess)} off ours.`) +
+      ` Where ours spends more than the reference: ${gap.map((row) => `${short(row.phase)} +${seconds(row.extra)}`).join(', ')}.`,
+    '',
+    `Bundling per function (CDK's "Bundling asset" line to esbuild's "Done", median): ${fns
+      .map(
+        (f) =>
+          `${f.asset.split('/').slice(1, -1).join('/') || f.asset} ${seconds(f.wall.median)} (esbuild ${seconds(f.esbuild.median)})`,
+      )
+      .join(', ')}. ` +
+      `About ${seconds(npxShare)} of the ${seconds(result.ours.bundling.median)} is CDK starting esbuild through npx, not esbuild building.`,
+    '',
+    ...(result.goalMet
+      ? []
+      : [
+          'What would close the gap (for the lead to decide; nothing here was changed):',
+          '',
+          ...gap
+            .filter((row) => REMEDIES[row.index] !== undefined)
+            .map((row) => `- ${short(row.phase)} (${seconds(row.ours)}): ${REMEDIES[row.index]}.`),
+          '',
+        ]),
+  ].join('\n');
+};
+
+export const summaryRows = (
+  result: SynthTimeResult,
+): { metric: string; value: string; goal: string; met: boolean | null }[] => [
+  {
+    metric: '`cdk synth` time vs a one-function reference app',
+    value: `${seconds(result.ours.cli.median)} vs ${seconds(result.reference.cli.median)} (${result.ratio.toFixed(2)}×)`,
+    goal: `≤ ${GOAL_RATIO}×`,
+    met: result.goalMet,
+  },
+];
+
+if (require.main === module) {
+  const quick = process.argv.includes('--quick');
+  run({ quick, log: (line) => console.error(line) })
+    .then((result) => {
+      console.log(JSON.stringify(result, null, 2));
+      console.log(render(result));
+      console.log(summaryRows(result));
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,325 @@
+import {
+  type CallRange,
+  compareWithFloor,
+  completionTimes,
+  countCalls,
+  FLOOR,
+  latencyRateOf,
+  latencyTrend,
+  mergeCycles,
+  type PipelineResult,
+  parseLogLines,
+  ratePerSecond,
+  readTemplate,
+  render,
+  roleOfConstructPath,
+  spanMs,
+  structuredLogBytes,
+  summaryRows,
+} from '../bench/pipeline';
+import { measure } from '../bench/stats';
+import type { AwsCall } from '../local/aws-proxy';
+import type { CfnTemplate } from '../local/model';
+
+const call = (
+  caller: string,
+  service: string,
+  operation: string,
+  startedAt = 0,
+  durationMs = 1,
+): AwsCall => ({ caller, service, operation, status: 200, startedAt, durationMs });
+
+const range = (fn: string, service: string, operation: string, min: number, max = min) =>
+  ({ fn, service, operation, min, max, median: min }) satisfies CallRange;
+
+describe('counting calls', () => {
+  test('groups calls by function role, service and operation', () => {
+    const roles: Record<string, string> = { ApiFn: 'api', ArchiveFn: 'archive' };
+    const counts = countCalls(
+      [
+        call('ApiFn', 'dynamodb', 'TransactWriteItems'),
+        call('ArchiveFn', 's3', 'HeadObject'),
+        call('ArchiveFn', 's3', 'HeadObject'),
+        call('Unknown1', 'sns', 'Publish'),
+      ],
+      (id) => roles[id] ?? id,
+    );
+    expect(counts).toEqual([
+      { fn: 'api', service: 'dynamodb', operation: 'TransactWriteItems', count: 1 },
+      { fn: 'archive', service: 's3', operation: 'HeadObject', count: 2 },
+      { fn: 'Unknown1', service: 'sns', operation: 'Publish', count: 1 },
+    ]);
+  });
+
+  test('merges cycles into min, max and median, an operation missing from a cycle counting 0', () => {
+    const secret = { fn: 'welcome', service: 'secretsmanager', operation: 'GetSecretValue' };
+    const put = { fn: 'archive', service: 's3', operation: 'PutObject' };
+    const merged = mergeCycles([
+      [
+        { ...secret, count: 1 },
+        { ...put, count: 1 },
+      ],
+      [{ ...put, count: 1 }],
+      [{ ...put, count: 1 }],
+    ]);
+    expect(merged).toEqual([
+      { ...put, min: 1, max: 1, median: 1 },
+      { ...secret, min: 0, max: 1, median: 0 },
+    ]);
+  });
+
+  test('the span runs from the first call’s start to the last call’s end', () => {
+    expect(
+      spanMs([call('F', 's3', 'HeadObject', 100, 5), call('F', 's3', 'PutObject', 110, 20)]),
+    ).toBe(30);
+    expect(spanMs([])).toBeUndefined();
+  });
+
+  test('a rate of calls runs over their span', () => {
+    const calls = [0, 250, 500, 750].map((at) => call('F', 'dynamodb', 'PutItem', at, 250));
+    expect(ratePerSecond(calls)).toBe(4);
+    expect(ratePerSecond([])).toBe(0);
+  });
+
+  test('maps construct paths to the roles of the design', () => {
+    expect(roleOfConstructPath('CustomerPipeline-dev/WelcomeConsumer/Function/Resource')).toBe(
+      'welcome',
+    );
+    expect(roleOfConstructPath('CustomerPipeline-dev/CustomerApi/Function/Resource')).toBe('api');
+    expect(roleOfConstructPath('CustomerPipeline-dev/Assets/Bucket/Resource')).toBeUndefined();
+  });
+});
+
+describe('the floor', () => {
+  test('a creation’s floor is the ten calls the handlers need', () => {
+    const create = FLOOR.filter((f) => f.action === 'create');
+    expect(create.reduce((sum, f) => sum + f.floor, 0)).toBe(10);
+    expect(create.every((f) => f.why.length > 0)).toBe(true);
+  });
+
+  test('flags the cold start’s secret read with its reason, and nothing at the floor', () => {
+    const comparison = compareWithFloor('create', [
+      range('api', 'dynamodb', 'TransactWriteItems', 1),
+      range('welcome', 'secretsmanager', 'GetSecretValue', 0, 1),
+    ]);
+    const secret = comparison.find((c) => c.operation === 'GetSecretValue');
+    expect(secret).toMatchObject({ over: true, floor: 0 });
+    expect(secret?.reason).toMatch(/cold start/);
+    expect(comparison.find((c) => c.fn === 'api')).toMatchObject({ over: false });
+    // Floor operations that were not measured are listed with 0.
+    expect(comparison.find((c) => c.operation === 'ListObjectVersions')?.measured.max).toBe(0);
+  });
+
+  test('flags an operation the design never makes, and a repeated one', () => {
+    const comparison = compareWithFloor('update', [
+      range('archive', 's3', 'GetObject', 1),
+      range('archive', 's3', 'HeadObject', 2),
+    ]);
+    expect(comparison.find((c) => c.operation === 'GetObject')?.reason).toMatch(
+      /not in the design/,
+    );
+    expect(comparison.find((c) => c.operation === 'HeadObject')?.reason).toMatch(/more than/);
+  });
+});
+
+describe('reading what the pipeline did', () => {
+  const log = [
+    '(node:1) Warning: something',
+    '{"level":"INFO","message":"archive updated","timestamp":"2026-01-01T00:00:01.500Z","customerId":"a","type":"CustomerCreated","action":"write"}',
+    '{"level":"INFO","message":"archive updated","timestamp":"2026-01-01T00:00:01.200Z","customerId":"a","type":"CustomerCreated","action":"write"}',
+    '{"level":"INFO","message":"archive updated","timestamp":"2026-01-01T00:00:02.000Z","customerId":"b","type":"CustomerUpdated","action":"write"}',
+    '{broken',
+    '',
+  ].join('\n');
+
+  test('keeps the handlers’ JSON lines only', () => {
+    expect(parseLogLines(log)).toHaveLength(3);
+    const braced = log.split('\n').filter((l) => l.startsWith('{'));
+    expect(structuredLogBytes(log)).toBe(
+      braced.reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0),
+    );
+  });
+
+  test('a customer is done at its first matching line', () => {
+    const times = completionTimes(parseLogLines(log), (e) => e.type === 'CustomerCreated');
+    expect([...times]).toEqual([['a', Date.parse('2026-01-01T00:00:01.200Z')]]);
+  });
+
+  test('reads memory, architecture and event source settings from the template', () => {
+    const template: CfnTemplate = {
+      Resources: {
+        WelcomeFn: {
+          Type: 'AWS::Lambda::Function',
+          Properties: { MemorySize: 256, Architectures: ['arm64'], Timeout: 30 },
+          Metadata: { 'aws:cdk:path': 'Stack/WelcomeConsumer/Function/Resource' },
+        },
+        AutoDelete: {
+          Type: 'AWS::Lambda::Function',
+          Properties: { MemorySize: 128 },
+          Metadata: { 'aws:cdk:path': 'Stack/Custom::S3AutoDeleteObjects/Handler' },
+        },
+        PublisherFn: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {},
+          Metadata: { 'aws:cdk:path': 'Stack/StreamPublisher/Function/Resource' },
+        },
+        WelcomeMapping: {
+          Type: 'AWS::Lambda::EventSourceMapping',
+          Properties: {
+            FunctionName: { Ref: 'WelcomeFn' },
+            EventSourceArn: { 'Fn::GetAtt': ['Queue', 'Arn'] },
+            BatchSize: 10,
+            MaximumBatchingWindowInSeconds: 1,
+          },
+        },
+        PublisherMapping: {
+          Type: 'AWS::Lambda::EventSourceMapping',
+          Properties: {
+            FunctionName: { Ref: 'PublisherFn' },
+            EventSourceArn: { 'Fn::GetAtt': ['Table', 'StreamArn'] },
+          },
+        },
+      },
+    };
+    expect(readTemplate(template)).toEqual({
+      functions: [
+        {
+          role: 'welcome',
+          logicalId: 'WelcomeFn',
+          memoryMB: 256,
+          architecture: 'arm64',
+          timeoutSeconds: 30,
+        },
+        {
+          role: 'publisher',
+          logicalId: 'PublisherFn',
+          memoryMB: 128,
+          architecture: 'x86_64',
+          timeoutSeconds: 3,
+        },
+      ],
+      mappings: [
+        { role: 'welcome', source: 'sqs', batchSize: 10, windowSeconds: 1 },
+        { role: 'publisher', source: 'stream', batchSize: 100, windowSeconds: 0 },
+      ],
+    });
+  });
+
+  test('latency that keeps growing over a run is not stable; noise around a steady level is', () => {
+    const points = (latencies: number[]) =>
+      latencies.map((latencyMs, i) => ({ sentAt: 1_000_000 + i * 100, latencyMs }));
+    expect(latencyTrend(points([100, 110, 90, 105, 120, 95, 110, 100])).stable).toBe(true);
+    // offered 10/s, done 5/s: each customer waits 100 ms more than the one sent 100 ms before it
+    const behind = latencyTrend(points([100, 400, 700, 1000, 1300, 1600, 1900, 2200]));
+    expect(behind).toMatchObject({ stable: false, first: 250, last: 2050 });
+    expect(behind.growthMsPerSecond).toBeCloseTo(3000);
+    // A steep but small rise over a short run is noise, not a backlog.
+    expect(latencyTrend(points([100, 200, 300, 400, 500, 600, 700, 800])).stable).toBe(true);
+  });
+});
+
+describe('rendering', () => {
+  const latency = measure([900, 1000, 1100, 1500], 'ms');
+  const result: PipelineResult = {
+    timeScale: 0.02,
+    functions: [],
+    mappings: [],
+    calls: {
+      cycles: 2,
+      identical: false,
+      actions: [
+        {
+          action: 'create',
+          rows: [range('welcome', 'secretsmanager', 'GetSecretValue', 0, 1)],
+          total: { min: 10, max: 11, median: 10.5 },
+          floorTotal: 10,
+          deliveries: [{ fn: 'welcome', messages: { min: 1, max: 1, median: 1 } }],
+          spansMs: [],
+          logBytes: [],
+        },
+      ],
+      comparison: compareWithFloor('create', [
+        range('welcome', 'secretsmanager', 'GetSecretValue', 0, 1),
+      ]),
+    },
+    load: {
+      customersPerRun: 4,
+      latencyRate: 20,
+      runs: [
+        {
+          offeredPerSecond: 20,
+          customers: 4,
+          created: 4,
+          completed: 4,
+          welcomedOnce: 4,
+          archivedOnce: 4,
+          contactsPresent: 4,
+          deadLetters: 0,
+          achievedPerSecond: 3.5,
+          trend: { first: 900, last: 1500, growthMsPerSecond: 12, stable: true },
+          ok: true,
+          problems: [],
+          publishBatchesPerCustomer: 0.5,
+          dynamodbWritesPerSecond: 14,
+          latency: {
+            pipeline: latency,
+            total: latency,
+            api: latency,
+            welcome: latency,
+            archive: latency,
+            marketing: latency,
+          },
+        },
+        {
+          offeredPerSecond: 40,
+          customers: 4,
+          created: 4,
+          completed: 3,
+          welcomedOnce: 3,
+          archivedOnce: 4,
+          contactsPresent: 4,
+          deadLetters: 1,
+          achievedPerSecond: 2,
+          trend: null,
+          ok: false,
+          problems: ['1 message(s) in dead-letter queues'],
+          publishBatchesPerCustomer: 0.25,
+          dynamodbWritesPerSecond: 16,
+          latency: null,
+        },
+      ],
+      sustainedPerSecond: 20,
+      sustainedIsLowerBound: false,
+    },
+    durationSeconds: 60,
+  };
+
+  test('one section: the call table with the floor, the load table, the findings', () => {
+    const markdown = render(result);
+    expect(markdown).toMatch(/^## Pipeline/);
+    expect(markdown).toContain(
+      '| create | welcome | secretsmanager | GetSecretValue | 0–1 **▲** | 0 |',
+    );
+    expect(markdown).toContain('| 40/s | 4 | 3 | 3 | 4 | 1 | – |');
+    expect(markdown).toContain('At 20/s (the highest rate sustained)');
+    expect(markdown).toContain('Sustained: 20 customers/s');
+    expect(markdown).toContain('Where it fell behind (40/s), it made 16 DynamoDB writes/s');
+    expect(markdown).toContain('time scale 0.02');
+  });
+
+  test('latency is reported at the highest rate sustained, else at the lowest tried', () => {
+    const [passed, failed] = result.load.runs;
+    if (passed === undefined || failed === undefined) throw new Error('fixture');
+    expect(latencyRateOf([passed, failed])).toBe(20);
+    expect(latencyRateOf([failed, { ...failed, offeredPerSecond: 80 }])).toBe(40);
+    expect(latencyRateOf([])).toBe(0);
+  });
+
+  test('summary rows: calls against the floor, latency, sustained rate', () => {
+    const rows = summaryRows(result);
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatchObject({ value: '10.5 (floor 10)', met: false });
+    expect(rows[1]?.value).toBe(`${latency.median.toFixed(0)} ms / ${latency.p95.toFixed(0)} ms`);
+    expect(rows[2]).toMatchObject({ value: '20/s', met: null });
+  });
+});

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from './cloud';
+import { hideSdkNodeVersionWarning } from './command';
 import { DEFAULT_STATE_FILE } from './model';
 import { MotoNotInstalled } from './moto';
 
@@ -19,12 +20,7 @@ Runs the synthesized pipeline (stage dev) on a local AWS emulator.
 
 Uses AWS_ENDPOINT_URL as the emulator when set; otherwise starts moto_server.`;
 
-// The AWS SDK warns on every start that it will need Node 22 from 2027: say it once, in the README.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'NodeVersionSupportWarning')
-    console.warn(`${warning.name}: ${warning.message}`);
-});
+hideSdkNodeVersionWarning();
 
 const positiveNumber = (name: string, value: string | undefined, fallback: number): number => {
   if (value === undefined) return fallback;

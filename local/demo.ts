@@ -14,6 +14,7 @@ import { contactKey } from '../lambda/marketing/consent';
 import { type Customer, customerSchema } from '../lambda/shared/domain/customer';
 import { marketingConsentOf } from '../lambda/shared/domain/events';
 import { marketingConsentKey } from '../lambda/shared/domain/keys';
+import { runAsCommand } from './command';
 import { DEFAULT_STATE_FILE, type LocalCloudState } from './model';
 import { emulatorClientConfig, readLocalCloudState } from './state';
 
@@ -602,21 +603,4 @@ export const runDemoCommand = async (argv: readonly string[], io: DemoIo): Promi
   }
 };
 
-if (require.main === module) {
-  // The AWS SDK warns on every run that it will need Node 22 from 2027 (a plain `Warning`
-  // whose message starts with the tag): noise in a demo's output.
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => {
-    if (!warning.message.startsWith('NodeVersionSupportWarning')) {
-      process.stderr.write(`${warning.name}: ${warning.message}\n`);
-    }
-  });
-  void runDemoCommand(process.argv.slice(2), {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-    env: process.env,
-    cwd: process.cwd(),
-  }).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runAsCommand(runDemoCommand);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
+import { runAsCommand } from './command';
 import {
   cloudFormationLocator,
   countMessages,
@@ -296,13 +297,4 @@ export const runDlq = async (argv: readonly string[], io: DlqIo): Promise<number
   }
 };
 
-if (require.main === module) {
-  void runDlq(process.argv.slice(2), {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-    env: process.env,
-    cwd: process.cwd(),
-  }).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runAsCommand(runDlq);

@@ -48,6 +48,8 @@ export const loadPrices = (file = path.join(__dirname, 'prices.json')): Prices =
 // Assumptions where nothing was measured, each stated in the rendered section.
 // ---------------------------------------------------------------------------
 
+/** The steady load of the main bill (AWS's, not the emulator's): a million customers in 14 hours. */
+export const STEADY_PER_SECOND = 20;
 /** Handler time outside its AWS calls (parsing, validation, logging), per invocation. */
 export const OUTSIDE_CALLS_MS = 2;
 /** Lambda's own JSON log records per invocation (platform.start and platform.report, with X-Ray). */
@@ -416,7 +418,7 @@ export const loadModels = (perSecond: number): LoadModel[] => [
 export const computeCost = (
   pipeline: PipelineResult,
   prices: Prices,
-  steadyPerSecond = pipeline.load.latencyRate,
+  steadyPerSecond = STEADY_PER_SECOND,
 ): CostResult => {
   const bills: Bill[] = [];
   const comparisons: Comparison[] = [];

@@ -126,6 +126,8 @@ export interface LoadRun {
   readonly archivedOnce: number;
   readonly contactsPresent: number;
   readonly deadLetters: number;
+  /** Messages a consumer failed and SQS redelivered: what makes the latency's tail. */
+  readonly failedDeliveries: number;
   /** Customers completed per second, first POST sent to last customer done. */
   readonly achievedPerSecond: number;
   /** Total latency (from POST sent) over the run: its quarters and its growth. */
@@ -560,7 +562,7 @@ export const readTemplate = (
 
 /** Latency may grow by at most this much per second of a run: the pipeline keeps within 10% of the offered rate. */
 export const MAX_GROWTH_MS_PER_SECOND = 100;
-/** …or by at most this much from the first quarter of customers to the last. */
+/** …and the last quarter of customers may wait at most this much (or twice) longer than the first. */
 export const MAX_RISE_MS = 1000;
 
 export interface Trend {
@@ -593,8 +595,10 @@ export const latencyTrend = (
     variance += (x - meanX) ** 2;
   }
   const growthMsPerSecond = variance === 0 ? 0 : covariance / variance;
-  // Both: a slope over a short run is noisy, and a small rise is no backlog.
-  const stable = growthMsPerSecond <= MAX_GROWTH_MS_PER_SECOND || last - first <= MAX_RISE_MS;
+  // The slope catches a backlog building; the rise, one that built slowly over a long run.
+  const rise = last - first;
+  const stable =
+    rise <= MAX_RISE_MS || (rise <= first && growthMsPerSecond <= MAX_GROWTH_MS_PER_SECOND);
   return { first, last, growthMsPerSecond, stable };
 };
 
@@ -991,6 +995,7 @@ const loadRun = async (
   const logicalId = (role: string) => functions.find((f) => f.role === role)?.logicalId ?? role;
   for (const f of functions) logs.read(f.logicalId);
   const callsBefore = (await functionCalls(cloud)).length;
+  const deliveriesBefore = (await deliveries(cloud)).length;
 
   const sent: Sent[] = [];
   const requests: Promise<void>[] = [];
@@ -1059,6 +1064,9 @@ const loadRun = async (
   const contacts = await versionsUnder(cloud, 'marketing/contacts/');
   const deadLetters = await deadLetterCount(cloud);
   const calls = (await functionCalls(cloud)).slice(callsBefore);
+  const failedDeliveries = (await deliveries(cloud))
+    .slice(deliveriesBefore)
+    .filter((d) => d.outcome === 'failed').length;
 
   const complete = sent.filter(
     (s) => s.id && welcomed.has(s.id) && archived.has(s.id) && granted.has(s.id),
@@ -1122,6 +1130,7 @@ const loadRun = async (
     archivedOnce,
     contactsPresent,
     deadLetters,
+    failedDeliveries,
     achievedPerSecond,
     trend,
     ok: problems.length === 0,
@@ -1175,8 +1184,8 @@ export async function run(options: PipelineOptions): Promise<PipelineResult> {
   const cycles = quick ? 1 : 5;
   const customersPerRun = quick ? 20 : 200;
   // The local cloud passes DynamoDB writes one at a time and moto slows as the table
-  // grows: a few customers a second is its range, far below what AWS would take.
-  const rates = quick ? [5] : [2, 5, 10, 20];
+  // grows: a customer or two a second is its range (measured), far below AWS's.
+  const rates = quick ? [2] : [1, 2, 5];
 
   const { calls, functions, mappings, timeScale } = await withCloud(log, async (cloud) => {
     const template = JSON.parse(fs.readFileSync(cloud.state.templateFile, 'utf8')) as CfnTemplate;
@@ -1256,13 +1265,13 @@ export function render(result: PipelineResult): string {
     return `${a.action}: ${messages || 'none'}`;
   });
   const loadTable = [
-    '| offered | customers | done | welcomed once | archived once | DLQ | pipeline latency p50 / p95 | API p50 | latency growth | DynamoDB writes/s | result |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| offered | customers | done | welcomed once | archived once | DLQ | failed receives | pipeline latency p50 / p95 | API p50 | latency growth | DynamoDB writes/s | result |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...load.runs.map((r) => {
       const latency = r.latency
         ? `${ms(r.latency.pipeline.median)} / ${ms(r.latency.pipeline.p95)}`
         : '–';
-      return `| ${r.offeredPerSecond}/s | ${r.customers} | ${r.completed} | ${r.welcomedOnce} | ${r.archivedOnce} | ${r.deadLetters} | ${latency} | ${r.latency ? ms(r.latency.api.median) : '–'} | ${r.trend ? `${r.trend.growthMsPerSecond.toFixed(0)} ms/s` : '–'} | ${r.dynamodbWritesPerSecond.toFixed(1)} | ${r.ok ? 'ok' : r.problems.join('; ')} |`;
+      return `| ${r.offeredPerSecond}/s | ${r.customers} | ${r.completed} | ${r.welcomedOnce} | ${r.archivedOnce} | ${r.deadLetters} | ${r.failedDeliveries} | ${latency} | ${r.latency ? ms(r.latency.api.median) : '–'} | ${r.trend ? `${r.trend.growthMsPerSecond.toFixed(0)} ms/s` : '–'} | ${r.dynamodbWritesPerSecond.toFixed(1)} | ${r.ok ? 'ok' : r.problems.join('; ')} |`;
     }),
   ].join('\n');
   const at = latencyRun(result);
@@ -1274,7 +1283,7 @@ export function render(result: PipelineResult): string {
   const sustained =
     load.sustainedPerSecond === null
       ? 'no rate tried was sustained'
-      : `${load.sustainedIsLowerBound ? '≥ ' : ''}${load.sustainedPerSecond} customers/s`;
+      : `${load.sustainedIsLowerBound ? '≥ ' : ''}${load.sustainedPerSecond} customer${load.sustainedPerSecond === 1 ? '' : 's'}/s`;
   return [
     '## Pipeline: AWS calls per customer, latency and throughput',
     '',
@@ -1305,7 +1314,7 @@ export function render(result: PipelineResult): string {
       (at?.latency
         ? `p50 ${ms(at.latency.pipeline.median)}, p95 ${ms(at.latency.pipeline.p95)} (${formatMeasured(at.latency.pipeline)}); per consumer: ${perConsumer}. `
         : 'not measured. ') +
-      `Sustained: ${sustained} (every customer welcomed once, archived once, given a contact, DLQs empty, latency not growing: its least-squares slope over send time at most ${MAX_GROWTH_MS_PER_SECOND} ms per second of the run, i.e. completing within 10% of the offered rate, or the last quarter's median within ${MAX_RISE_MS} ms of the first's). ` +
+      `Sustained: ${sustained} (every customer welcomed once, archived once, given a contact, DLQs empty, latency not growing: the last quarter's median within ${MAX_RISE_MS} ms of the first's, or within twice it while the least-squares slope of latency over send time stays under ${MAX_GROWTH_MS_PER_SECOND} ms per second of the run, i.e. completing within 10% of the offered rate). ` +
       'Done means: the provider received the welcome (sink receivedAt), the archive and marketing handlers logged their write (millisecond timestamps; S3 checked after). ' +
       'These limits are the emulator’s, not the design’s: the local cloud runs each function with at most 4 concurrent invocations and lets one DynamoDB write through at a time ' +
       '(against moto’s transaction rollback), and moto copies the whole table for every TransactWriteItems, so its writes slow down as the table grows. ' +

@@ -213,6 +213,13 @@ describe('reading what the pipeline did', () => {
     const behind = latencyTrend(points([100, 400, 700, 1000, 1300, 1600, 1900, 2200]));
     expect(behind).toMatchObject({ stable: false, first: 250, last: 2050 });
     expect(behind.growthMsPerSecond).toBeCloseTo(3000);
+    // A backlog that builds slowly over a long run: 3.6 s more by its end.
+    const slow = Array.from({ length: 200 }, (_, i) => ({
+      sentAt: i * 500,
+      latencyMs: 300 + i * 18,
+    }));
+    expect(latencyTrend(slow)).toMatchObject({ stable: false });
+    expect(latencyTrend(slow).growthMsPerSecond).toBeCloseTo(36);
     // A steep but small rise over a short run is noise, not a backlog.
     expect(latencyTrend(points([100, 200, 300, 400, 500, 600, 700, 800])).stable).toBe(true);
   });
@@ -261,6 +268,7 @@ describe('rendering', () => {
           problems: [],
           publishBatchesPerCustomer: 0.5,
           dynamodbWritesPerSecond: 14,
+          failedDeliveries: 0,
           latency: {
             pipeline: latency,
             total: latency,
@@ -285,6 +293,7 @@ describe('rendering', () => {
           problems: ['1 message(s) in dead-letter queues'],
           publishBatchesPerCustomer: 0.25,
           dynamodbWritesPerSecond: 16,
+          failedDeliveries: 3,
           latency: null,
         },
       ],
@@ -300,7 +309,7 @@ describe('rendering', () => {
     expect(markdown).toContain(
       '| create | welcome | secretsmanager | GetSecretValue | 0–1 **▲** | 0 |',
     );
-    expect(markdown).toContain('| 40/s | 4 | 3 | 3 | 4 | 1 | – |');
+    expect(markdown).toContain('| 40/s | 4 | 3 | 3 | 4 | 1 | 3 | – |');
     expect(markdown).toContain('At 20/s (the highest rate sustained)');
     expect(markdown).toContain('Sustained: 20 customers/s');
     expect(markdown).toContain('Where it fell behind (40/s), it made 16 DynamoDB writes/s');

@@ -471,17 +471,3 @@ export const summaryRows = (
     met: result.handlers.every((h) => h.zod.locales.every((locale) => locale === 'en')),
   },
 ];
-
-if (require.main === module) {
-  const quick = process.argv.includes('--quick');
-  run({ quick, log: (line) => console.error(line) })
-    .then((result) => {
-      console.log(JSON.stringify(result, null, 2));
-      console.log(render(result));
-      console.log(summaryRows(result));
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
-}

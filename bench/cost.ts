@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as z from 'zod';
 import type { Action, ActionCalls, PipelineResult } from './pipeline';
@@ -577,11 +576,4 @@ export function summaryRows(result: CostResult) {
       met: c ? c.oursUsd < c.defaultUsd : null,
     };
   });
-}
-
-if (require.main === module) {
-  // Reads the result `npx tsx bench/pipeline.ts` leaves in the temp directory.
-  const file = process.argv[2] ?? path.join(os.tmpdir(), 'bench-pipeline.json');
-  const pipeline = JSON.parse(fs.readFileSync(file, 'utf8')) as PipelineResult;
-  run({ quick: true, log: (l) => console.log(l), pipeline }).then((r) => console.log(render(r)));
 }

@@ -1355,20 +1355,3 @@ export function summaryRows(result: PipelineResult) {
     },
   ];
 }
-
-if (require.main === module) {
-  const quick = !process.argv.includes('--full');
-  run({ quick, log: (line) => console.log(line) }).then(
-    (result) => {
-      fs.writeFileSync(
-        path.join(os.tmpdir(), 'bench-pipeline.json'),
-        `${JSON.stringify(result, null, 2)}\n`,
-      );
-      console.log(render(result));
-    },
-    (error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      process.exit(1);
-    },
-  );
-}

@@ -530,17 +530,3 @@ export const summaryRows = (
     met: result.goalMet,
   },
 ];
-
-if (require.main === module) {
-  const quick = process.argv.includes('--quick');
-  run({ quick, log: (line) => console.error(line) })
-    .then((result) => {
-      console.log(JSON.stringify(result, null, 2));
-      console.log(render(result));
-      console.log(summaryRows(result));
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
-}

@@ -1,18 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { BUNDLE_TARGET, bundleOptions } from '../lib/bundling';
 
 /**
- * The two ways a handler can be bundled, reproduced with esbuild's JS API exactly as
- * CDK's NodejsFunction runs the esbuild CLI (aws-lambda-nodejs/lib/bundling.js), and
- * what the resulting bundle is made of.
+ * The two ways a handler can be bundled: ours with the very options PipelineFunction
+ * bundles with (lib/bundling.ts), the default reproduced with esbuild's JS API exactly
+ * as CDK's NodejsFunction runs the esbuild CLI (aws-lambda-nodejs/lib/bundling.js);
+ * and what the resulting bundle is made of.
  */
 
 export const REPO_ROOT = path.join(__dirname, '..');
-
-/** `PipelineFunction`'s createRequire banner (lib/constructs/pipeline-function.ts). */
-export const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
 
 export type Variant = 'ours' | 'default';
 export const VARIANTS: readonly Variant[] = ['ours', 'default'];
@@ -27,7 +25,7 @@ export const defaultExternals = (context: Readonly<Record<string, unknown>>): st
   context[SMITHY_FLAG] === true ? ['@aws-sdk/*', '@smithy/*'] : ['@aws-sdk/*'];
 
 /** Node 24's target, as CDK derives it from the runtime name (`nodejs24.x` → `node24`). */
-export const TARGET = 'node24';
+export const TARGET = BUNDLE_TARGET;
 
 export const buildOptions = (
   variant: Variant,
@@ -46,14 +44,7 @@ export const buildOptions = (
     logLevel: 'warning',
   };
   return variant === 'ours'
-    ? {
-        ...common,
-        format: 'esm',
-        outfile: path.join(outdir, 'index.mjs'),
-        minify: true,
-        mainFields: ['module', 'main'],
-        banner: { js: CREATE_REQUIRE_BANNER },
-      }
+    ? { ...bundleOptions(entry, outdir), metafile: true, logLevel: 'warning' }
     : // No --format: esbuild's default for a bundle on platform node is CommonJS.
       { ...common, outfile: path.join(outdir, 'index.js'), external: [...externals] };
 };

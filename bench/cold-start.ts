@@ -356,7 +356,11 @@ export const remedies = (result: ColdStartResult): string[] => {
   const api = result.handlers.find((h) => h.handler === 'api');
   const s3 = api?.composition.find((s) => s.group === '@aws-sdk/client-s3');
   return [
-    `- ${kib(Math.min(...fallback))}–${kib(Math.max(...fallback))} of every bundle (${percent(Math.min(...share), 1)}–${percent(Math.max(...share), 1)}) is the default credential chain's fallbacks (shared config, SSO, web identity, container and instance metadata providers, and the STS/SSO clients they call). Lambda's chain stops at the environment's credentials, so this code is parsed on every cold start and never run. Listing those packages in \`externalModules\` leaves them as dynamic imports that the runtime's SDK would serve if ever reached.`,
+    ...(Math.max(...fallback) === 0
+      ? []
+      : [
+          `- ${kib(Math.min(...fallback))}–${kib(Math.max(...fallback))} of every bundle (${percent(Math.min(...share), 1)}–${percent(Math.max(...share), 1)}) is the default credential chain's fallbacks (shared config, SSO, web identity, container and instance metadata providers, and the STS/SSO clients they call). Lambda's chain stops at the environment's credentials, so this code is parsed on every cold start and never run; lib/bundling.ts's alias of @aws-sdk/credential-provider-node should have removed it.`,
+        ]),
     `- zod is ${kib(zod)} per bundle; with zod/mini the same schema bundles to ${kib(mini)} instead of ${kib(namespace)}, so roughly ${kib(zod - (zod * mini) / Math.max(namespace, 1))} less per bundle (a rewrite of the schemas to its functional checks).`,
     ...(s3 === undefined
       ? []
@@ -445,7 +449,7 @@ export const render = (result: ColdStartResult): string => {
           '',
           ...missed.map((h) => missedLine(h, bare)),
           '',
-          'What would shrink our bundles (for the lead to decide; nothing here was changed):',
+          'What would shrink our bundles further:',
           '',
           ...remedies(result),
         ]),

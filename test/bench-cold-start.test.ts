@@ -11,7 +11,6 @@ import {
 import {
   buildOptions,
   bytesFrom,
-  CREATE_REQUIRE_BANNER,
   CREDENTIAL_FALLBACK_PACKAGES,
   composition,
   defaultExternals,
@@ -34,6 +33,7 @@ import { measure } from '../bench/stats';
 import { customerInputSchema } from '../lambda/shared/domain/customer';
 import { customerEventSchema } from '../lambda/shared/domain/events';
 import { readStreamRecord } from '../lambda/stream-publisher/stream-record';
+import { BUNDLE_ALIASES, bundleOptions, CREATE_REQUIRE_BANNER } from '../lib/bundling';
 
 const request = (overrides: Partial<StubRequest>): StubRequest => ({
   method: 'POST',
@@ -171,9 +171,16 @@ describe('the AWS stub', () => {
 });
 
 describe('the two bundles', () => {
-  test('ours: minified ESM with everything inside and the createRequire banner', () => {
+  test('ours: what PipelineFunction ships, minified ESM with everything inside', () => {
     const options = buildOptions('ours', '/e.ts', '/out', ['@aws-sdk/*']);
+    // The functions' own options, so the bench measures the bundles that deploy.
+    expect(options).toEqual({
+      ...bundleOptions('/e.ts', '/out'),
+      metafile: true,
+      logLevel: 'warning',
+    });
     expect(options).toMatchObject({
+      alias: BUNDLE_ALIASES,
       format: 'esm',
       minify: true,
       target: 'node24',
@@ -321,6 +328,11 @@ describe('the cold-start report', () => {
     expect(text).toContain('credential chain');
     expect(text).toContain('zod/mini');
     expect(text).toContain('avatar uploads');
+  });
+
+  test('leaves out a remedy that is already applied', () => {
+    const trimmed = { ...handler('api', 150), credentialFallbackBytes: 0 };
+    expect(render(result([trimmed]))).not.toContain('credential chain');
   });
 
   test('points out a handler whose processes linger after the result', () => {

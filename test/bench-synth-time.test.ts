@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { measure } from '../bench/stats';
 import {
   type AppRuns,
@@ -8,6 +10,7 @@ import {
   type Outcome,
   phaseSplit,
   phasesOf,
+  REFERENCE_APP_COMMAND,
   render,
   type SynthTimeResult,
   summaryRows,
@@ -90,15 +93,22 @@ describe('what every synth runs with', () => {
   });
 });
 
+/** Counters as aws-cdk-lib names them; bundling under `bundle:<source>`, as the construct tags it. */
 const outcome = (
   wall: number,
   counters: Partial<Record<keyof typeof COUNTERS, number>>,
   lines = [],
+  bundlingSource = 'PipelineFunction',
 ) => ({
   wall,
   lines,
   counters: Object.fromEntries(
-    Object.entries(counters).map(([key, value]) => [COUNTERS[key as keyof typeof COUNTERS], value]),
+    Object.entries(counters).map(([key, value]) => [
+      key === 'bundling'
+        ? `${COUNTERS.bundling}${bundlingSource}`
+        : COUNTERS[key as keyof typeof COUNTERS],
+      value,
+    ]),
   ),
 });
 
@@ -135,6 +145,7 @@ const result = (oursScale: number): SynthTimeResult => {
     node: 'v24.0.0',
     cpu: 'test CPU × 2',
     runs: { cli: 3, app: 1 },
+    commands: { ours: 'node --import tsx bin/app.ts', reference: 'npx tsx bin/app.ts' },
     loadAverage: { before: 0.5, after: 0.7 },
     ours,
     reference,
@@ -142,6 +153,22 @@ const result = (oursScale: number): SynthTimeResult => {
     goalMet: ratio <= 1.5,
   };
 };
+
+test('the reference runs its app as `cdk init` does, less the type-check ours skips too', () => {
+  const template = JSON.parse(
+    fs.readFileSync(
+      path.join(
+        __dirname,
+        '..',
+        'node_modules/aws-cdk/lib/init-templates/app/typescript/cdk.template.json',
+      ),
+      'utf8',
+    ),
+  );
+  expect(template.app.replace('npx tsc && ', '').replace('%name%', 'app')).toBe(
+    REFERENCE_APP_COMMAND,
+  );
+});
 
 describe('the synth-time split', () => {
   test('takes the phases from the counters and the runs of the app alone', () => {
@@ -157,6 +184,19 @@ describe('the synth-time split', () => {
       wall: measure([800, 800, 800], 'ms'),
       esbuild: measure([300, 300, 300], 'ms'),
     });
+  });
+
+  test('bundling sums every bundling source: NodejsFunction’s and PipelineFunction’s', () => {
+    const mixed = {
+      ...outcome(9000, { load: 700 }),
+      counters: {
+        'phase:Load': 700,
+        'bundle:PipelineFunction': 1200,
+        'bundle:NodejsFunction': 400,
+      },
+    } as Outcome;
+    const phases = phasesOf({ cli: [mixed], app: [mixed], appWithoutBuiltin: [mixed] });
+    expect(phases.bundling.median).toBe(1600);
   });
 
   test('the parts add up to the CLI’s wall time', () => {
@@ -178,6 +218,8 @@ describe('the synth-time split', () => {
     expect(text).toContain('- bundling (4.00 s): skip it where no asset is needed');
     expect(text).toContain('cdk-nag');
     expect(text).toContain('Fn0 0.80 s (esbuild 0.30 s)');
+    expect(text).toContain('run by `npx tsx bin/app.ts`');
+    expect(text).toContain('ours by `node --import tsx bin/app.ts`');
   });
 
   test('one summary row with both medians and the ratio', () => {

@@ -40,8 +40,32 @@ describe('function bundles', () => {
 
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
-  test('builds one bundle per function', () => {
+  test('builds one bundle per function, each from its own handler', () => {
     expect(bundles).toHaveLength(5);
+    // CDK caches bundles in-process by their options: a shared key would give every
+    // function the first one's bundle.
+    expect(new Set(bundles.map(({ file }) => file)).size).toBe(5);
+    const contents = bundles.map(({ file }) => fs.readFileSync(file, 'utf8'));
+    expect(new Set(contents).size).toBe(5);
+  });
+
+  test("no bundle carries the credential chain's fallbacks, only the environment's link", () => {
+    for (const { name, file } of bundles) {
+      const code = fs.readFileSync(file, 'utf8');
+      const fallbacks = [
+        'defaultProvider::fromSSO',
+        'defaultProvider::fromIni',
+        'defaultProvider::remoteProvider',
+        'AWS_WEB_IDENTITY_TOKEN_FILE',
+        'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      ].filter((marker) => code.includes(marker));
+      expect({ name, fallbacks }).toEqual({ name, fallbacks: [] });
+      // What stays: fromEnv, reading the variables Lambda sets.
+      expect({ name, fromEnv: code.includes('AWS_SECRET_ACCESS_KEY') }).toEqual({
+        name,
+        fromEnv: true,
+      });
+    }
   });
 
   test('each bundle is a minified ES module that carries its own AWS SDK', () => {

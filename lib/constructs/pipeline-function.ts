@@ -2,20 +2,9 @@ import * as path from 'node:path';
 import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-
-/** The folder holding one `<name>/handler.ts` per function. */
-const LAMBDA_ROOT = path.join(__dirname, '..', '..', 'lambda');
-
-/**
- * ESM bundles run `require` for Node built-ins that CommonJS dependencies (the AWS
- * SDK among them) still call; without this, loading fails with
- * `Dynamic require of "node:https" is not supported`.
- */
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
+import { BUNDLE_FILE, bundledCode, LAMBDA_ROOT } from '../bundling';
 
 export interface PipelineFunctionProps {
   /** The folder under `lambda/` whose `handler.ts` exports `handler`. */
@@ -37,11 +26,11 @@ export interface PipelineFunctionProps {
 
 /**
  * Every function of the pipeline, with the defaults they all share: Node.js 24 on
- * arm64, a minified ESM bundle with the AWS SDK inside (its version is the one this
- * repository tested, not the runtime's), X-Ray tracing, its own log group with a
- * retention, and a role that may write only to that log group.
+ * arm64, a minified ESM bundle with the AWS SDK inside (lib/bundling.ts), X-Ray
+ * tracing, its own log group with a retention, and a role that may write only to
+ * that log group.
  */
-export class PipelineFunction extends nodejs.NodejsFunction {
+export class PipelineFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention,
@@ -56,8 +45,8 @@ export class PipelineFunction extends nodejs.NodejsFunction {
     logGroup.grant(role, 'logs:CreateLogStream', 'logs:PutLogEvents');
 
     super(scope, id, {
-      entry: path.join(LAMBDA_ROOT, props.handlerDir, 'handler.ts'),
-      handler: 'handler',
+      code: bundledCode(path.join(LAMBDA_ROOT, props.handlerDir, 'handler.ts')),
+      handler: `${path.parse(BUNDLE_FILE).name}.handler`,
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -70,17 +59,6 @@ export class PipelineFunction extends nodejs.NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.handlerDir,
         ...props.environment,
-      },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: false,
-        // Prefer packages' ESM builds so esbuild can drop what is never imported.
-        mainFields: ['module', 'main'],
-        externalModules: [],
-        banner: CREATE_REQUIRE_BANNER,
-        forceDockerBundling: false,
       },
     });
     Validations.of(role).acknowledge({

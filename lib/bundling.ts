@@ -1,0 +1,107 @@
+import * as path from 'node:path';
+import {
+  AssetHashType,
+  type BundlingOptions,
+  type ILocalBundling,
+  PERF_BUNDLING_SRC_SYM,
+} from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as esbuild from 'esbuild';
+
+/**
+ * How every function is bundled: esbuild's API, run in the CDK app's own process.
+ *
+ * NodejsFunction runs the same esbuild, but through `npx --no-install esbuild`, one
+ * npm start per function: about 0.4–0.7 s each on a developer's machine, most of
+ * `cdk synth`'s bundling time (bench/RESULTS.md, "Synth time"). Calling the API
+ * directly keeps esbuild's output and drops npm from the loop; `npm run bench`
+ * builds its "ours" variant from these same options.
+ */
+
+const REPO_ROOT = path.join(__dirname, '..');
+
+/** The folder holding one `<name>/handler.ts` per function. */
+export const LAMBDA_ROOT = path.join(REPO_ROOT, 'lambda');
+
+/** The bundle's file name: `index.handler` is the function's handler. */
+export const BUNDLE_FILE = 'index.mjs';
+
+/** Node.js 24, the functions' runtime, as esbuild names it. */
+export const BUNDLE_TARGET = 'node24';
+
+/**
+ * ESM bundles run `require` for Node built-ins that CommonJS dependencies (the AWS
+ * SDK among them) still call; without this, loading fails with
+ * `Dynamic require of "node:https" is not supported`.
+ */
+export const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
+
+/**
+ * Module replacements: the SDK's default credential chain becomes its first link,
+ * the environment, which is where Lambda puts the role's credentials (see
+ * lambda/shared/adapters/environment-credentials.ts).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': path.join(
+    LAMBDA_ROOT,
+    'shared',
+    'adapters',
+    'environment-credentials.ts',
+  ),
+};
+
+/**
+ * A minified ES module with the AWS SDK inside (its version is the one this
+ * repository tested, not the runtime's), packages' ESM builds preferred so esbuild
+ * can drop what is never imported.
+ */
+export const bundleOptions = (entry: string, outdir: string): esbuild.BuildOptions => ({
+  entryPoints: [entry],
+  outfile: path.join(outdir, BUNDLE_FILE),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: BUNDLE_TARGET,
+  minify: true,
+  sourcemap: false,
+  mainFields: ['module', 'main'],
+  banner: { js: CREATE_REQUIRE_BANNER },
+  alias: { ...BUNDLE_ALIASES },
+  // Resolve tsconfig.json and packages from the repository root, whatever the cwd.
+  absWorkingDir: REPO_ROOT,
+  // The bundle's size and a "Done in" line, as NodejsFunction's esbuild prints them.
+  logLevel: 'info',
+});
+
+/** Bundles one entry in this process; a build error fails the synth with esbuild's message. */
+class EsbuildBundling implements ILocalBundling {
+  // A field, not a closure: CDK keys its in-process asset cache on the bundling
+  // options as JSON, and the entry is what tells two functions' bundles apart.
+  constructor(public readonly entry: string) {}
+
+  public tryBundle(outputDir: string): boolean {
+    esbuild.buildSync(bundleOptions(this.entry, outputDir));
+    return true;
+  }
+}
+
+/**
+ * The function's code: the entry's bundle, hashed by its output, so a change that
+ * does not change the bundle does not change the template.
+ */
+export const bundledCode = (entry: string): lambda.Code => {
+  const bundling: BundlingOptions = Object.assign(
+    {
+      // Never pulled: local bundling always runs, and throws rather than fall back.
+      image: lambda.Runtime.NODEJS_24_X.bundlingImage,
+      local: new EsbuildBundling(entry),
+    },
+    // aws-cdk-lib's performance counters time it as `bundle:PipelineFunction`.
+    { [PERF_BUNDLING_SRC_SYM]: 'PipelineFunction' },
+  );
+  return lambda.Code.fromAsset(path.dirname(entry), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling,
+  });
+};

@@ -207,7 +207,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     memorySize: 256,
     environment: () => ({ BUCKET_NAME }),
     event: () => sqsEvent('archive'),
-    expectedOperations: ['s3:HeadObject', 's3:ListObjectVersions', 's3:PutObject'],
+    expectedOperations: ['s3:HeadObject', 's3:PutObject'],
     failureOf: batchFailureOf,
   },
   {

@@ -550,8 +550,10 @@ export function render(result: CostResult): string {
     `Created once at ${steady}, the biggest items are ${biggest}; over a full lifecycle, ${biggestLifecycle}. ` +
       `Against the default choices, ours save ${savings || 'nothing measurable'} per million creations. ` +
       'One at a time, every batch holds one record, so PublishBatch and SQS batching save nothing and only arm64’s lower GB-second price remains. ' +
-      `Requests, not compute, make the bill: S3 requests are ${percent(result.findings.s3Share)} of a creation's, Lambda (requests and duration) ${percent(result.findings.lambdaShare)}. ` +
-      `The archive's ListObjectVersions before each first write (to tell a deleted customer from a new one) alone costs ${dollars(result.findings.archiveListUsd)} per million creations: a LIST is billed like a PUT, not like a HEAD.`,
+      `Requests, not compute, make the bill: S3 requests are ${percent(result.findings.s3Share)} of a creation's, Lambda (requests and duration) ${percent(result.findings.lambdaShare)}.` +
+      (result.findings.archiveListUsd > 0
+        ? ` The archive's ListObjectVersions before each first write (to tell a deleted customer from a new one) alone costs ${dollars(result.findings.archiveListUsd)} per million creations: a LIST is billed like a PUT, not like a HEAD.`
+        : ''),
     '',
     'Assumptions:',
     '',

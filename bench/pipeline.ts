@@ -221,15 +221,7 @@ export const FLOOR: readonly FloorEntry[] = [
     service: 's3',
     operation: 'HeadObject',
     floor: 1,
-    why: 'the stored version, so an older event never overwrites a newer one',
-  },
-  {
-    action: 'create',
-    fn: 'archive',
-    service: 's3',
-    operation: 'ListObjectVersions',
-    floor: 1,
-    why: 'only when the object is absent: a delete marker means deleted, never re-created',
+    why: 'the stored version, so an older event never overwrites a newer one; its 404 says whether a delete marker is current (deleted: never re-created)',
   },
   {
     action: 'create',

@@ -108,7 +108,8 @@ export class CustomerPipelineStack extends Stack {
       environment: { BUCKET_NAME: assets.bucket.bucketName },
       ...functionDefaults,
     });
-    // HeadObject reads the stored version; DeleteObject without a version adds a marker.
+    // HeadObject reads the stored version (its 404 says whether a delete marker is
+    // current); DeleteObject without a version adds a marker.
     assets.grantObjectActions(
       archive.function,
       ARCHIVE_PREFIX,
@@ -116,7 +117,6 @@ export class CustomerPipelineStack extends Stack {
       's3:PutObject',
       's3:DeleteObject',
     );
-    assets.grantListVersions(archive.function, ARCHIVE_PREFIX);
     // Without ListBucket, S3 answers HeadObject of a missing key with 403 instead of 404.
     archive.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [assets.bucket.bucketArn] }),

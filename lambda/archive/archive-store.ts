@@ -1,7 +1,6 @@
 import {
   DeleteObjectCommand,
   HeadObjectCommand,
-  ListObjectVersionsCommand,
   NotFound,
   PutObjectCommand,
   type S3Client,
@@ -23,20 +22,21 @@ export const readStoredArchive = async (
     return { state: 'present', version: Number.isNaN(version) ? 0 : version, etag: head.ETag };
   } catch (error) {
     if (!(error instanceof NotFound)) throw error;
+    // S3 answers a key whose current version is a delete marker with 404 and
+    // `x-amz-delete-marker: true`: the customer was deleted, and a late event must not
+    // bring it back. No header: the key never held anything (a HEAD, not a LIST, which
+    // S3 bills ten times higher).
+    return {
+      state: error.$response?.headers['x-amz-delete-marker'] === 'true' ? 'deleted' : 'absent',
+    };
   }
-  // A key's versions are listed newest first, so its latest one is on the first page.
-  const { DeleteMarkers = [] } = await s3.send(
-    new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }),
-  );
-  const deleted = DeleteMarkers.some((marker) => marker.Key === key && marker.IsLatest === true);
-  return { state: deleted ? 'deleted' : 'absent' };
 };
 
 /**
  * Writes the customer's new version, on condition that the object is still the one
  * read (or still absent): a concurrent write makes S3 answer 412/409 and the record
  * is retried against the new state, so a late event never overwrites a newer one.
- * Not caught: a deletion landing between the listing and an `IfNoneMatch` write (S3
+ * Not caught: a deletion landing between the HEAD and an `IfNoneMatch` write (S3
  * treats a current delete marker as absent); it takes a creation and a deletion of
  * the same customer in flight at the same moment.
  */

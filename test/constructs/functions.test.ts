@@ -362,24 +362,12 @@ describe.each([
           LOGGING_AND_TRACING_ACTIONS,
           SQS_CONSUME_ACTIONS,
         ),
-      ).toEqual([
-        's3:DeleteObject',
-        's3:GetObject',
-        's3:ListBucket',
-        's3:ListBucketVersions',
-        's3:PutObject',
-      ]);
+      ).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
       for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
         expect(grantsOf(ids.archive, action)).toEqual([
           { Resource: objectsArn(ids.bucket, 'customers/*') },
         ]);
       }
-      expect(grantsOf(ids.archive, 's3:ListBucketVersions')).toEqual([
-        {
-          Resource: getAtt(ids.bucket, 'Arn'),
-          Condition: { StringLike: { 's3:prefix': 'customers/*' } },
-        },
-      ]);
       expect(grantsOf(ids.archive, 's3:ListBucket')).toEqual([
         expect.objectContaining({ Resource: getAtt(ids.bucket, 'Arn') }),
       ]);

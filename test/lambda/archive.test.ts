@@ -1,7 +1,6 @@
 import {
   DeleteObjectCommand,
   HeadObjectCommand,
-  ListObjectVersionsCommand,
   NotFound,
   PutObjectCommand,
   type PutObjectCommandInput,
@@ -57,7 +56,17 @@ const customerEvent = (
   marketingConsent: 'none',
 });
 
-const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
+/** S3's 404 for HeadObject; on a key whose current version is a delete marker, with that header. */
+const notFound = (deleteMarker = false) =>
+  Object.assign(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }), {
+    $response: {
+      statusCode: 404,
+      headers: deleteMarker
+        ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': 'v-marker' }
+        : {},
+      body: undefined,
+    },
+  });
 
 /** The archive holds `version` of the customer as its current object. */
 const storedVersion = (version: number) =>
@@ -66,10 +75,9 @@ const storedVersion = (version: number) =>
     Metadata: { version: String(version), 'event-id': `event-${version}` },
   });
 
-/** Nothing current; the key's history is `deleteMarkers` (and nothing else). */
-const nothingStored = (deleteMarkers: { Key: string; IsLatest: boolean }[] = []) => {
-  s3.on(HeadObjectCommand).rejects(notFound());
-  s3.on(ListObjectVersionsCommand).resolves({ DeleteMarkers: deleteMarkers });
+/** Nothing current: the key never held anything, or (`deleted`) its current version is a delete marker. */
+const nothingStored = ({ deleted = false } = {}) => {
+  s3.on(HeadObjectCommand).rejects(notFound(deleted));
 };
 
 const puts = () => s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
@@ -85,8 +93,10 @@ describe('archive consumer', () => {
     const response = await handler(batch(eventRecord(event)));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(s3.commandCalls(ListObjectVersionsCommand).map((call) => call.args[0].input)).toEqual([
-      { Bucket: BUCKET, Prefix: KEY },
+    // The HEAD's 404 tells a free key from a deleted one: no listing of versions.
+    expect(s3.calls().map((call) => call.args[0].constructor.name)).toEqual([
+      'HeadObjectCommand',
+      'PutObjectCommand',
     ]);
     expect(puts()).toEqual([
       {
@@ -170,7 +180,7 @@ describe('archive consumer', () => {
   });
 
   it('does not delete again when the latest version is already a delete marker', async () => {
-    nothingStored([{ Key: KEY, IsLatest: true }]);
+    nothingStored({ deleted: true });
 
     const response = await handler(batch(eventRecord(customerEvent('CustomerDeleted', 2))));
 
@@ -188,7 +198,7 @@ describe('archive consumer', () => {
   });
 
   it('never brings a deleted customer back for a late creation or update', async () => {
-    nothingStored([{ Key: KEY, IsLatest: true }]);
+    nothingStored({ deleted: true });
 
     const response = await handler(
       batch(
@@ -201,12 +211,16 @@ describe('archive consumer', () => {
     expect(puts()).toEqual([]);
   });
 
-  it("ignores another key's delete marker that shares the prefix", async () => {
-    nothingStored([{ Key: `${KEY}.bak`, IsLatest: true }]);
+  it('fails the record for a retry when S3 answers the HEAD with anything but 404', async () => {
+    s3.on(HeadObjectCommand).rejects(
+      Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: {} }),
+    );
 
-    await handler(batch(eventRecord(customerEvent('CustomerCreated', 1))));
-
-    expect(puts()).toEqual([expect.objectContaining({ Key: KEY, IfNoneMatch: '*' })]);
+    // A whole batch failing throws, so Lambda returns every message to the queue.
+    await expect(handler(batch(eventRecord(customerEvent('CustomerCreated', 1))))).rejects.toThrow(
+      /All records failed/,
+    );
+    expect(puts()).toEqual([]);
   });
 
   it('fails only the malformed messages of a batch and archives the others', async () => {

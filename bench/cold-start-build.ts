@@ -123,14 +123,22 @@ export const composition = (
 
 export interface ZodShare {
   readonly bytes: number;
-  /** Locale files that made it into the bundle (`en` is zod's default and expected). */
+  /**
+   * Locale files that made it into the bundle: `en` is classic zod's default; zod/mini
+   * loads none, and only the api adds `en` for its messages.
+   */
   readonly locales: string[];
+  /** Which API the bundle carries: classic zod (`zod`) or the functional `zod/mini`. */
+  readonly flavour: 'classic' | 'mini';
 }
 
 export const zodShare = (inputs: Readonly<Record<string, number>>): ZodShare => {
   const zod = Object.entries(inputs).filter(([input]) => packageOf(input) === 'zod');
   return {
     bytes: zod.reduce((sum, [, bytes]) => sum + bytes, 0),
+    flavour: zod.some(([input, bytes]) => bytes > 0 && input.includes('/classic/'))
+      ? 'classic'
+      : 'mini',
     locales: zod
       .filter(([input, bytes]) => bytes > 0 && /\/locales\/[^/]+\.[cm]?js$/.test(input))
       .map(([input]) => path.basename(input).replace(/\.[cm]?js$/, ''))
@@ -139,9 +147,9 @@ export const zodShare = (inputs: Readonly<Record<string, number>>): ZodShare => 
 };
 
 /**
- * One schema bundled with our options three ways: the namespace import we use, the
+ * One schema bundled with our options three ways: classic zod's namespace import, its
  * named `z` export (which holds every locale), and zod/mini (functional checks that
- * tree-shake further), to show what each costs in bytes.
+ * tree-shake further; what the handlers use), to show what each costs in bytes.
  */
 export const zodImportStyles = async (): Promise<{
   namespace: number;

@@ -347,11 +347,18 @@ export const missedLine = (h: HandlerResult, bare: Measured): string => {
   );
 };
 
+/** The zod APIs the bundles carry, as the report names them. */
+const zodApis = (result: ColdStartResult): string =>
+  [
+    ...new Set(result.handlers.map((h) => (h.zod.flavour === 'mini' ? 'zod/mini' : 'classic zod'))),
+  ].join(' and ');
+
 /** What would shrink ours' load, from the metafile and the zod comparison. */
 export const remedies = (result: ColdStartResult): string[] => {
   const fallback = result.handlers.map((h) => h.credentialFallbackBytes);
   const share = result.handlers.map((h) => h.credentialFallbackBytes / h.ours.bundleBytes);
-  const zod = Math.max(...result.handlers.map((h) => h.zod.bytes));
+  const classic = result.handlers.filter((h) => h.zod.flavour === 'classic');
+  const zod = Math.max(...classic.map((h) => h.zod.bytes));
   const { mini, namespace } = result.zodImportStyles;
   const api = result.handlers.find((h) => h.handler === 'api');
   const s3 = api?.composition.find((s) => s.group === '@aws-sdk/client-s3');
@@ -361,7 +368,11 @@ export const remedies = (result: ColdStartResult): string[] => {
       : [
           `- ${kib(Math.min(...fallback))}–${kib(Math.max(...fallback))} of every bundle (${percent(Math.min(...share), 1)}–${percent(Math.max(...share), 1)}) is the default credential chain's fallbacks (shared config, SSO, web identity, container and instance metadata providers, and the STS/SSO clients they call). Lambda's chain stops at the environment's credentials, so this code is parsed on every cold start and never run; lib/bundling.ts's alias of @aws-sdk/credential-provider-node should have removed it.`,
         ]),
-    `- zod is ${kib(zod)} per bundle; with zod/mini the same schema bundles to ${kib(mini)} instead of ${kib(namespace)}, so roughly ${kib(zod - (zod * mini) / Math.max(namespace, 1))} less per bundle (a rewrite of the schemas to its functional checks).`,
+    ...(classic.length === 0
+      ? []
+      : [
+          `- zod is ${kib(zod)} per bundle; with zod/mini the same schema bundles to ${kib(mini)} instead of ${kib(namespace)}, so roughly ${kib(zod - (zod * mini) / Math.max(namespace, 1))} less per bundle (a rewrite of the schemas to its functional checks).`,
+        ]),
     ...(s3 === undefined
       ? []
       : [
@@ -437,7 +448,7 @@ export const render = (result: ColdStartResult): string => {
     '',
     ...compositionLines,
     '',
-    `zod adds ${kib(Math.min(...zodSizes))}–${kib(Math.max(...zodSizes))} to each bundle, with ${locales.length === 0 ? 'no locale' : `only the ${locales.join(', ')} locale`}: ` +
+    `zod (${zodApis(result)}) adds ${kib(Math.min(...zodSizes))}–${kib(Math.max(...zodSizes))} to each bundle, with ${locales.length === 0 ? 'no locale' : `only the ${locales.join(', ')} locale`}: ` +
       `the namespace import does what it should. One schema bundled with our options is ${kib(namespace)} with \`import * as z from 'zod'\`, ${kib(named)} with \`import { z } from 'zod'\` (every locale), and ${kib(mini)} with zod/mini.`,
     '',
     ...(missed.length === 0
@@ -470,7 +481,7 @@ export const summaryRows = (
   })),
   {
     metric: 'zod in each bundle (namespace import)',
-    value: `${kib(Math.max(...result.handlers.map((h) => h.zod.bytes)))}, locales: ${[...new Set(result.handlers.flatMap((h) => h.zod.locales))].join(', ') || 'none'}`,
+    value: `${kib(Math.max(...result.handlers.map((h) => h.zod.bytes)))} (${zodApis(result)}), locales: ${[...new Set(result.handlers.flatMap((h) => h.zod.locales))].join(', ') || 'none'}`,
     goal: `no locale beyond en (a named import: ${kib(result.zodImportStyles.named)})`,
     met: result.handlers.every((h) => h.zod.locales.every((locale) => locale === 'en')),
   },

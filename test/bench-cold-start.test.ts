@@ -253,7 +253,16 @@ describe('bundle composition', () => {
   });
 
   test("measures zod's share and which locales made it in", () => {
-    expect(zodShare(inputs)).toEqual({ bytes: 270, locales: ['en'] });
+    expect(zodShare(inputs)).toEqual({ bytes: 270, locales: ['en'], flavour: 'classic' });
+  });
+
+  test('tells zod/mini from classic zod', () => {
+    const mini = {
+      'node_modules/zod/v4/mini/schemas.js': 30,
+      'node_modules/zod/v4/core/schemas.js': 80,
+      'node_modules/zod/v4/classic/schemas.js': 0,
+    };
+    expect(zodShare(mini)).toEqual({ bytes: 110, locales: [], flavour: 'mini' });
   });
 
   test('counts the credential fallbacks Lambda never runs', () => {
@@ -282,7 +291,7 @@ const handler = (name: HandlerResult['handler'], oursTotal: number): HandlerResu
       { group: '@smithy/*', bytes: 160 * 1024 },
       { group: '@aws-sdk/client-s3', bytes: 100 * 1024 },
     ],
-    zod: { bytes: 89 * 1024, locales: ['en'] },
+    zod: { bytes: 89 * 1024, locales: ['en'], flavour: 'classic' },
     credentialFallbackBytes: 90 * 1024,
     overheadRatio: ratio,
     readyRatio: ratio,
@@ -346,6 +355,21 @@ describe('the cold-start report', () => {
 
   test('says so when every handler meets the goal', () => {
     expect(render(result([handler('api', 100)]))).toContain('Every handler meets the goal');
+  });
+
+  test('suggests zod/mini only while a bundle carries classic zod', () => {
+    const mini = (name: HandlerResult['handler'], locales: string[]): HandlerResult => ({
+      ...handler(name, 150),
+      zod: { bytes: 25 * 1024, locales, flavour: 'mini' },
+    });
+    const bundles = result([mini('api', ['en']), mini('welcome', [])]);
+    const text = render(bundles);
+    expect(text).toContain('zod (zod/mini) adds 25 KiB–25 KiB to each bundle');
+    expect(text).not.toContain('a rewrite of the schemas');
+    expect(summaryRows(bundles)[2]).toMatchObject({
+      value: '25 KiB (zod/mini), locales: en',
+      met: true,
+    });
   });
 
   test('summary rows: one per handler and one for zod', () => {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type * as z from 'zod';
+import { en } from 'zod/locales';
+import type * as z from 'zod/mini';
 
 export type Response = APIGatewayProxyStructuredResultV2;
 
@@ -79,7 +80,7 @@ export const jsonBody = (event: APIGatewayProxyEventV2): unknown => {
 const fieldOf = (path: readonly PropertyKey[]): string => path.map(String).join('.');
 
 /** One entry per problem field; a strict object reports all unknown keys in one issue. */
-export const fieldErrors = (error: z.ZodError): FieldError[] =>
+export const fieldErrors = (error: z.core.$ZodError): FieldError[] =>
   error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({
@@ -89,8 +90,14 @@ export const fieldErrors = (error: z.ZodError): FieldError[] =>
       : [{ field: fieldOf(issue.path), message: issue.message }],
   );
 
-export const validate = <T extends z.ZodType>(schema: T, value: unknown): z.output<T> => {
-  const result = schema.safeParse(value);
+/**
+ * zod's English messages for the issues a client sees (a schema's own message still wins).
+ * zod/mini loads no locale; `z.locales.en` would bundle all of them, this named import only en.
+ */
+const english = en().localeError;
+
+export const validate = <T extends z.ZodMiniType>(schema: T, value: unknown): z.output<T> => {
+  const result = schema.safeParse(value, { error: english });
   if (!result.success) {
     throw new HttpError(422, 'request body is invalid', { errors: fieldErrors(result.error) });
   }

@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type Customer, customerIdSchema, customerSchema } from '../domain/customer';
 import { EmailTaken, VersionConflict } from '../domain/errors';
 import { customerPk, emailClaimKey, type ItemKey, PROFILE_SK, profileKey } from '../domain/keys';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * GitHub's username rules: 1–39 characters, letters, digits and single hyphens,
@@ -11,22 +11,23 @@ const todayUtc = (): string => new Date().toISOString().slice(0, 10);
 
 export const customerIdSchema = z.uuid();
 
-export const emailSchema = z
-  .string()
-  .trim()
-  .max(254)
-  .pipe(z.email())
-  .transform((email) => email.toLowerCase());
+// Trimmed before the format check: a string format checks itself before any added check runs.
+export const emailSchema = z.pipe(
+  z.string().check(z.trim(), z.maxLength(254)),
+  z.email().check(z.toLowerCase()),
+);
 
 /** What a client may send, on create (POST) and on replace (PUT). Unknown fields are rejected. */
 export const customerInputSchema = z.strictObject({
-  fullName: z.string().trim().min(1).max(200),
+  fullName: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
   email: emailSchema,
-  gitHubUsername: z.string().regex(GITHUB_USERNAME, 'must follow GitHub username rules').optional(),
+  gitHubUsername: z.optional(
+    z.string().check(z.regex(GITHUB_USERNAME, 'must follow GitHub username rules')),
+  ),
   dateOfBirth: z.iso
     .date()
-    .refine((date) => date <= todayUtc(), { message: 'must not be in the future' }),
-  marketingOptIn: z.boolean().default(false),
+    .check(z.refine((date) => date <= todayUtc(), 'must not be in the future')),
+  marketingOptIn: z._default(z.boolean(), false),
 });
 export type CustomerInput = z.infer<typeof customerInputSchema>;
 
@@ -35,12 +36,12 @@ export const customerSchema = z.object({
   id: customerIdSchema,
   fullName: z.string(),
   email: z.string(),
-  gitHubUsername: z.string().optional(),
+  gitHubUsername: z.optional(z.string()),
   dateOfBirth: z.string(),
   marketingOptIn: z.boolean(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
-  version: z.int().positive(),
+  version: z.int().check(z.positive()),
 });
 export type Customer = z.infer<typeof customerSchema>;
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type Customer, customerSchema } from './customer';
 
 export const CUSTOMER_EVENT_TYPES = [
@@ -20,12 +20,12 @@ export type MarketingConsent = (typeof MARKETING_CONSENTS)[number];
 export const MESSAGE_TYPE_ATTRIBUTE = 'MessageType';
 
 export const customerEventSchema = z.object({
-  eventId: z.string().min(1),
+  eventId: z.string().check(z.minLength(1)),
   type: z.enum(CUSTOMER_EVENT_TYPES),
   occurredAt: z.iso.datetime(),
-  version: z.int().positive(),
+  version: z.int().check(z.positive()),
   customer: customerSchema,
-  previous: customerSchema.optional(),
+  previous: z.optional(customerSchema),
   marketingConsent: z.enum(MARKETING_CONSENTS),
 });
 export type CustomerEvent = z.infer<typeof customerEventSchema>;

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   AssetHashType,
@@ -74,14 +76,64 @@ export const bundleOptions = (entry: string, outdir: string): esbuild.BuildOptio
   logLevel: 'info',
 });
 
-/** Bundles one entry in this process; a build error fails the synth with esbuild's message. */
+/** Every handler: `lambda/<name>/handler.ts`. */
+const handlerEntries = (): string[] =>
+  fs
+    .readdirSync(LAMBDA_ROOT, { withFileTypes: true })
+    .filter((dirent) => dirent.isDirectory())
+    .map((dirent) => path.join(LAMBDA_ROOT, dirent.name, 'handler.ts'))
+    .filter((entry) => fs.existsSync(entry));
+
+const handlerName = (entry: string): string => path.basename(path.dirname(entry));
+
+interface SharedBuild {
+  /** `<dir>/<handler name>/index.mjs` for every entry built. */
+  readonly dir: string;
+  readonly entries: ReadonlySet<string>;
+}
+
+let sharedBuild: SharedBuild | undefined;
+
+/**
+ * Every handler bundled in one esbuild run, the first time a function asks for its
+ * bundle; the others then copy theirs. The handlers share most of their code (the
+ * SDK), which one run parses once: about half the time of a run per function. Each
+ * output is byte for byte what `bundleOptions` gives for that entry alone
+ * (test/bundling.test.ts checks). Kept for the life of the process, as synth is.
+ */
+const buildAllHandlers = (): SharedBuild => {
+  if (sharedBuild !== undefined) return sharedBuild;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-bundles-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const entries = handlerEntries();
+  const { entryPoints: _one, outfile: _file, ...options } = bundleOptions('', dir);
+  const { name, ext } = path.parse(BUNDLE_FILE);
+  esbuild.buildSync({
+    ...options,
+    entryPoints: entries.map((entry) => ({ in: entry, out: `${handlerName(entry)}/${name}` })),
+    outdir: dir,
+    outExtension: { '.js': ext },
+  });
+  sharedBuild = { dir, entries: new Set(entries) };
+  return sharedBuild;
+};
+
+/** A function's bundle, from the shared build; a build error fails the synth with esbuild's message. */
 class EsbuildBundling implements ILocalBundling {
   // A field, not a closure: CDK keys its in-process asset cache on the bundling
   // options as JSON, and the entry is what tells two functions' bundles apart.
   constructor(public readonly entry: string) {}
 
   public tryBundle(outputDir: string): boolean {
-    esbuild.buildSync(bundleOptions(this.entry, outputDir));
+    const shared = buildAllHandlers();
+    if (shared.entries.has(this.entry)) {
+      fs.copyFileSync(
+        path.join(shared.dir, handlerName(this.entry), BUNDLE_FILE),
+        path.join(outputDir, BUNDLE_FILE),
+      );
+    } else {
+      esbuild.buildSync(bundleOptions(this.entry, outputDir));
+    }
     return true;
   }
 }

@@ -199,6 +199,30 @@ describe('the synth-time split', () => {
     expect(phases.bundling.median).toBe(1600);
   });
 
+  test('one esbuild run for every function: one span, every function counted', () => {
+    const lines = [
+      { at: 0, text: 'Bundling asset S/Api/Function/Code/Stage...' },
+      { at: 10, text: '  ../../tmp/b/api/index.mjs  424.3kb' },
+      { at: 900, text: '⚡ Done in 700ms' },
+      { at: 950, text: 'Bundling asset S/Welcome/Function/Code/Stage...' },
+      { at: 990, text: 'Bundling asset S/Archive/Function/Code/Stage...' },
+    ];
+    const run = { ...outcome(9000, { load: 700, bundling: 1000 }), lines } as Outcome;
+    const phases = phasesOf({ cli: [run], app: [run], appWithoutBuiltin: [run] });
+    expect(phases.bundledAssets).toBe(3);
+    expect(phases.functions).toEqual([
+      {
+        asset: 'S/Api/Function',
+        wall: measure([900], 'ms'),
+        esbuild: measure([700], 'ms'),
+      },
+    ]);
+    const text = render({ ...result(1), ours: phases });
+    expect(text).toContain('| bundling (3 / 1 functions) |');
+    expect(text).toContain('ours Api 0.90 s (esbuild 0.70 s)');
+    expect(text).toContain('Ours builds all 3 handlers in one run');
+  });
+
   test('the parts add up to the CLI’s wall time', () => {
     const r = result(1);
     const rows = phaseSplit(r);

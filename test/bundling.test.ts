@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as esbuild from 'esbuild';
+import { BUNDLE_FILE, bundleOptions } from '../lib/bundling';
 import { PipelineFunction } from '../lib/constructs/pipeline-function';
 import { synthPipeline } from './synth';
 import { logicalIdOf } from './template-queries';
@@ -18,7 +20,12 @@ const OPTIONAL_SDK_PEERS = new Set(['@aws-sdk/signature-v4-crt', '@aws-sdk/signa
  */
 describe('function bundles', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-bundles-'));
-  let bundles: { name: string; file: string; environment: Record<string, string> }[];
+  let bundles: {
+    name: string;
+    handlerDir: string;
+    file: string;
+    environment: Record<string, string>;
+  }[];
 
   beforeAll(() => {
     const { stack, template } = synthPipeline('dev', { bundle: true, outdir });
@@ -34,7 +41,7 @@ describe('function bundles', () => {
           Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : `${k}-value`]),
         );
         const file = path.join(outdir, resource.Metadata['aws:asset:path'], 'index.mjs');
-        return { name: fn.node.path, file, environment };
+        return { name: fn.node.path, handlerDir: fn.handlerDir, file, environment };
       });
   }, 120_000);
 
@@ -47,6 +54,18 @@ describe('function bundles', () => {
     expect(new Set(bundles.map(({ file }) => file)).size).toBe(5);
     const contents = bundles.map(({ file }) => fs.readFileSync(file, 'utf8'));
     expect(new Set(contents).size).toBe(5);
+  });
+
+  test('each bundle is exactly what its handler bundles to alone (they are built in one run)', () => {
+    for (const { name, file, handlerDir } of bundles) {
+      const alone = fs.mkdtempSync(path.join(outdir, 'alone-'));
+      esbuild.buildSync({
+        ...bundleOptions(path.join(__dirname, '..', 'lambda', handlerDir, 'handler.ts'), alone),
+        logLevel: 'silent',
+      });
+      const same = fs.readFileSync(path.join(alone, BUNDLE_FILE)).equals(fs.readFileSync(file));
+      expect({ name, same }).toEqual({ name, same: true });
+    }
   });
 
   test("no bundle carries the credential chain's fallbacks, only the environment's link", () => {

@@ -31,6 +31,9 @@ export interface PipelineFunctionProps {
  * that log group.
  */
 export class PipelineFunction extends lambda.Function {
+  /** The folder under `lambda/` whose handler this function runs. */
+  public readonly handlerDir: string;
+
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention,
@@ -61,6 +64,7 @@ export class PipelineFunction extends lambda.Function {
         ...props.environment,
       },
     });
+    this.handlerDir = props.handlerDir;
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

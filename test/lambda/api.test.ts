@@ -13,9 +13,8 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Customer } from '../../lambda/shared/domain/customer';
+import { apiEvent, bodyOf, type EventOptions, ID, stored, storedItem } from './http-fixtures';
 
 const TABLE_NAME = 'customers-table';
 const BUCKET_NAME = 'customer-avatars-bucket';
@@ -50,21 +49,7 @@ afterEach(() => {
 
 // ---- builders -----------------------------------------------------------------------------
 
-const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const OTHER_ID = '9b2d7c1a-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
-
-const stored: Customer = {
-  id: ID,
-  fullName: 'Ada Lovelace',
-  email: 'ada@example.com',
-  gitHubUsername: 'ada',
-  dateOfBirth: '1815-12-10',
-  marketingOptIn: false,
-  createdAt: '2024-01-01T00:00:00.000Z',
-  updatedAt: '2024-02-01T00:00:00.000Z',
-  version: 3,
-};
-const storedItem = { pk: `CUSTOMER#${ID}`, sk: 'PROFILE', ...stored };
 
 const input = {
   fullName: stored.fullName,
@@ -72,50 +57,6 @@ const input = {
   gitHubUsername: stored.gitHubUsername,
   dateOfBirth: stored.dateOfBirth,
   marketingOptIn: stored.marketingOptIn,
-};
-
-interface EventOptions {
-  readonly pathParameters?: Record<string, string>;
-  readonly headers?: Record<string, string>;
-  readonly body?: string;
-  readonly isBase64Encoded?: boolean;
-}
-
-/** An API Gateway HTTP API (payload v2) event for `routeKey`, path parameters filled in. */
-const apiEvent = (routeKey: string, options: EventOptions = {}): APIGatewayProxyEventV2 => {
-  const [method = 'GET', template = '/'] = routeKey.split(' ');
-  const rawPath = Object.entries(options.pathParameters ?? {}).reduce(
-    (path, [name, value]) => path.replace(`{${name}}`, value),
-    template,
-  );
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...options.headers },
-    pathParameters: options.pathParameters,
-    body: options.body,
-    isBase64Encoded: options.isBase64Encoded ?? false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api1234567',
-      domainName: 'api1234567.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'api1234567',
-      http: {
-        method,
-        path: rawPath,
-        protocol: 'HTTP/1.1',
-        sourceIp: '192.0.2.1',
-        userAgent: 'jest',
-      },
-      requestId: 'request-1',
-      routeKey,
-      stage: '$default',
-      time: '01/Jan/2025:00:00:00 +0000',
-      timeEpoch: 1735689600000,
-    },
-  };
 };
 
 const post = (body: unknown, options: EventOptions = {}) =>
@@ -143,14 +84,6 @@ const del = (id: string, ifMatch?: string) =>
 
 const avatarUpload = (id: string) =>
   handler(apiEvent('POST /customers/{id}/avatar-upload', { pathParameters: { id } }));
-
-const bodyOf = (response: APIGatewayProxyStructuredResultV2): Record<string, unknown> => {
-  expect(response.headers).toMatchObject({
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-  });
-  return JSON.parse(response.body ?? 'null');
-};
 
 const cancelled = (...codes: string[]) =>
   new TransactionCanceledException({

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { AvatarUploads, createPresigningS3Client } from '../shared/adapters/avatar-uploads';
 import { CustomerRepository } from '../shared/adapters/customer-repository';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
@@ -33,7 +32,6 @@ import {
 
 const logger = new Logger();
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
-const avatars = new AvatarUploads(createPresigningS3Client(), requireEnv('BUCKET_NAME'));
 
 type Event = APIGatewayProxyEventV2;
 
@@ -94,21 +92,11 @@ const deleteCustomer = async (event: Event): Promise<Response> => {
   return noContent();
 };
 
-const createAvatarUpload = async (event: Event): Promise<Response> => {
-  const id = customerIdParameter(event);
-  // Consistent: clients ask for an upload URL right after creating the customer.
-  if ((await customers.findById(id, { consistent: true })) === undefined) {
-    throw new CustomerNotFound(id);
-  }
-  return json(200, await avatars.presignPut(id));
-};
-
 const routes: ReadonlyMap<string, (event: Event) => Promise<Response>> = new Map([
   ['POST /customers', createCustomer],
   ['GET /customers/{idOrEmail}', getCustomer],
   ['PUT /customers/{id}', putCustomer],
   ['DELETE /customers/{id}', deleteCustomer],
-  ['POST /customers/{id}/avatar-upload', createAvatarUpload],
 ]);
 
 export const handler = async (event: Event): Promise<Response> => {

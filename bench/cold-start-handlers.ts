@@ -7,6 +7,7 @@
 
 export const HANDLER_NAMES = [
   'api',
+  'avatar-upload',
   'stream-publisher',
   'welcome',
   'archive',
@@ -55,38 +56,68 @@ export const customerCreatedEvent = {
   marketingConsent: 'granted',
 } as const;
 
-export const apiCreateEvent = () => ({
-  version: '2.0',
-  routeKey: 'POST /customers',
-  rawPath: '/customers',
-  rawQueryString: '',
-  headers: { 'content-type': 'application/json', host: 'api.example.com' },
-  requestContext: {
-    accountId: ACCOUNT,
-    apiId: 'bench',
-    domainName: 'api.example.com',
-    domainPrefix: 'api',
-    http: {
-      method: 'POST',
-      path: '/customers',
-      protocol: 'HTTP/1.1',
-      sourceIp: '127.0.0.1',
-      userAgent: 'cold-start-bench',
+/** An HTTP API (payload 2.0) POST of `routeKey`, its path parameters filled in. */
+const httpPostEvent = (routeKey: string, pathParameters?: Record<string, string>) => {
+  const path = Object.entries(pathParameters ?? {}).reduce(
+    (filled, [name, value]) => filled.replace(`{${name}}`, value),
+    routeKey.replace(/^POST /, ''),
+  );
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', host: 'api.example.com' },
+    ...(pathParameters === undefined ? {} : { pathParameters }),
+    requestContext: {
+      accountId: ACCOUNT,
+      apiId: 'bench',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: {
+        method: 'POST',
+        path,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'cold-start-bench',
+      },
+      requestId: 'bench-request-1',
+      routeKey,
+      stage: '$default',
+      time: '15/Jan/2025:10:00:00 +0000',
+      timeEpoch: 1736935200000,
     },
-    requestId: 'bench-request-1',
-    routeKey: 'POST /customers',
-    stage: '$default',
-    time: '15/Jan/2025:10:00:00 +0000',
-    timeEpoch: 1736935200000,
-  },
+    isBase64Encoded: false,
+  };
+};
+
+export const apiCreateEvent = () => ({
+  ...httpPostEvent('POST /customers'),
   body: JSON.stringify({
     fullName: 'Ada Lovelace',
     email: 'ada@example.com',
     dateOfBirth: '1815-12-10',
     marketingOptIn: true,
   }),
-  isBase64Encoded: false,
 });
+
+/** An upload URL for the customer whose profile the stub's GetItem returns. */
+export const avatarUploadEvent = () =>
+  httpPostEvent('POST /customers/{id}/avatar-upload', { id: CUSTOMER_ID });
+
+/** The customer's profile item, in the attribute-value form of the stream and of GetItem. */
+export const profileImage = {
+  pk: { S: `CUSTOMER#${CUSTOMER_ID}` },
+  sk: { S: 'PROFILE' },
+  id: { S: customer.id },
+  fullName: { S: customer.fullName },
+  email: { S: customer.email },
+  dateOfBirth: { S: customer.dateOfBirth },
+  marketingOptIn: { BOOL: customer.marketingOptIn },
+  createdAt: { S: customer.createdAt },
+  updatedAt: { S: customer.updatedAt },
+  version: { N: String(customer.version) },
+};
 
 /** A stream INSERT of a profile item, in the stream's attribute-value form. */
 export const streamInsertEvent = () => ({
@@ -101,18 +132,7 @@ export const streamInsertEvent = () => ({
       dynamodb: {
         ApproximateCreationDateTime: 1736935200,
         Keys: { pk: { S: `CUSTOMER#${CUSTOMER_ID}` }, sk: { S: 'PROFILE' } },
-        NewImage: {
-          pk: { S: `CUSTOMER#${CUSTOMER_ID}` },
-          sk: { S: 'PROFILE' },
-          id: { S: customer.id },
-          fullName: { S: customer.fullName },
-          email: { S: customer.email },
-          dateOfBirth: { S: customer.dateOfBirth },
-          marketingOptIn: { BOOL: customer.marketingOptIn },
-          createdAt: { S: customer.createdAt },
-          updatedAt: { S: customer.updatedAt },
-          version: { N: String(customer.version) },
-        },
+        NewImage: profileImage,
         SequenceNumber: '100000000000000000001',
         SizeBytes: 320,
         StreamViewType: 'NEW_AND_OLD_IMAGES',
@@ -170,10 +190,19 @@ export const HANDLERS: readonly HandlerSpec[] = [
   {
     name: 'api',
     memorySize: 512,
-    environment: () => ({ TABLE_NAME, BUCKET_NAME }),
+    environment: () => ({ TABLE_NAME }),
     event: apiCreateEvent,
     expectedOperations: ['dynamodb:TransactWriteItems'],
     failureOf: httpFailureOf(201),
+  },
+  {
+    name: 'avatar-upload',
+    memorySize: 512,
+    environment: () => ({ TABLE_NAME, BUCKET_NAME }),
+    event: avatarUploadEvent,
+    // Presigning is local: the URL costs no call.
+    expectedOperations: ['dynamodb:GetItem'],
+    failureOf: httpFailureOf(200),
   },
   {
     name: 'stream-publisher',

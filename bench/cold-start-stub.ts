@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { profileImage } from './cold-start-handlers';
 
 /**
  * A loopback stand-in for every AWS endpoint the handlers call during their first
@@ -80,14 +81,19 @@ const publishBatchIds = (body: string): string[] => {
 const escapeXml = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+const isProfileKey = (body: string): boolean =>
+  (JSON.parse(body) as { Key?: { sk?: { S?: string } } }).Key?.sk?.S === 'PROFILE';
+
 /** The success answer to `operation`, or a 501 naming what the stub does not know. */
 export const responseFor = (operation: string, request: StubRequest): StubResponse => {
   switch (operation) {
     case 'dynamodb:TransactWriteItems':
     case 'dynamodb:UpdateItem':
     case 'dynamodb:PutItem':
-    case 'dynamodb:GetItem':
       return awsJson('1.0', {});
+    case 'dynamodb:GetItem':
+      // A profile exists (the avatar upload route checks); nothing else does (marketing's guard).
+      return awsJson('1.0', isProfileKey(request.body) ? { Item: profileImage } : {});
     case 'secretsmanager:GetSecretValue':
       return awsJson('1.1', {
         ARN: JSON.parse(request.body).SecretId,

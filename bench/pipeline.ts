@@ -26,19 +26,25 @@ const TIME_SCALE = '0.02';
 export type Action = 'create' | 'update' | 'delete';
 export const ACTIONS: readonly Action[] = ['create', 'update', 'delete'];
 
-/** What a function is in the design, from its construct path (`WelcomeConsumer` → `welcome`). */
+/**
+ * What a function is in the design, from its construct path (`WelcomeConsumer` → `welcome`);
+ * the API's avatar upload function is told apart from its neighbour by its own id.
+ */
 const ROLE_OF_CONSTRUCT: Readonly<Record<string, string>> = {
+  'CustomerApi/AvatarUploadFunction': 'avatar-upload',
   CustomerApi: 'api',
   StreamPublisher: 'publisher',
   WelcomeConsumer: 'welcome',
   ArchiveConsumer: 'archive',
   MarketingConsumer: 'marketing',
 };
-export const roleOfConstructPath = (constructPath: string | undefined): string | undefined =>
-  ROLE_OF_CONSTRUCT[constructPath?.split('/')[1] ?? ''];
+export const roleOfConstructPath = (constructPath: string | undefined): string | undefined => {
+  const [, construct = '', child = ''] = constructPath?.split('/') ?? [];
+  return ROLE_OF_CONSTRUCT[`${construct}/${child}`] ?? ROLE_OF_CONSTRUCT[construct];
+};
 
 export interface CallKey {
-  /** The function's role: api, publisher, welcome, archive, marketing. */
+  /** The function's role: api, avatar-upload, publisher, welcome, archive, marketing. */
   readonly fn: string;
   readonly service: string;
   readonly operation: string;

@@ -63,7 +63,7 @@ export class CustomerPipelineStack extends Stack {
       throttle: config.apiThrottle,
       ...functionDefaults,
     });
-    assets.grantObjectActions(api.function, AVATARS_PREFIX, 's3:PutObject');
+    assets.grantObjectActions(api.avatarUploadFunction, AVATARS_PREFIX, 's3:PutObject');
 
     const publisher = new StreamPublisher(this, 'StreamPublisher', {
       table,
@@ -152,6 +152,7 @@ export class CustomerPipelineStack extends Stack {
     });
     monitoring.watchDeadLetterQueue('StreamPublisherFailures', publisher.failureQueue);
     monitoring.watchFunction('Api', api.function);
+    monitoring.watchFunction('AvatarUpload', api.avatarUploadFunction);
     monitoring.watchFunction('StreamPublisher', publisher.function);
     monitoring.watchStreamConsumer('StreamPublisher', publisher.function);
     for (const [name, consumer] of Object.entries({ welcome, archive, marketing })) {

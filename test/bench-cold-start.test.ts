@@ -1,3 +1,4 @@
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   type ColdStartResult,
   type HandlerResult,
@@ -22,6 +23,7 @@ import {
 } from '../bench/cold-start-build';
 import {
   apiCreateEvent,
+  avatarUploadEvent,
   batchFailureOf,
   customerCreatedEvent,
   HANDLERS,
@@ -30,7 +32,11 @@ import {
 } from '../bench/cold-start-handlers';
 import { operationOf, responseFor, type StubRequest } from '../bench/cold-start-stub';
 import { measure } from '../bench/stats';
-import { customerInputSchema } from '../lambda/shared/domain/customer';
+import {
+  customerIdSchema,
+  customerInputSchema,
+  customerSchema,
+} from '../lambda/shared/domain/customer';
 import { customerEventSchema } from '../lambda/shared/domain/events';
 import { readStreamRecord } from '../lambda/stream-publisher/stream-record';
 import { BUNDLE_ALIASES, bundleOptions, CREATE_REQUIRE_BANNER } from '../lib/bundling';
@@ -48,6 +54,10 @@ describe('the handlers the cold start invokes', () => {
   test('the events are ones the handlers accept, so the success path runs', () => {
     expect(customerEventSchema.safeParse(customerCreatedEvent).success).toBe(true);
     expect(customerInputSchema.safeParse(JSON.parse(apiCreateEvent().body)).success).toBe(true);
+    const upload = avatarUploadEvent();
+    expect(upload.routeKey).toBe('POST /customers/{id}/avatar-upload');
+    expect(customerIdSchema.safeParse(upload.pathParameters?.id).success).toBe(true);
+    expect(upload.rawPath).toBe(`/customers/${upload.pathParameters?.id}/avatar-upload`);
     const [record] = streamInsertEvent().Records;
     expect(readStreamRecord(record as never).outcome).toBe('publish');
   });
@@ -61,7 +71,8 @@ describe('the handlers the cold start invokes', () => {
       HANDLERS.map((spec) => [spec.name, Object.keys(spec.environment('http://127.0.0.1:1'))]),
     );
     expect(env).toEqual({
-      api: ['TABLE_NAME', 'BUCKET_NAME'],
+      api: ['TABLE_NAME'],
+      'avatar-upload': ['TABLE_NAME', 'BUCKET_NAME'],
       'stream-publisher': ['TOPIC_ARN'],
       welcome: ['TABLE_NAME', 'NOTIFICATION_ENDPOINT', 'NOTIFICATION_API_KEY_SECRET_ARN'],
       archive: ['BUCKET_NAME'],
@@ -163,6 +174,20 @@ describe('the AWS stub', () => {
       SecretString: expect.any(String),
     });
     expect(responseFor('notify:POST', request({})).status).toBe(202);
+  });
+
+  test('holds one customer profile, for the avatar upload route, and no other item', () => {
+    const getItem = (sk: string) =>
+      JSON.parse(
+        responseFor(
+          'dynamodb:GetItem',
+          request({ body: JSON.stringify({ Key: { pk: { S: 'CUSTOMER#x' }, sk: { S: sk } } }) }),
+        ).body,
+      ) as { Item?: Parameters<typeof unmarshall>[0] };
+    const { Item } = getItem('PROFILE');
+    expect(Item).toBeDefined();
+    expect(customerSchema.safeParse(unmarshall(Item ?? {})).success).toBe(true);
+    expect(getItem('MARKETING#CONSENT')).toEqual({});
   });
 
   test('refuses an operation it does not know, so the run fails', () => {

@@ -86,6 +86,10 @@ describe('counting calls', () => {
       'welcome',
     );
     expect(roleOfConstructPath('CustomerPipeline-dev/CustomerApi/Function/Resource')).toBe('api');
+    // Its own role, or the cost model would count an api invocation twice per request.
+    expect(
+      roleOfConstructPath('CustomerPipeline-dev/CustomerApi/AvatarUploadFunction/Resource'),
+    ).toBe('avatar-upload');
     expect(roleOfConstructPath('CustomerPipeline-dev/Assets/Bucket/Resource')).toBeUndefined();
   });
 });

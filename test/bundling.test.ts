@@ -48,12 +48,12 @@ describe('function bundles', () => {
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
   test('builds one bundle per function, each from its own handler', () => {
-    expect(bundles).toHaveLength(5);
+    expect(bundles).toHaveLength(6);
     // CDK caches bundles in-process by their options: a shared key would give every
     // function the first one's bundle.
-    expect(new Set(bundles.map(({ file }) => file)).size).toBe(5);
+    expect(new Set(bundles.map(({ file }) => file)).size).toBe(6);
     const contents = bundles.map(({ file }) => fs.readFileSync(file, 'utf8'));
-    expect(new Set(contents).size).toBe(5);
+    expect(new Set(contents).size).toBe(6);
   });
 
   test('each bundle is exactly what its handler bundles to alone (they are built in one run)', () => {
@@ -102,7 +102,18 @@ describe('function bundles', () => {
     }
   });
 
-  test.each([0, 1, 2, 3, 4])(
+  test('the API bundle leaves the S3 client to the avatar upload bundle, out of its cold start', () => {
+    /** The S3 client's service id, which every S3 command of the bundle names. */
+    const carriesS3 = (name: string) => {
+      const bundle = bundles.find((b) => b.name === `CustomerPipeline-dev/CustomerApi/${name}`);
+      if (!bundle) throw new Error(`no bundle of ${name}`);
+      return fs.readFileSync(bundle.file, 'utf8').includes('AmazonS3');
+    };
+    expect(carriesS3('AvatarUploadFunction')).toBe(true);
+    expect(carriesS3('Function')).toBe(false);
+  });
+
+  test.each([0, 1, 2, 3, 4, 5])(
     'bundle %i loads in a fresh Node process with the template environment',
     (index) => {
       const bundle = bundles[index];

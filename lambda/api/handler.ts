@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { AvatarUploads, createPresigningS3Client } from '../shared/adapters/avatar-uploads';
 import { CustomerRepository } from '../shared/adapters/customer-repository';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
@@ -16,14 +15,9 @@ import {
   newCustomer,
   replaceCustomer,
 } from '../shared/domain/customer';
+import { CustomerNotFound, PreconditionRequired, VersionConflict } from '../shared/domain/errors';
 import {
-  CustomerNotFound,
-  DomainError,
-  EmailTaken,
-  PreconditionRequired,
-  VersionConflict,
-} from '../shared/domain/errors';
-import {
+  customerIdParameter,
   errorResponse,
   HttpError,
   header,
@@ -32,25 +26,17 @@ import {
   noContent,
   pathParameter,
   type Response,
+  toErrorResponse,
   validate,
 } from './http';
 
 const logger = new Logger();
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
-const avatars = new AvatarUploads(createPresigningS3Client(), requireEnv('BUCKET_NAME'));
 
 type Event = APIGatewayProxyEventV2;
 
 const withEtag = (statusCode: number, customer: Customer, headers: Record<string, string> = {}) =>
   json(statusCode, customer, { etag: etagOf(customer), ...headers });
-
-/** Ids are UUIDs; anything else cannot name a customer, and saying so beats a vague 404. */
-const customerId = (event: Event): string => {
-  const result = customerIdSchema.safeParse(pathParameter(event, 'id'));
-  if (!result.success) throw new HttpError(400, 'customer id must be a UUID');
-  // randomUUID() ids are lower case; an upper-case spelling names the same customer.
-  return result.data.toLowerCase();
-};
 
 const requiredIfMatch = (event: Event): string => {
   const ifMatch = header(event, 'if-match');
@@ -89,7 +75,7 @@ const getCustomer = async (event: Event): Promise<Response> => {
 };
 
 const putCustomer = async (event: Event): Promise<Response> => {
-  const id = customerId(event);
+  const id = customerIdParameter(event);
   const input = validate(customerInputSchema, jsonBody(event));
   const current = await currentMatching(id, requiredIfMatch(event));
   // A repeated PUT changes nothing: no write, so no version bump and no event.
@@ -100,19 +86,10 @@ const putCustomer = async (event: Event): Promise<Response> => {
 };
 
 const deleteCustomer = async (event: Event): Promise<Response> => {
-  const id = customerId(event);
+  const id = customerIdParameter(event);
   const current = await currentMatching(id, requiredIfMatch(event));
   await customers.delete(current);
   return noContent();
-};
-
-const createAvatarUpload = async (event: Event): Promise<Response> => {
-  const id = customerId(event);
-  // Consistent: clients ask for an upload URL right after creating the customer.
-  if ((await customers.findById(id, { consistent: true })) === undefined) {
-    throw new CustomerNotFound(id);
-  }
-  return json(200, await avatars.presignPut(id));
 };
 
 const routes: ReadonlyMap<string, (event: Event) => Promise<Response>> = new Map([
@@ -120,33 +97,7 @@ const routes: ReadonlyMap<string, (event: Event) => Promise<Response>> = new Map
   ['GET /customers/{idOrEmail}', getCustomer],
   ['PUT /customers/{id}', putCustomer],
   ['DELETE /customers/{id}', deleteCustomer],
-  ['POST /customers/{id}/avatar-upload', createAvatarUpload],
 ]);
-
-/** The one place a domain error becomes a status code. */
-const DOMAIN_STATUS: ReadonlyArray<readonly [typeof DomainError, number]> = [
-  [CustomerNotFound, 404],
-  [EmailTaken, 409],
-  [VersionConflict, 412],
-  [PreconditionRequired, 428],
-];
-
-const toErrorResponse = (error: unknown, event: Event): Response => {
-  if (error instanceof HttpError) {
-    return errorResponse(error.statusCode, error.message, error.details);
-  }
-  if (error instanceof DomainError) {
-    const mapped = DOMAIN_STATUS.find(([type]) => error instanceof type);
-    if (mapped !== undefined) return errorResponse(mapped[1], error.message);
-  }
-  // Only server faults get here (AWS failures, corrupt items): bad input is caught above.
-  logger.error('unexpected error', {
-    routeKey: event.routeKey,
-    requestId: event.requestContext.requestId,
-    error,
-  });
-  return errorResponse(500, 'internal error');
-};
 
 export const handler = async (event: Event): Promise<Response> => {
   const route = routes.get(event.routeKey);
@@ -154,6 +105,6 @@ export const handler = async (event: Event): Promise<Response> => {
   try {
     return await route(event);
   } catch (error) {
-    return toErrorResponse(error, event);
+    return toErrorResponse(error, event, logger);
   }
 };

@@ -1,6 +1,15 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { en } from 'zod/locales';
 import type * as z from 'zod/mini';
+import { customerIdSchema } from '../shared/domain/customer';
+import {
+  CustomerNotFound,
+  DomainError,
+  EmailTaken,
+  PreconditionRequired,
+  VersionConflict,
+} from '../shared/domain/errors';
 
 export type Response = APIGatewayProxyStructuredResultV2;
 
@@ -61,6 +70,14 @@ export const pathParameter = (event: APIGatewayProxyEventV2, name: string): stri
   }
 };
 
+/** Ids are UUIDs; anything else cannot name a customer, and saying so beats a vague 404. */
+export const customerIdParameter = (event: APIGatewayProxyEventV2): string => {
+  const result = customerIdSchema.safeParse(pathParameter(event, 'id'));
+  if (!result.success) throw new HttpError(400, 'customer id must be a UUID');
+  // randomUUID() ids are lower case; an upper-case spelling names the same customer.
+  return result.data.toLowerCase();
+};
+
 /** The request body parsed as JSON; size is measured in bytes, after base64 decoding. */
 export const jsonBody = (event: APIGatewayProxyEventV2): unknown => {
   if (event.body === undefined || event.body === '') {
@@ -102,4 +119,34 @@ export const validate = <T extends z.ZodMiniType>(schema: T, value: unknown): z.
     throw new HttpError(422, 'request body is invalid', { errors: fieldErrors(result.error) });
   }
   return result.data;
+};
+
+/** The one place a domain error becomes a status code, for every HTTP handler. */
+const DOMAIN_STATUS: ReadonlyArray<readonly [typeof DomainError, number]> = [
+  [CustomerNotFound, 404],
+  [EmailTaken, 409],
+  [VersionConflict, 412],
+  [PreconditionRequired, 428],
+];
+
+/** The response for what a route threw; only server faults are logged, as errors. */
+export const toErrorResponse = (
+  error: unknown,
+  event: APIGatewayProxyEventV2,
+  logger: Pick<Logger, 'error'>,
+): Response => {
+  if (error instanceof HttpError) {
+    return errorResponse(error.statusCode, error.message, error.details);
+  }
+  if (error instanceof DomainError) {
+    const mapped = DOMAIN_STATUS.find(([type]) => error instanceof type);
+    if (mapped !== undefined) return errorResponse(mapped[1], error.message);
+  }
+  // Only server faults get here (AWS failures, corrupt items): bad input is caught above.
+  logger.error('unexpected error', {
+    routeKey: event.routeKey,
+    requestId: event.requestContext.requestId,
+    error,
+  });
+  return errorResponse(500, 'internal error');
 };

@@ -9,14 +9,30 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { PipelineFunction } from './pipeline-function';
 
-/** The routes the API serves, each `METHOD /path` as API Gateway's route key names it. */
+/** The routes the API function serves, each `METHOD /path` as API Gateway's route key names it. */
 export const CUSTOMER_ROUTES = [
   { method: apigwv2.HttpMethod.POST, path: '/customers' },
   { method: apigwv2.HttpMethod.GET, path: '/customers/{idOrEmail}' },
   { method: apigwv2.HttpMethod.PUT, path: '/customers/{id}' },
   { method: apigwv2.HttpMethod.DELETE, path: '/customers/{id}' },
-  { method: apigwv2.HttpMethod.POST, path: '/customers/{id}/avatar-upload' },
 ] as const;
+
+/**
+ * The route with a function of its own: only it needs the S3 client and the
+ * presigner, which would otherwise weigh on every cold start of the other routes.
+ */
+export const AVATAR_UPLOAD_ROUTE = {
+  method: apigwv2.HttpMethod.POST,
+  path: '/customers/{id}/avatar-upload',
+} as const;
+
+/** Both functions answer clients waiting on the API. */
+const API_FUNCTION_SIZING = {
+  // Latency-sensitive: more memory is more CPU for cold starts.
+  memorySize: 512,
+  // Below API Gateway's 30 s integration limit, so the client gets our error.
+  timeout: Duration.seconds(10),
+};
 
 /**
  * Access log fields. The route key (`GET /customers/{idOrEmail}`), never the raw
@@ -40,7 +56,7 @@ export interface CustomerApiProps {
   readonly table: dynamodb.ITable;
   /**
    * Where presigned avatar uploads go (`avatars/<id>`); the caller grants
-   * `s3:PutObject` there, since the URL is signed with this function's role.
+   * `avatarUploadFunction` `s3:PutObject` there, since the URL is signed with its role.
    */
   readonly assetsBucket: s3.IBucket;
   readonly throttle: apigwv2.ThrottleSettings;
@@ -50,13 +66,17 @@ export interface CustomerApiProps {
 
 /**
  * The customer HTTP API: every route requires IAM (SigV4) authorization, the
- * `$default` stage throttles and writes JSON access logs, and one function serves
- * all routes with exactly the table and bucket actions it uses.
+ * `$default` stage throttles and writes JSON access logs. One function serves the
+ * customer routes, another the avatar upload route, each with exactly the table
+ * actions it uses.
  */
 export class CustomerApi extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
   public readonly stage: apigwv2.HttpStage;
+  /** Serves `CUSTOMER_ROUTES`. */
   public readonly function: PipelineFunction;
+  /** Serves `AVATAR_UPLOAD_ROUTE`. */
+  public readonly avatarUploadFunction: PipelineFunction;
   public readonly accessLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CustomerApiProps) {
@@ -65,16 +85,10 @@ export class CustomerApi extends Construct {
     this.function = new PipelineFunction(this, 'Function', {
       handlerDir: 'api',
       description: 'Serves the customer HTTP API',
-      // The API is latency-sensitive: more memory is more CPU for cold starts.
-      memorySize: 512,
-      // Below API Gateway's 30 s integration limit, so the client gets our error.
-      timeout: Duration.seconds(10),
+      ...API_FUNCTION_SIZING,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      environment: {
-        TABLE_NAME: props.table.tableName,
-        BUCKET_NAME: props.assetsBucket.bucketName,
-      },
+      environment: { TABLE_NAME: props.table.tableName },
     });
     // Point reads, one partition's Query for delete, and transactions: never Scan.
     props.table.grant(
@@ -86,6 +100,20 @@ export class CustomerApi extends Construct {
       'dynamodb:DeleteItem',
     );
 
+    this.avatarUploadFunction = new PipelineFunction(this, 'AvatarUploadFunction', {
+      handlerDir: 'avatar-upload',
+      description: 'Presigns avatar uploads to the assets bucket',
+      ...API_FUNCTION_SIZING,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        BUCKET_NAME: props.assetsBucket.bucketName,
+      },
+    });
+    // Only the point read that checks the customer exists.
+    props.table.grant(this.avatarUploadFunction, 'dynamodb:GetItem');
+
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'Customer API',
       defaultAuthorizer: new HttpIamAuthorizer(),
@@ -96,6 +124,11 @@ export class CustomerApi extends Construct {
     for (const route of CUSTOMER_ROUTES) {
       this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration });
     }
+    this.httpApi.addRoutes({
+      path: AVATAR_UPLOAD_ROUTE.path,
+      methods: [AVATAR_UPLOAD_ROUTE.method],
+      integration: new HttpLambdaIntegration('AvatarUploadIntegration', this.avatarUploadFunction),
+    });
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,

@@ -1,6 +1,9 @@
+import { AssetsBucket } from '../../lib/constructs/assets-bucket';
 import { CustomerApi } from '../../lib/constructs/customer-api';
+import { CustomerTable } from '../../lib/constructs/customer-table';
 import { synthPipeline } from '../synth';
 import {
+  type CfnResourceJson,
   constructsOfType,
   logicalIdOf,
   ref,
@@ -9,13 +12,23 @@ import {
   resourcesOfType,
 } from '../template-queries';
 
-const ROUTE_KEYS = [
+const API_ROUTE_KEYS = [
   'POST /customers',
   'GET /customers/{idOrEmail}',
   'PUT /customers/{id}',
   'DELETE /customers/{id}',
-  'POST /customers/{id}/avatar-upload',
 ];
+const AVATAR_UPLOAD_ROUTE_KEY = 'POST /customers/{id}/avatar-upload';
+const ROUTE_KEYS = [...API_ROUTE_KEYS, AVATAR_UPLOAD_ROUTE_KEY];
+
+/** The path of `arn:…:<api id>/<stage>/<method><path>`, as a route-scoped invoke permission names it. */
+const sourcePathOf = (permission: CfnResourceJson): string => {
+  const { SourceArn } = permission.Properties as { SourceArn: { 'Fn::Join': [string, unknown[]] } };
+  const last = SourceArn['Fn::Join'][1].at(-1);
+  if (typeof last !== 'string')
+    throw new Error(`unexpected SourceArn ${JSON.stringify(SourceArn)}`);
+  return last;
+};
 
 describe.each([
   ['dev', { rate: 50, burst: 100 }],
@@ -23,11 +36,23 @@ describe.each([
 ] as const)('CustomerApi (%s)', (stageName, throttle) => {
   let synthesized: ReturnType<typeof synthPipeline>;
   let apiId: string;
+  let apiFunctionId: string;
+  let avatarUploadFunctionId: string;
+  let tableId: string;
+  let bucketId: string;
   beforeAll(() => {
     synthesized = synthPipeline(stageName);
-    const [api] = constructsOfType(synthesized.stack, CustomerApi);
+    const { stack } = synthesized;
+    const [api] = constructsOfType(stack, CustomerApi);
     if (!api) throw new Error('expected the customer API');
-    apiId = logicalIdOf(synthesized.stack, api.httpApi);
+    apiId = logicalIdOf(stack, api.httpApi);
+    apiFunctionId = logicalIdOf(stack, api.function);
+    avatarUploadFunctionId = logicalIdOf(stack, api.avatarUploadFunction);
+    const [table] = constructsOfType(stack, CustomerTable);
+    const [assets] = constructsOfType(stack, AssetsBucket);
+    if (!table || !assets) throw new Error('expected the table and the assets bucket');
+    tableId = logicalIdOf(stack, table.table);
+    bucketId = logicalIdOf(stack, assets.bucket);
   });
 
   const routes = () =>
@@ -40,6 +65,29 @@ describe.each([
     return only.Properties;
   };
 
+  /** The function a route's integration invokes: route → integration → its URI. */
+  const functionOfRoute = (route: CfnResourceJson): string | undefined => {
+    const { Target } = route.Properties as { Target: { 'Fn::Join': [string, unknown[]] } };
+    const [prefix, integrationRef] = Target['Fn::Join'][1];
+    expect(prefix).toBe('integrations/');
+    const integration = resourceById(synthesized.template, referencedId(integrationRef) ?? '');
+    expect(integration.Type).toBe('AWS::ApiGatewayV2::Integration');
+    expect(integration.Properties).toEqual(
+      expect.objectContaining({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' }),
+    );
+    return referencedId(integration.Properties.IntegrationUri);
+  };
+  const invokePermissionsOf = (functionId: string) =>
+    Object.values(resourcesOfType(synthesized.template, 'AWS::Lambda::Permission')).filter(
+      (p) => referencedId(p.Properties.FunctionName) === functionId,
+    );
+  const environmentOf = (functionId: string) =>
+    (
+      resourceById(synthesized.template, functionId).Properties as {
+        Environment: { Variables: Record<string, unknown> };
+      }
+    ).Environment.Variables;
+
   test('serves exactly the five customer routes', () => {
     expect(
       routes()
@@ -47,6 +95,61 @@ describe.each([
         .sort(),
     ).toEqual([...ROUTE_KEYS].sort());
     for (const route of routes()) expect(route.Properties.ApiId).toEqual(ref(apiId));
+  });
+
+  test('the avatar upload route invokes its own function; every other route, the API function', () => {
+    expect(
+      Object.fromEntries(routes().map((r) => [r.Properties.RouteKey, functionOfRoute(r)])),
+    ).toEqual({
+      ...Object.fromEntries(API_ROUTE_KEYS.map((key) => [key, apiFunctionId])),
+      [AVATAR_UPLOAD_ROUTE_KEY]: avatarUploadFunctionId,
+    });
+    expect(avatarUploadFunctionId).not.toBe(apiFunctionId);
+  });
+
+  test('API Gateway may invoke each function only for the routes it serves', () => {
+    const paths = (functionId: string) =>
+      invokePermissionsOf(functionId).map((p) => {
+        expect(p.Properties).toEqual(
+          expect.objectContaining({
+            Action: 'lambda:InvokeFunction',
+            Principal: 'apigateway.amazonaws.com',
+          }),
+        );
+        return sourcePathOf(p);
+      });
+    expect(paths(avatarUploadFunctionId)).toEqual(['/*/*/customers/{id}/avatar-upload']);
+    expect(paths(apiFunctionId).sort()).toEqual(
+      [
+        '/*/*/customers',
+        '/*/*/customers/{idOrEmail}',
+        '/*/*/customers/{id}',
+        '/*/*/customers/{id}',
+      ].sort(),
+    );
+  });
+
+  test('only the avatar upload function is told the bucket', () => {
+    expect(environmentOf(apiFunctionId)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'api',
+      TABLE_NAME: ref(tableId),
+    });
+    expect(environmentOf(avatarUploadFunctionId)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'avatar-upload',
+      TABLE_NAME: ref(tableId),
+      BUCKET_NAME: ref(bucketId),
+    });
+  });
+
+  test('both functions answer within API Gateway’s 30 s limit, with memory for quick cold starts', () => {
+    for (const functionId of [apiFunctionId, avatarUploadFunctionId]) {
+      const { MemorySize, Timeout } = resourceById(synthesized.template, functionId).Properties;
+      expect({ functionId, MemorySize, Timeout }).toEqual({
+        functionId,
+        MemorySize: 512,
+        Timeout: 10,
+      });
+    }
   });
 
   test('requires IAM (SigV4) authorization on every route', () => {

@@ -60,6 +60,7 @@ describe.each([
   let functionIds: string[];
   let ids: {
     api: string;
+    avatarUpload: string;
     publisher: string;
     welcome: string;
     archive: string;
@@ -98,6 +99,7 @@ describe.each([
     ];
     ids = {
       api: id(api.function),
+      avatarUpload: id(api.avatarUploadFunction),
       publisher: id(publisher.function),
       welcome: id(welcome.function),
       archive: id(archive.function),
@@ -127,8 +129,8 @@ describe.each([
     }));
 
   describe('shared defaults', () => {
-    test('there are five pipeline functions', () => {
-      expect(functionIds).toHaveLength(5);
+    test('there are six pipeline functions', () => {
+      expect(functionIds).toHaveLength(6);
     });
 
     test('runs on nodejs24.x, the newest Node.js runtime CDK knows', () => {
@@ -271,21 +273,32 @@ describe.each([
       return false;
     };
 
-    test('the API may read, query, conditionally write and delete items, and upload avatars', () => {
-      expect(
-        actionsWithout(allowedActionsOfFunction(template(), ids.api), LOGGING_AND_TRACING_ACTIONS),
-      ).toEqual([
+    test('the API may read, query, conditionally write and delete items, and nothing on S3', () => {
+      const actions = allowedActionsOfFunction(template(), ids.api);
+      expect(actionsWithout(actions, LOGGING_AND_TRACING_ACTIONS)).toEqual([
         'dynamodb:ConditionCheckItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
-        's3:PutObject',
       ]);
+      expect(actions.filter((action) => action.startsWith('s3:'))).toEqual([]);
       expect(grantsOf(ids.api, 'dynamodb:GetItem')).toEqual([
         { Resource: getAtt(ids.table, 'Arn') },
       ]);
-      expect(grantsOf(ids.api, 's3:PutObject')).toEqual([
+    });
+
+    test('the avatar upload function may read a customer and sign uploads under avatars/ only', () => {
+      expect(
+        actionsWithout(
+          allowedActionsOfFunction(template(), ids.avatarUpload),
+          LOGGING_AND_TRACING_ACTIONS,
+        ),
+      ).toEqual(['dynamodb:GetItem', 's3:PutObject']);
+      expect(grantsOf(ids.avatarUpload, 'dynamodb:GetItem')).toEqual([
+        { Resource: getAtt(ids.table, 'Arn') },
+      ]);
+      expect(grantsOf(ids.avatarUpload, 's3:PutObject')).toEqual([
         { Resource: objectsArn(ids.bucket, 'avatars/*') },
       ]);
     });

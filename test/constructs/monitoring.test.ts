@@ -76,8 +76,8 @@ describe('Monitoring', () => {
     }
   });
 
-  test('alarms on errors of each of the five functions', () => {
-    expect(functionIds).toHaveLength(5);
+  test('alarms on errors of each of the six functions', () => {
+    expect(functionIds).toHaveLength(6);
     for (const functionId of functionIds) {
       expect({ functionId, alarms: lambdaAlarmsOf(template, 'Errors', functionId).length }).toEqual(
         { functionId, alarms: 1 },
@@ -91,7 +91,7 @@ describe('Monitoring', () => {
 
   test('every alarm notifies the alarm topic', () => {
     const alarms = Object.entries(resourcesOfType(template, 'AWS::CloudWatch::Alarm'));
-    expect(alarms.length).toBeGreaterThanOrEqual(7 + 5 + 1);
+    expect(alarms.length).toBeGreaterThanOrEqual(7 + 6 + 1);
     for (const [id, alarm] of alarms) {
       expect({ id, actions: alarm.Properties.AlarmActions }).toEqual({
         id,
@@ -118,6 +118,17 @@ describe('Monitoring', () => {
 
   test('has exactly one dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('charts each of the six functions on the dashboard', () => {
+    const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const functionId of functionIds) {
+      expect({ functionId, charted: body.includes(JSON.stringify(ref(functionId))) }).toEqual({
+        functionId,
+        charted: true,
+      });
+    }
   });
 
   test('without alarmEmail, nobody is subscribed to the alarm topic', () => {

@@ -16,6 +16,7 @@ import {
 /** The plain strings a function's environment may hold: the handler names and the endpoint. */
 const plainValuesOf = (config: StageConfig): string[] => [
   'api',
+  'avatar-upload',
   'stream-publisher',
   'welcome',
   'archive',

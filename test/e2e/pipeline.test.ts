@@ -15,6 +15,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { AwsCall } from '../../local/aws-proxy';
 import type { Delivery } from '../../local/control-api';
 import type { CfnTemplate } from '../../local/model';
 import type { SinkCall } from '../../local/notification-sink';
@@ -189,6 +190,47 @@ describe('a customer’s life', () => {
       newCustomerInput({ email: optedIn.email }),
     );
     expect(reused.status).toBe(201);
+  });
+});
+
+describe('avatar uploads', () => {
+  const functionAt = (constructPath: string) =>
+    resourceAt(cloud, 'AWS::Lambda::Function', `/CustomerApi/${constructPath}/Resource`).logicalId;
+  const callsBy = async (caller: string) =>
+    ((await control(cloud, 'GET', '/calls')) as { calls: AwsCall[] }).calls
+      .filter((call) => call.caller === caller)
+      .map((call) => `${call.service} ${call.operation}`);
+
+  test('the avatar upload function, not the API function, presigns a PUT that uploads to avatars/<id>', async () => {
+    const avatarFunction = functionAt('AvatarUploadFunction');
+    const apiFunction = functionAt('Function');
+    const created = await api(cloud, 'POST', '/customers', newCustomerInput());
+    expect(created.status).toBe(201);
+    const { id } = created.body as { id: string };
+    const apiCallsBefore = (await callsBy(apiFunction)).length;
+
+    const upload = await api(cloud, 'POST', `/customers/${id}/avatar-upload`);
+
+    expect(upload.status).toBe(200);
+    const { url, method, key } = upload.body as { url: string; method: string; key: string };
+    expect({ method, key }).toEqual({ method: 'PUT', key: `avatars/${id}` });
+    expect(await callsBy(avatarFunction)).toEqual(['dynamodb GetItem']);
+    expect(await callsBy(apiFunction)).toHaveLength(apiCallsBefore);
+    const put = await fetch(url, { method: 'PUT', body: 'avatar bytes' });
+    expect(put.status).toBe(200);
+    const versions = await versionsOf(`avatars/${id}`);
+    expect(exactVersions(versions, `avatars/${id}`)).toHaveLength(1);
+  });
+
+  test('an unknown customer gets 404 and no upload URL', async () => {
+    const response = await api(
+      cloud,
+      'POST',
+      '/customers/00000000-0000-4000-8000-000000000000/avatar-upload',
+    );
+
+    expect(response.status).toBe(404);
+    expect(response.body).not.toHaveProperty('url');
   });
 });
 

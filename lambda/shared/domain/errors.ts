@@ -1,4 +1,4 @@
-/** Domain errors: the API handler maps each to one status code, in one place. */
+/** Domain errors: the HTTP handlers map each to one status code, in one place (`lambda/api/http.ts`). */
 export class DomainError extends Error {
   constructor(message: string) {
     super(message);

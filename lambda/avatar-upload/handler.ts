@@ -1,0 +1,30 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { customerIdParameter, json, type Response, toErrorResponse } from '../api/http';
+import { AvatarUploads, createPresigningS3Client } from '../shared/adapters/avatar-uploads';
+import { CustomerRepository } from '../shared/adapters/customer-repository';
+import { createDocumentClient } from '../shared/adapters/dynamodb';
+import { requireEnv } from '../shared/adapters/env';
+import { CustomerNotFound } from '../shared/domain/errors';
+
+const logger = new Logger();
+const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
+const avatars = new AvatarUploads(createPresigningS3Client(), requireEnv('BUCKET_NAME'));
+
+/**
+ * `POST /customers/{id}/avatar-upload`, the one route with a function of its own:
+ * only it needs the S3 client and the presigner, which would otherwise load on
+ * every cold start of the API's other routes.
+ */
+export const handler = async (event: APIGatewayProxyEventV2): Promise<Response> => {
+  try {
+    const id = customerIdParameter(event);
+    // Consistent: clients ask for an upload URL right after creating the customer.
+    if ((await customers.findById(id, { consistent: true })) === undefined) {
+      throw new CustomerNotFound(id);
+    }
+    return json(200, await avatars.presignPut(id));
+  } catch (error) {
+    return toErrorResponse(error, event, logger);
+  }
+};

@@ -1,0 +1,127 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { apiEvent, bodyOf, ID, storedItem } from './http-fixtures';
+
+const TABLE_NAME = 'customers-table';
+const BUCKET_NAME = 'customer-avatars-bucket';
+const REGION = 'eu-west-1';
+process.env.TABLE_NAME = TABLE_NAME;
+process.env.BUCKET_NAME = BUCKET_NAME;
+// Presigning runs for real: it needs credentials and a region, never the network.
+process.env.AWS_REGION = REGION;
+process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+type HandlerModule = typeof import('../../lambda/avatar-upload/handler');
+let handler: HandlerModule['handler'];
+
+beforeAll(() => {
+  // The module reads its env vars when it loads, so it is loaded only now.
+  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/avatar-upload/handler'));
+});
+
+const ddb = mockClient(DynamoDBDocumentClient);
+// Presigning signs locally: any command sent to S3 would be a bug.
+const s3 = mockClient(S3Client);
+let loggedErrors: jest.SpyInstance;
+
+beforeEach(() => {
+  loggedErrors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  ddb.reset();
+  s3.reset();
+  jest.restoreAllMocks();
+});
+
+const ROUTE_KEY = 'POST /customers/{id}/avatar-upload';
+
+const avatarUpload = (id: string) => handler(apiEvent(ROUTE_KEY, { pathParameters: { id } }));
+
+const profileGets = () => ddb.commandCalls(GetCommand).map((call) => call.args[0].input);
+
+const consistentProfileGet = {
+  TableName: TABLE_NAME,
+  Key: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
+  ConsistentRead: true,
+};
+
+describe('POST /customers/{id}/avatar-upload', () => {
+  it('presigns a PUT of avatars/<id> that expires within 15 minutes, after one consistent read (200)', async () => {
+    ddb.on(GetCommand).resolves({ Item: storedItem });
+
+    const response = await avatarUpload(ID);
+
+    expect(response.statusCode).toBe(200);
+    const body = bodyOf(response);
+    expect(body).toEqual({
+      url: expect.any(String),
+      method: 'PUT',
+      key: `avatars/${ID}`,
+      expiresInSeconds: 900,
+    });
+    const url = new URL(String(body.url));
+    expect(url.host).toBe(`${BUCKET_NAME}.s3.${REGION}.amazonaws.com`);
+    expect(url.pathname).toBe(`/avatars/${ID}`);
+    expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    // A checksum of the empty body presigned into the URL would make every real upload fail.
+    expect(url.searchParams.has('x-amz-checksum-crc32')).toBe(false);
+    expect(ddb.calls()).toHaveLength(1);
+    expect(profileGets()).toEqual([consistentProfileGet]);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('reads an upper-case spelling of an id as the same customer and key', async () => {
+    ddb.on(GetCommand).resolves({ Item: storedItem });
+
+    const response = await avatarUpload(ID.toUpperCase());
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response).key).toBe(`avatars/${ID}`);
+    expect(profileGets()).toEqual([consistentProfileGet]);
+  });
+
+  it('answers an unknown customer with 404 and presigns nothing', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    const response = await avatarUpload(ID);
+
+    expect(response.statusCode).toBe(404);
+    expect(bodyOf(response)).toEqual({ message: `customer ${ID} not found` });
+    expect(profileGets()).toEqual([consistentProfileGet]);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['a path', '..%2F..%2Fetc'],
+    ['an email', 'ada%40example.com'],
+    ['a malformed %-sequence', '%E0%A4%A'],
+  ])('answers an id that is %s, not a UUID, with 400 and reads nothing', async (_name, id) => {
+    const response = await avatarUpload(id);
+
+    expect(response.statusCode).toBe(400);
+    expect(typeof bodyOf(response).message).toBe('string');
+    expect(ddb.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('answers a DynamoDB failure with 500 and logs it, presigning nothing', async () => {
+    ddb
+      .on(GetCommand)
+      .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+
+    const response = await avatarUpload(ID);
+
+    expect(response.statusCode).toBe(500);
+    expect(bodyOf(response)).toEqual({ message: 'internal error' });
+    expect(loggedErrors).toHaveBeenCalledWith(
+      'unexpected error',
+      expect.objectContaining({ routeKey: ROUTE_KEY, error: expect.any(Error) }),
+    );
+  });
+});

@@ -1,0 +1,228 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { AwsCall } from '../../local/aws-proxy';
+import type { Delivery } from '../../local/control-api';
+import type { LocalCloudState } from '../../local/model';
+import type { SinkCall } from '../../local/notification-sink';
+import { emulatorClientConfig, readLocalCloudState } from '../../local/state';
+import { roleOfConstructPath } from './template';
+
+// The local cloud, as the end-to-end suite starts it, and what the benchmark asks of it.
+
+const ROOT = path.resolve(__dirname, '..', '..');
+/** The end-to-end suite's scale: SQS batching windows of 20 ms, visibility timeouts of seconds. */
+const TIME_SCALE = '0.02';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export interface Cloud {
+  readonly state: LocalCloudState;
+  readonly logDir: string;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly bucket: string;
+  readonly deadLetterQueues: readonly string[];
+  readonly roleOf: (caller: string) => string;
+  stop(): Promise<void>;
+}
+
+const tail = (file: string): string =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n') : '';
+
+const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-bench-'));
+  const stateFile = path.join(dir, 'state.json');
+  const workDir = path.join(dir, 'work');
+  const output = path.join(dir, 'local-cloud.log');
+  const out = fs.openSync(output, 'a');
+  const env = { ...process.env };
+  delete env.AWS_ENDPOINT_URL;
+  log(`starting the local cloud (time scale ${TIME_SCALE}) in ${dir} …`);
+  const child: ChildProcess = spawn(
+    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+    ['local/cli.ts', '--time-scale', TIME_SCALE, '--state-file', stateFile, '--work-dir', workDir],
+    { cwd: ROOT, env, stdio: ['ignore', out, out] },
+  );
+  fs.closeSync(out);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + 180_000;
+    while (!fs.existsSync(stateFile)) {
+      if (child.exitCode !== null) throw new Error(`the local cloud exited:\n${tail(output)}`);
+      if (Date.now() > deadline) throw new Error(`the local cloud was not ready:\n${tail(output)}`);
+      await sleep(250);
+    }
+    const state = await readLocalCloudState(stateFile);
+    const config = emulatorClientConfig(state);
+    const resources = Object.values(state.resources);
+    const bucket = resources.find(
+      (r) => r.type === 'AWS::S3::Bucket' && r.constructPath?.includes('/Assets/Bucket/'),
+    );
+    if (bucket === undefined) throw new Error('no assets bucket in the local cloud');
+    const roles = new Map(
+      resources.flatMap((r) => {
+        const role = roleOfConstructPath(r.constructPath);
+        return role === undefined ? [] : [[r.logicalId, role] as const];
+      }),
+    );
+    return {
+      state,
+      logDir: path.join(workDir, 'logs'),
+      s3: new S3Client(config),
+      sqs: new SQSClient(config),
+      bucket: bucket.ref,
+      deadLetterQueues: resources
+        .filter(
+          (r) =>
+            r.type === 'AWS::SQS::Queue' &&
+            /(DeadLetterQueue|FailureQueue)\//.test(r.constructPath ?? ''),
+        )
+        .map((r) => r.ref),
+      roleOf: (id) => roles.get(id) ?? id,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+};
+
+/** Runs `body` on a fresh local cloud and stops it after. */
+export const withCloud = async <T>(
+  log: (line: string) => void,
+  body: (cloud: Cloud) => Promise<T>,
+): Promise<T> => {
+  const cloud = await startCloud(log);
+  try {
+    return await body(cloud);
+  } finally {
+    await cloud.stop();
+  }
+};
+
+const getJson = async <T>(url: string): Promise<T> => {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  return (await response.json()) as T;
+};
+
+export const functionCalls = async (cloud: Cloud) =>
+  (await getJson<{ calls: AwsCall[] }>(`${cloud.state.controlUrl}/calls`)).calls;
+export const deliveries = async (cloud: Cloud) =>
+  (await getJson<{ deliveries: Delivery[] }>(`${cloud.state.controlUrl}/deliveries`)).deliveries;
+export const sinkCalls = async (cloud: Cloud) =>
+  (await getJson<{ calls: SinkCall[] }>(`${cloud.state.sinkUrl}/_sink/calls`)).calls;
+
+interface ApiAnswer {
+  readonly status: number;
+  readonly etag: string | null;
+  readonly body: unknown;
+}
+
+export const callApi = async (
+  cloud: Cloud,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer> => {
+  const response = await fetch(`${cloud.state.apiUrl}${route}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    etag: response.headers.get('etag'),
+    body: text ? (JSON.parse(text) as unknown) : undefined,
+  };
+};
+
+/** Every version and delete marker under `prefix`, per key. */
+export const versionsUnder = async (
+  cloud: Cloud,
+  prefix: string,
+): Promise<Map<string, { versions: number; deletedLatest: boolean }>> => {
+  const keys = new Map<string, { versions: number; deletedLatest: boolean }>();
+  const entry = (key: string) => {
+    const found = keys.get(key) ?? { versions: 0, deletedLatest: false };
+    keys.set(key, found);
+    return found;
+  };
+  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+  for (;;) {
+    const page = await cloud.s3.send(
+      new ListObjectVersionsCommand({ Bucket: cloud.bucket, Prefix: prefix, ...markers }),
+    );
+    for (const v of page.Versions ?? []) if (v.Key) entry(v.Key).versions += 1;
+    for (const m of page.DeleteMarkers ?? []) {
+      if (m.Key && m.IsLatest) entry(m.Key).deletedLatest = true;
+    }
+    if (page.IsTruncated !== true) return keys;
+    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+  }
+};
+
+export const deadLetterCount = async (cloud: Cloud): Promise<number> => {
+  let total = 0;
+  for (const url of cloud.deadLetterQueues) {
+    const { Attributes } = await cloud.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    total +=
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  }
+  return total;
+};
+
+/** Polls until `settled` holds and no function has made a call for `quietMs`. */
+export const waitForSettled = async (
+  cloud: Cloud,
+  what: string,
+  settled: () => Promise<boolean>,
+  { quietMs = 1000, timeoutMs = 60_000 } = {},
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  let seen = -1;
+  let changedAt = Date.now();
+  for (;;) {
+    const count = (await functionCalls(cloud)).length + (await deliveries(cloud)).length;
+    if (count !== seen) {
+      seen = count;
+      changedAt = Date.now();
+    }
+    if (Date.now() - changedAt >= quietMs && (await settled())) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+};
+
+let customerCounter = 0;
+export const newCustomer = (marketingOptIn: boolean) => {
+  customerCounter += 1;
+  const unique = `${Date.now().toString(36)}-${customerCounter}`;
+  return {
+    fullName: `Bench Customer ${unique}`,
+    email: `bench-${unique}@example.com`,
+    dateOfBirth: '1990-05-17',
+    marketingOptIn,
+  };
+};

@@ -4,10 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { AwsCall } from '../../local/aws-proxy';
-import type { Delivery } from '../../local/control-api';
+import { deliveries, functionCalls } from '../../local/client';
 import type { LocalCloudState } from '../../local/model';
-import type { SinkCall } from '../../local/notification-sink';
 import { emulatorClientConfig, readLocalCloudState } from '../../local/state';
 import { roleOfConstructPath } from './template';
 
@@ -111,45 +109,6 @@ export const withCloud = async <T>(
   } finally {
     await cloud.stop();
   }
-};
-
-const getJson = async <T>(url: string): Promise<T> => {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
-  return (await response.json()) as T;
-};
-
-export const functionCalls = async (cloud: Cloud) =>
-  (await getJson<{ calls: AwsCall[] }>(`${cloud.state.controlUrl}/calls`)).calls;
-export const deliveries = async (cloud: Cloud) =>
-  (await getJson<{ deliveries: Delivery[] }>(`${cloud.state.controlUrl}/deliveries`)).deliveries;
-export const sinkCalls = async (cloud: Cloud) =>
-  (await getJson<{ calls: SinkCall[] }>(`${cloud.state.sinkUrl}/_sink/calls`)).calls;
-
-interface ApiAnswer {
-  readonly status: number;
-  readonly etag: string | null;
-  readonly body: unknown;
-}
-
-export const callApi = async (
-  cloud: Cloud,
-  method: string,
-  route: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<ApiAnswer> => {
-  const response = await fetch(`${cloud.state.apiUrl}${route}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    etag: response.headers.get('etag'),
-    body: text ? (JSON.parse(text) as unknown) : undefined,
-  };
 };
 
 /** Every version and delete marker under `prefix`, per key. */

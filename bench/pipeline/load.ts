@@ -1,14 +1,11 @@
 import { DYNAMODB_WRITES } from '../../local/aws-proxy';
+import { callApi, deliveries, functionCalls, sinkCalls } from '../../local/client';
 import { formatMeasured, measure } from '../stats';
 import { ratePerSecond } from './calls';
 import {
   type Cloud,
-  callApi,
   deadLetterCount,
-  deliveries,
-  functionCalls,
   newCustomer,
-  sinkCalls,
   sleep,
   versionsUnder,
   waitForSettled,

@@ -1,3 +1,4 @@
+import { callApi, deliveries, functionCalls, sinkCalls } from '../../local/client';
 import { measure } from '../stats';
 import {
   ACTIONS,
@@ -8,16 +9,7 @@ import {
   rangeOf,
   spanMs,
 } from './calls';
-import {
-  type Cloud,
-  callApi,
-  deliveries,
-  functionCalls,
-  newCustomer,
-  sinkCalls,
-  versionsUnder,
-  waitForSettled,
-} from './driver';
+import { type Cloud, newCustomer, versionsUnder, waitForSettled } from './driver';
 import { compareWithFloor, FLOOR } from './floor';
 import { LogReader, structuredLogBytes } from './logs';
 import type { ActionCalls, PipelineResult } from './result';
@@ -78,7 +70,7 @@ const measureCycle = async (
       const created = await callApi(cloud, 'POST', '/customers', input);
       if (created.status !== 201) throw new Error(`POST /customers: ${created.status}`);
       id = (created.body as { id: string }).id;
-      etag = created.etag ?? '';
+      etag = created.headers.get('etag') ?? '';
     },
     async () => {
       const welcomed = (await sinkCalls(cloud)).some(
@@ -100,7 +92,7 @@ const measureCycle = async (
         { 'if-match': etag },
       );
       if (updated.status !== 200) throw new Error(`PUT /customers/{id}: ${updated.status}`);
-      etag = updated.etag ?? '';
+      etag = updated.headers.get('etag') ?? '';
     },
     async () => {
       const archive = (await versionsUnder(cloud, archiveKey(id))).get(archiveKey(id));

@@ -1,17 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { deliveries, functionCalls } from '../../local/client';
+import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
 import type { LocalCloudState } from '../../local/model';
 import { emulatorClientConfig, readLocalCloudState } from '../../local/state';
 import { roleOfConstructPath } from './template';
 
 // The local cloud, as the end-to-end suite starts it, and what the benchmark asks of it.
 
-const ROOT = path.resolve(__dirname, '..', '..');
 /** The end-to-end suite's scale: SQS batching windows of 20 ms, visibility timeouts of seconds. */
 const TIME_SCALE = '0.02';
 
@@ -28,41 +27,22 @@ export interface Cloud {
   stop(): Promise<void>;
 }
 
-const tail = (file: string): string =>
-  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n') : '';
-
 const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-bench-'));
-  const stateFile = path.join(dir, 'state.json');
-  const workDir = path.join(dir, 'work');
-  const output = path.join(dir, 'local-cloud.log');
-  const out = fs.openSync(output, 'a');
-  const env = { ...process.env };
-  delete env.AWS_ENDPOINT_URL;
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   log(`starting the local cloud (time scale ${TIME_SCALE}) in ${dir} …`);
-  const child: ChildProcess = spawn(
-    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-    ['local/cli.ts', '--time-scale', TIME_SCALE, '--state-file', stateFile, '--work-dir', workDir],
-    { cwd: ROOT, env, stdio: ['ignore', out, out] },
-  );
-  fs.closeSync(out);
+  const { child, stateFile, workDir } = await launchLocalCloud({
+    dir,
+    timeScale: TIME_SCALE,
+  }).catch((error: unknown) => {
+    removeDir();
+    throw error;
+  });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stopLocalCloud(child);
+    removeDir();
   };
   try {
-    const deadline = Date.now() + 180_000;
-    while (!fs.existsSync(stateFile)) {
-      if (child.exitCode !== null) throw new Error(`the local cloud exited:\n${tail(output)}`);
-      if (Date.now() > deadline) throw new Error(`the local cloud was not ready:\n${tail(output)}`);
-      await sleep(250);
-    }
     const state = await readLocalCloudState(stateFile);
     const config = emulatorClientConfig(state);
     const resources = Object.values(state.resources);

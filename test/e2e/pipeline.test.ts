@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { callApi, control, deliveries, sinkCalls } from '../../local/client';
+import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
 import type { CfnTemplate } from '../../local/model';
 import type { SinkCall } from '../../local/notification-sink';
 import {
@@ -410,11 +411,7 @@ describe('routing comes from the template', () => {
   let second: ChildProcess | undefined;
   let dir: string;
   afterAll(async () => {
-    if (second && second.exitCode === null) {
-      const exited = new Promise((resolve) => second?.once('exit', resolve));
-      second.kill('SIGTERM');
-      await exited;
-    }
+    if (second) await stopLocalCloud(second);
     if (dir && !process.env.KEEP_LOCAL_CLOUD_LOGS) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -439,32 +436,14 @@ describe('routing comes from the template', () => {
     subscription.Properties.FilterPolicy = { MessageType: ['CustomerUpdated'] };
     fs.writeFileSync(templateFile, JSON.stringify(template));
 
-    const stateFile = path.join(dir, 'state.json');
-    const log = fs.openSync(path.join(dir, 'local-cloud.log'), 'a');
-    const env = { ...process.env };
-    delete env.AWS_ENDPOINT_URL;
-    second = spawn(
-      path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'),
-      [
-        'local/cli.ts',
-        '--assembly',
-        assembly,
-        '--time-scale',
-        '0.02',
-        '--state-file',
-        stateFile,
-        '--work-dir',
-        dir,
-      ],
-      { cwd: path.resolve(__dirname, '..', '..'), env, stdio: ['ignore', log, log] },
-    );
-    await eventually(
-      'the second local cloud',
-      async () => fs.existsSync(stateFile),
-      Boolean,
-      120_000,
-    );
-    const other = connect(stateFile);
+    const launched = await launchLocalCloud({
+      dir,
+      timeScale: '0.02',
+      assembly,
+      readyTimeoutMs: 120_000,
+    });
+    second = launched.child;
+    const other = connect(launched.stateFile);
     const otherBucket = resourceAt(other, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
     const otherVersions = (key: string) =>
       other.s3.send(new ListObjectVersionsCommand({ Bucket: otherBucket, Prefix: key }));

@@ -7,7 +7,6 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloudState, PhysicalResource } from '../../local/model';
-import type { SinkCall } from '../../local/notification-sink';
 import { emulatorClientConfig } from '../../local/state';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -43,48 +42,6 @@ export const resourceAt = (
     throw new Error(`expected one ${type} at ${parts.join(' ')}, found ${found.length}`);
   }
   return found[0] as PhysicalResource;
-};
-
-export interface ApiResponse {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: unknown;
-}
-
-export const api = async (
-  cloud: LocalCloud,
-  method: string,
-  route: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<ApiResponse> => {
-  const response = await fetch(`${cloud.state.apiUrl}${route}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? JSON.parse(text) : undefined,
-  };
-};
-
-export const sinkCalls = async (cloud: LocalCloud): Promise<SinkCall[]> => {
-  const response = await fetch(`${cloud.state.sinkUrl}/_sink/calls`);
-  return ((await response.json()) as { calls: SinkCall[] }).calls;
-};
-
-export const control = async (cloud: LocalCloud, method: string, route: string, body?: unknown) => {
-  const response = await fetch(`${cloud.state.controlUrl}${route}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok)
-    throw new Error(`control ${method} ${route}: ${response.status} ${await response.text()}`);
-  return response.json() as Promise<unknown>;
 };
 
 /** The end of the local cloud's output, so a failure in CI shows what the pipeline did. */

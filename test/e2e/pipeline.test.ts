@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,19 +16,17 @@ import {
 } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsCall } from '../../local/aws-proxy';
-import type { Delivery } from '../../local/control-api';
+import { callApi, control, deliveries, sinkCalls } from '../../local/client';
+import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
 import type { CfnTemplate } from '../../local/model';
 import type { SinkCall } from '../../local/notification-sink';
 import {
-  api,
   connect,
-  control,
   eventually,
   type LocalCloud,
   newCustomerInput,
   resourceAt,
   runDlq,
-  sinkCalls,
 } from './local-cloud';
 
 /**
@@ -53,8 +51,6 @@ const exactMarkers = (output: ListObjectVersionsCommandOutput, key: string) =>
   (output.DeleteMarkers ?? []).filter((m) => m.Key === key);
 const welcomeCallsFor = (calls: readonly SinkCall[], id: string) =>
   calls.filter((call) => (call.body as { customerId?: string }).customerId === id);
-const deliveries = async () =>
-  ((await control(cloud, 'GET', '/deliveries')) as { deliveries: Delivery[] }).deliveries;
 const queueDepth = async (queueUrl: string): Promise<number> => {
   const { Attributes } = await cloud.sqs.send(
     new GetQueueAttributesCommand({
@@ -95,8 +91,8 @@ describe('a customer’s life', () => {
 
   test('create: one welcome call carrying the secret, one archive version, a contact only for the opted-in', async () => {
     const [a, b] = await Promise.all([
-      api(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true })),
-      api(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: false })),
+      callApi(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true })),
+      callApi(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: false })),
     ]);
     expect([a?.status, b?.status]).toEqual([201, 201]);
     optedIn = a?.body as { id: string; email: string };
@@ -138,8 +134,8 @@ describe('a customer’s life', () => {
   });
 
   test('update: a new archive version, and opting out removes every version of the contact', async () => {
-    const current = await api(cloud, 'GET', `/customers/${optedIn.id}`);
-    const updated = await api(
+    const current = await callApi(cloud, 'GET', `/customers/${optedIn.id}`);
+    const updated = await callApi(
       cloud,
       'PUT',
       `/customers/${optedIn.id}`,
@@ -169,8 +165,8 @@ describe('a customer’s life', () => {
   });
 
   test('delete: a delete marker over the kept history, and the email can be used again', async () => {
-    const current = await api(cloud, 'GET', `/customers/${optedIn.id}`);
-    const deleted = await api(cloud, 'DELETE', `/customers/${optedIn.id}`, undefined, {
+    const current = await callApi(cloud, 'GET', `/customers/${optedIn.id}`);
+    const deleted = await callApi(cloud, 'DELETE', `/customers/${optedIn.id}`, undefined, {
       'if-match': current.headers.get('etag') ?? '',
     });
     expect(deleted.status).toBe(204);
@@ -181,9 +177,9 @@ describe('a customer’s life', () => {
       (out) => exactMarkers(out, `customers/${optedIn.id}.json`).some((m) => m.IsLatest),
     );
     expect(exactVersions(archive, `customers/${optedIn.id}.json`)).toHaveLength(2);
-    expect((await api(cloud, 'GET', `/customers/${optedIn.id}`)).status).toBe(404);
+    expect((await callApi(cloud, 'GET', `/customers/${optedIn.id}`)).status).toBe(404);
 
-    const reused = await api(
+    const reused = await callApi(
       cloud,
       'POST',
       '/customers',
@@ -204,12 +200,12 @@ describe('avatar uploads', () => {
   test('the avatar upload function, not the API function, presigns a PUT that uploads to avatars/<id>', async () => {
     const avatarFunction = functionAt('AvatarUploadFunction');
     const apiFunction = functionAt('Function');
-    const created = await api(cloud, 'POST', '/customers', newCustomerInput());
+    const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
     expect(created.status).toBe(201);
     const { id } = created.body as { id: string };
     const apiCallsBefore = (await callsBy(apiFunction)).length;
 
-    const upload = await api(cloud, 'POST', `/customers/${id}/avatar-upload`);
+    const upload = await callApi(cloud, 'POST', `/customers/${id}/avatar-upload`);
 
     expect(upload.status).toBe(200);
     const { url, method, key } = upload.body as { url: string; method: string; key: string };
@@ -223,7 +219,7 @@ describe('avatar uploads', () => {
   });
 
   test('an unknown customer gets 404 and no upload URL', async () => {
-    const response = await api(
+    const response = await callApi(
       cloud,
       'POST',
       '/customers/00000000-0000-4000-8000-000000000000/avatar-upload',
@@ -271,7 +267,7 @@ describe('failures and duplicates', () => {
       () => queueDepth(dlq.ref),
       (n) => n === 1,
     );
-    const attempts = (await deliveries()).filter((d) => d.messageId === malformedId);
+    const attempts = (await deliveries(cloud)).filter((d) => d.messageId === malformedId);
     expect(attempts.map((d) => [d.receiveCount, d.outcome])).toEqual([
       [1, 'failed'],
       [2, 'failed'],
@@ -282,14 +278,14 @@ describe('failures and duplicates', () => {
       expect(exactVersions(await versionsOf(key), key)).toHaveLength(1);
     }
 
-    const before = (await deliveries()).length;
+    const before = (await deliveries(cloud)).length;
     const redrive = await runDlq(cloud, 'redrive', 'archive');
     expect(redrive).toMatchObject({ code: 0, output: expect.stringMatching(/moved 1\b/) });
     expect(await queueDepth(dlq.ref)).toBe(0);
     // Back at its source and still malformed, it is received and failed again.
     await eventually(
       'the redriven message to fail again at its source',
-      async () => (await deliveries()).slice(before),
+      async () => (await deliveries(cloud)).slice(before),
       (ds) => ds.some((d) => d.queue === queue.logicalId && d.outcome === 'failed'),
     );
     await eventually(
@@ -301,7 +297,7 @@ describe('failures and duplicates', () => {
   });
 
   test('the same event delivered twice sends one welcome', async () => {
-    const created = await api(cloud, 'POST', '/customers', newCustomerInput());
+    const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
     const customer = created.body as Record<string, unknown> & { id: string };
     const [first] = await eventually(
       'the welcome call',
@@ -329,7 +325,9 @@ describe('failures and duplicates', () => {
     await eventually(
       'both redeliveries handled',
       async () =>
-        (await deliveries()).filter((d) => ids.includes(d.messageId) && d.outcome === 'succeeded'),
+        (await deliveries(cloud)).filter(
+          (d) => ids.includes(d.messageId) && d.outcome === 'succeeded',
+        ),
       (ds) => ds.length === 2,
     );
     expect(welcomeCallsFor(await sinkCalls(cloud), customer.id)).toHaveLength(1);
@@ -338,7 +336,7 @@ describe('failures and duplicates', () => {
   test('20 concurrent creates with one email: one 201, nineteen 409s, one claim', async () => {
     const input = newCustomerInput();
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => api(cloud, 'POST', '/customers', input)),
+      Array.from({ length: 20 }, () => callApi(cloud, 'POST', '/customers', input)),
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array(19).fill(409)]);
@@ -370,7 +368,7 @@ describe('failures and duplicates', () => {
     });
     let lost: { id: string };
     try {
-      const created = await api(cloud, 'POST', '/customers', newCustomerInput());
+      const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
       expect(created.status).toBe(201);
       lost = created.body as { id: string };
       await eventually(
@@ -398,7 +396,7 @@ describe('failures and duplicates', () => {
     expect(welcomeCallsFor(await sinkCalls(cloud), lost.id)).toHaveLength(0);
 
     // The stream moves on: the next customer is published again.
-    const next = await api(cloud, 'POST', '/customers', newCustomerInput());
+    const next = await callApi(cloud, 'POST', '/customers', newCustomerInput());
     const nextId = (next.body as { id: string }).id;
     await eventually(
       'the next welcome',
@@ -416,7 +414,7 @@ describe('under load', () => {
     // 25 requests at a time, like a busy client.
     for (let i = 0; i < inputs.length; i += 25) {
       const responses = await Promise.all(
-        inputs.slice(i, i + 25).map((input) => api(cloud, 'POST', '/customers', input)),
+        inputs.slice(i, i + 25).map((input) => callApi(cloud, 'POST', '/customers', input)),
       );
       for (const response of responses) {
         expect(response.status).toBe(201);
@@ -455,11 +453,7 @@ describe('routing comes from the template', () => {
   let second: ChildProcess | undefined;
   let dir: string;
   afterAll(async () => {
-    if (second && second.exitCode === null) {
-      const exited = new Promise((resolve) => second?.once('exit', resolve));
-      second.kill('SIGTERM');
-      await exited;
-    }
+    if (second) await stopLocalCloud(second);
     if (dir && !process.env.KEEP_LOCAL_CLOUD_LOGS) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -484,39 +478,21 @@ describe('routing comes from the template', () => {
     subscription.Properties.FilterPolicy = { MessageType: ['CustomerUpdated'] };
     fs.writeFileSync(templateFile, JSON.stringify(template));
 
-    const stateFile = path.join(dir, 'state.json');
-    const log = fs.openSync(path.join(dir, 'local-cloud.log'), 'a');
-    const env = { ...process.env };
-    delete env.AWS_ENDPOINT_URL;
-    second = spawn(
-      path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'),
-      [
-        'local/cli.ts',
-        '--assembly',
-        assembly,
-        '--time-scale',
-        '0.02',
-        '--state-file',
-        stateFile,
-        '--work-dir',
-        dir,
-      ],
-      { cwd: path.resolve(__dirname, '..', '..'), env, stdio: ['ignore', log, log] },
-    );
-    await eventually(
-      'the second local cloud',
-      async () => fs.existsSync(stateFile),
-      Boolean,
-      120_000,
-    );
-    const other = connect(stateFile);
+    const launched = await launchLocalCloud({
+      dir,
+      timeScale: '0.02',
+      assembly,
+      readyTimeoutMs: 120_000,
+    });
+    second = launched.child;
+    const other = connect(launched.stateFile);
     const otherBucket = resourceAt(other, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
     const otherVersions = (key: string) =>
       other.s3.send(new ListObjectVersionsCommand({ Bucket: otherBucket, Prefix: key }));
 
     // Its welcome consumer still calls the first cloud's sink: that tells us the event went round.
     const input = newCustomerInput();
-    const created = await api(other, 'POST', '/customers', input);
+    const created = await callApi(other, 'POST', '/customers', input);
     const id = (created.body as { id: string }).id;
     await eventually(
       'the welcome call',
@@ -526,7 +502,7 @@ describe('routing comes from the template', () => {
     const key = `customers/${id}.json`;
     expect(exactVersions(await otherVersions(key), key)).toHaveLength(0);
 
-    const updated = await api(
+    const updated = await callApi(
       other,
       'PUT',
       `/customers/${id}`,

@@ -1,0 +1,167 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { deliveries, functionCalls } from '../../local/client';
+import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
+import type { LocalCloudState } from '../../local/model';
+import { emulatorClientConfig, readLocalCloudState } from '../../local/state';
+import { roleOfConstructPath } from './template';
+
+// The local cloud, as the end-to-end suite starts it, and what the benchmark asks of it.
+
+/** The end-to-end suite's scale: SQS batching windows of 20 ms, visibility timeouts of seconds. */
+const TIME_SCALE = '0.02';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export interface Cloud {
+  readonly state: LocalCloudState;
+  readonly logDir: string;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly bucket: string;
+  readonly deadLetterQueues: readonly string[];
+  readonly roleOf: (caller: string) => string;
+  stop(): Promise<void>;
+}
+
+const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-bench-'));
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  log(`starting the local cloud (time scale ${TIME_SCALE}) in ${dir} …`);
+  const { child, stateFile, workDir } = await launchLocalCloud({
+    dir,
+    timeScale: TIME_SCALE,
+  }).catch((error: unknown) => {
+    removeDir();
+    throw error;
+  });
+  const stop = async () => {
+    await stopLocalCloud(child);
+    removeDir();
+  };
+  try {
+    const state = await readLocalCloudState(stateFile);
+    const config = emulatorClientConfig(state);
+    const resources = Object.values(state.resources);
+    const bucket = resources.find(
+      (r) => r.type === 'AWS::S3::Bucket' && r.constructPath?.includes('/Assets/Bucket/'),
+    );
+    if (bucket === undefined) throw new Error('no assets bucket in the local cloud');
+    const roles = new Map(
+      resources.flatMap((r) => {
+        const role = roleOfConstructPath(r.constructPath);
+        return role === undefined ? [] : [[r.logicalId, role] as const];
+      }),
+    );
+    return {
+      state,
+      logDir: path.join(workDir, 'logs'),
+      s3: new S3Client(config),
+      sqs: new SQSClient(config),
+      bucket: bucket.ref,
+      deadLetterQueues: resources
+        .filter(
+          (r) =>
+            r.type === 'AWS::SQS::Queue' &&
+            /(DeadLetterQueue|FailureQueue)\//.test(r.constructPath ?? ''),
+        )
+        .map((r) => r.ref),
+      roleOf: (id) => roles.get(id) ?? id,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+};
+
+/** Runs `body` on a fresh local cloud and stops it after. */
+export const withCloud = async <T>(
+  log: (line: string) => void,
+  body: (cloud: Cloud) => Promise<T>,
+): Promise<T> => {
+  const cloud = await startCloud(log);
+  try {
+    return await body(cloud);
+  } finally {
+    await cloud.stop();
+  }
+};
+
+/** Every version and delete marker under `prefix`, per key. */
+export const versionsUnder = async (
+  cloud: Cloud,
+  prefix: string,
+): Promise<Map<string, { versions: number; deletedLatest: boolean }>> => {
+  const keys = new Map<string, { versions: number; deletedLatest: boolean }>();
+  const entry = (key: string) => {
+    const found = keys.get(key) ?? { versions: 0, deletedLatest: false };
+    keys.set(key, found);
+    return found;
+  };
+  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+  for (;;) {
+    const page = await cloud.s3.send(
+      new ListObjectVersionsCommand({ Bucket: cloud.bucket, Prefix: prefix, ...markers }),
+    );
+    for (const v of page.Versions ?? []) if (v.Key) entry(v.Key).versions += 1;
+    for (const m of page.DeleteMarkers ?? []) {
+      if (m.Key && m.IsLatest) entry(m.Key).deletedLatest = true;
+    }
+    if (page.IsTruncated !== true) return keys;
+    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+  }
+};
+
+export const deadLetterCount = async (cloud: Cloud): Promise<number> => {
+  let total = 0;
+  for (const url of cloud.deadLetterQueues) {
+    const { Attributes } = await cloud.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    total +=
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  }
+  return total;
+};
+
+/** Polls until `settled` holds and no function has made a call for `quietMs`. */
+export const waitForSettled = async (
+  cloud: Cloud,
+  what: string,
+  settled: () => Promise<boolean>,
+  { quietMs = 1000, timeoutMs = 60_000 } = {},
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  let seen = -1;
+  let changedAt = Date.now();
+  for (;;) {
+    const count = (await functionCalls(cloud)).length + (await deliveries(cloud)).length;
+    if (count !== seen) {
+      seen = count;
+      changedAt = Date.now();
+    }
+    if (Date.now() - changedAt >= quietMs && (await settled())) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+};
+
+let customerCounter = 0;
+export const newCustomer = (marketingOptIn: boolean) => {
+  customerCounter += 1;
+  const unique = `${Date.now().toString(36)}-${customerCounter}`;
+  return {
+    fullName: `Bench Customer ${unique}`,
+    email: `bench-${unique}@example.com`,
+    dateOfBirth: '1990-05-17',
+    marketingOptIn,
+  };
+};

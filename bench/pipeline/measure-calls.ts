@@ -1,0 +1,168 @@
+import { callApi, deliveries, functionCalls, sinkCalls } from '../../local/client';
+import { measure } from '../stats';
+import {
+  ACTIONS,
+  type Action,
+  type CallCount,
+  countCalls,
+  mergeCycles,
+  rangeOf,
+  spanMs,
+} from './calls';
+import { type Cloud, newCustomer, versionsUnder, waitForSettled } from './driver';
+import { compareWithFloor, FLOOR } from './floor';
+import { LogReader, structuredLogBytes } from './logs';
+import type { ActionCalls, PipelineResult } from './result';
+import { type FunctionConfig, roleOfConstructPath } from './template';
+
+// AWS calls per customer: create, update and delete one customer at a time, over cycles.
+
+interface ActionSample {
+  readonly counts: CallCount[];
+  readonly deliveries: Map<string, number>;
+  readonly spans: Map<string, number>;
+  readonly logBytes: Map<string, number>;
+}
+
+const measureCycle = async (
+  cloud: Cloud,
+  functions: readonly FunctionConfig[],
+  logs: LogReader,
+): Promise<Record<Action, ActionSample>> => {
+  const archiveKey = (id: string) => `customers/${id}.json`;
+  const contactKey = (id: string) => `marketing/contacts/${id}.json`;
+  const queueRole = (logicalId: string) =>
+    roleOfConstructPath(cloud.state.resources[logicalId]?.constructPath) ?? logicalId;
+  const sample = async (
+    action: Action,
+    act: () => Promise<void>,
+    settled: () => Promise<boolean>,
+  ) => {
+    const callsBefore = (await functionCalls(cloud)).length;
+    const deliveriesBefore = (await deliveries(cloud)).length;
+    for (const f of functions) logs.read(f.logicalId);
+    await act();
+    await waitForSettled(cloud, `the pipeline to settle after ${action}`, settled);
+    const calls = (await functionCalls(cloud)).slice(callsBefore);
+    const delivered = new Map<string, number>();
+    for (const d of (await deliveries(cloud)).slice(deliveriesBefore)) {
+      if (d.outcome !== 'succeeded') continue;
+      const role = queueRole(d.queue);
+      delivered.set(role, (delivered.get(role) ?? 0) + 1);
+    }
+    const spans = new Map<string, number>();
+    const logBytes = new Map<string, number>();
+    for (const f of functions) {
+      const span = spanMs(calls.filter((c) => c.caller === f.logicalId));
+      if (span !== undefined) spans.set(f.role, span);
+      const bytes = structuredLogBytes(logs.read(f.logicalId));
+      if (bytes > 0) logBytes.set(f.role, bytes);
+    }
+    return { counts: countCalls(calls, cloud.roleOf), deliveries: delivered, spans, logBytes };
+  };
+
+  let id = '';
+  let etag = '';
+  const input = newCustomer(true);
+  const create = await sample(
+    'create',
+    async () => {
+      const created = await callApi(cloud, 'POST', '/customers', input);
+      if (created.status !== 201) throw new Error(`POST /customers: ${created.status}`);
+      id = (created.body as { id: string }).id;
+      etag = created.headers.get('etag') ?? '';
+    },
+    async () => {
+      const welcomed = (await sinkCalls(cloud)).some(
+        (c) => (c.body as { customerId?: string } | null)?.customerId === id,
+      );
+      const archive = (await versionsUnder(cloud, archiveKey(id))).get(archiveKey(id));
+      const contact = (await versionsUnder(cloud, contactKey(id))).get(contactKey(id));
+      return welcomed && (archive?.versions ?? 0) >= 1 && (contact?.versions ?? 0) >= 1;
+    },
+  );
+  const update = await sample(
+    'update',
+    async () => {
+      const updated = await callApi(
+        cloud,
+        'PUT',
+        `/customers/${id}`,
+        { ...input, fullName: `${input.fullName} Renamed`, marketingOptIn: false },
+        { 'if-match': etag },
+      );
+      if (updated.status !== 200) throw new Error(`PUT /customers/{id}: ${updated.status}`);
+      etag = updated.headers.get('etag') ?? '';
+    },
+    async () => {
+      const archive = (await versionsUnder(cloud, archiveKey(id))).get(archiveKey(id));
+      const contact = (await versionsUnder(cloud, contactKey(id))).get(contactKey(id));
+      return (archive?.versions ?? 0) >= 2 && (contact?.versions ?? 0) === 0;
+    },
+  );
+  const remove = await sample(
+    'delete',
+    async () => {
+      const deleted = await callApi(cloud, 'DELETE', `/customers/${id}`, undefined, {
+        'if-match': etag,
+      });
+      if (deleted.status !== 204) throw new Error(`DELETE /customers/{id}: ${deleted.status}`);
+    },
+    async () =>
+      (await versionsUnder(cloud, archiveKey(id))).get(archiveKey(id))?.deletedLatest === true,
+  );
+  return { create, update, delete: remove };
+};
+
+export const measureCalls = async (
+  cloud: Cloud,
+  functions: readonly FunctionConfig[],
+  cycles: number,
+  log: (line: string) => void,
+): Promise<PipelineResult['calls']> => {
+  const logs = new LogReader(cloud.logDir);
+  const samples: Record<Action, ActionSample>[] = [];
+  for (let cycle = 0; cycle < cycles; cycle += 1) {
+    samples.push(await measureCycle(cloud, functions, logs));
+    const totals = ACTIONS.map(
+      (a) => `${a} ${samples[cycle]?.[a].counts.reduce((s, c) => s + c.count, 0)}`,
+    );
+    log(`  calls cycle ${cycle + 1}/${cycles}: ${totals.join(', ')}`);
+  }
+  const roles = functions.map((f) => f.role);
+  const actions = ACTIONS.map((action): ActionCalls => {
+    const ofAction = samples.map((s) => s[action]);
+    const rows = mergeCycles(ofAction.map((s) => s.counts));
+    const perRole = (pick: (s: ActionSample) => Map<string, number>) =>
+      roles.flatMap((fn) => {
+        const values = ofAction.map((s) => pick(s).get(fn));
+        return values.some((v) => v !== undefined)
+          ? [{ fn, values: values.map((v) => v ?? 0) }]
+          : [];
+      });
+    return {
+      action,
+      rows,
+      total: rangeOf(ofAction.map((s) => s.counts.reduce((sum, c) => sum + c.count, 0))),
+      floorTotal: FLOOR.filter((f) => f.action === action).reduce((sum, f) => sum + f.floor, 0),
+      deliveries: perRole((s) => s.deliveries).map(({ fn, values }) => ({
+        fn,
+        messages: rangeOf(values),
+      })),
+      spansMs: perRole((s) => s.spans).map(({ fn, values }) => ({
+        fn,
+        span: measure(values, 'ms'),
+      })),
+      logBytes: perRole((s) => s.logBytes).map(({ fn, values }) => ({
+        fn,
+        bytes: measure(values, 'B').median,
+      })),
+    };
+  });
+  return {
+    cycles,
+    identical: actions.every((a) => a.rows.every((r) => r.min === r.max)),
+    actions,
+    comparison: actions.flatMap((a) => compareWithFloor(a.action, a.rows)),
+  };
+};

@@ -340,7 +340,7 @@ export const missedLine = (h: HandlerResult, bare: Measured): string => {
     (load >= invoke
       ? `Loading dominates: compiling and running ${kib(h.ours.bundleBytes)} of code, most of it ${largest}.`
       : "The first invocation dominates: the SDK clients' first requests (credentials, endpoint rules, signing, a connection)" +
-        `${h.handler === 'welcome' ? ' and loading fetch for the provider call' : ''}, which the default pays too.`) +
+        `${h.handler === 'welcome' ? ' and the provider call' : ''}, which the default pays too.`) +
     (invoke >= budget
       ? ` The first invocation alone exceeds the budget, so no bundle, however small, meets the goal here.`
       : '')
@@ -392,10 +392,7 @@ export const exitTails = (result: ColdStartResult): string[] => {
     .filter(({ tail }) => tail > 30)
     .map(
       ({ h, tail }) =>
-        `${h.handler}'s processes take ${tail.toFixed(0)} ms longer than bare Node to exit after the result (both variants)` +
-        (h.handler === 'welcome'
-          ? ": the provider call's fetch makes undici compile its WebAssembly HTTP parser, whose background optimisation Node waits for at exit. "
-          : '. ') +
+        `${h.handler}'s processes take ${tail.toFixed(0)} ms longer than bare Node to exit after the result (both variants). ` +
         "That time is in the goal's figure but not in a Lambda cold start; the ratio to the first result leaves it out.",
     );
 };

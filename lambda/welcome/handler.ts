@@ -5,13 +5,13 @@ import { requireEnv } from '../shared/adapters/env';
 import { customerEventHandler } from '../shared/adapters/sqs-batch';
 import type { CustomerEvent } from '../shared/domain/events';
 import { claimWelcome, markWelcomeSent } from './claim';
-import { sendWelcome } from './notifier';
+import { welcomeNotifier } from './notifier';
 
 const logger = new Logger();
 const doc = createDocumentClient();
 const tableName = requireEnv('TABLE_NAME');
-const endpoint = requireEnv('NOTIFICATION_ENDPOINT');
 const apiKeySecretArn = requireEnv('NOTIFICATION_API_KEY_SECRET_ARN');
+const sendWelcome = welcomeNotifier(requireEnv('NOTIFICATION_ENDPOINT'));
 
 /** Cached for five minutes across invocations, so a rotated key is picked up soon. */
 const notificationApiKey = async (): Promise<string> => {
@@ -36,7 +36,7 @@ const welcome = async (event: CustomerEvent): Promise<void> => {
     logger.info('welcome not sent', { ...context, reason: claim });
     return;
   }
-  await sendWelcome(endpoint, apiKey, event);
+  await sendWelcome(apiKey, event);
   await markWelcomeSent(doc, tableName, event, new Date());
   logger.info('welcome sent', context);
 };

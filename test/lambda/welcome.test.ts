@@ -12,41 +12,41 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { customerPk, profileKey, welcomeKey } from '../../lambda/shared/domain/keys';
+import { answer, type FakeProvider, startProvider } from './provider-fixtures';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const TABLE_NAME = 'customers';
-const ENDPOINT = 'https://notify.example.com/v1/messages';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:notification-key-AbCdEf';
 const API_KEY = 'test-api-key-0123456789';
 process.env.TABLE_NAME = TABLE_NAME;
-process.env.NOTIFICATION_ENDPOINT = ENDPOINT;
 process.env.NOTIFICATION_API_KEY_SECRET_ARN = SECRET_ARN;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 type HandlerModule = typeof import('../../lambda/welcome/handler');
 let handler: HandlerModule['handler'];
+let provider: FakeProvider;
 
-beforeAll(() => {
+beforeAll(async () => {
+  provider = await startProvider();
+  process.env.NOTIFICATION_ENDPOINT = provider.url;
   // The module reads its environment when it loads, so it is loaded only now.
   ({ handler } = jest.requireActual<HandlerModule>('../../lambda/welcome/handler'));
 });
 
+afterAll(() => provider.close());
+
 const ddb = mockClient(DynamoDBDocumentClient);
 const secrets = mockClient(SecretsManagerClient);
-let fetchSpy: jest.SpiedFunction<typeof fetch>;
 
 beforeEach(() => {
   secrets.on(GetSecretValueCommand).resolves({ SecretString: API_KEY });
-  fetchSpy = jest
-    .spyOn(globalThis, 'fetch')
-    .mockImplementation(async () => new Response(null, { status: 202 }));
 });
 
 afterEach(() => {
   ddb.reset();
   secrets.reset();
   clearCaches();
-  jest.restoreAllMocks();
+  provider.reset();
 });
 
 // ---- builders -----------------------------------------------------------------------------
@@ -79,8 +79,11 @@ const cancelled = (profile: string, claim: string) =>
     CancellationReasons: [{ Code: profile }, { Code: claim }],
   });
 
+/** The bodies the provider received, by customer id: a batch's records are sent concurrently. */
 const sentBodies = (): unknown[] =>
-  fetchSpy.mock.calls.map(([, init]) => JSON.parse(String(init?.body)));
+  provider.requests
+    .map((request) => JSON.parse(request.body) as { customerId: string })
+    .sort((a, b) => a.customerId.localeCompare(b.customerId));
 
 // ---- tests --------------------------------------------------------------------------------
 
@@ -122,18 +125,16 @@ describe('welcome consumer', () => {
       ],
     });
 
-    expect(fetchSpy).toHaveBeenCalledTimes(1);
-    const [url, init] = fetchSpy.mock.calls[0] ?? [];
-    expect(url).toBe(ENDPOINT);
-    expect(init).toMatchObject({
+    expect(provider.requests).toHaveLength(1);
+    expect(provider.requests[0]).toMatchObject({
       method: 'POST',
-      headers: {
+      path: '/v1/messages',
+      headers: expect.objectContaining({
         authorization: `Bearer ${API_KEY}`,
         'content-type': 'application/json',
         'idempotency-key': 'event-1',
-      },
+      }),
     });
-    expect(init?.signal).toBeInstanceOf(AbortSignal);
     expect(sentBodies()).toEqual([
       {
         template: 'welcome',
@@ -175,7 +176,7 @@ describe('welcome consumer', () => {
     expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
       { TableName: TABLE_NAME, Key: welcomeKey(customerId(1)), ConsistentRead: true },
     ]);
-    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(provider.requests).toHaveLength(0);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
@@ -185,7 +186,7 @@ describe('welcome consumer', () => {
     const response = await handler(batch(eventRecord(createdEvent(1))));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(provider.requests).toHaveLength(0);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
@@ -213,24 +214,24 @@ describe('welcome consumer', () => {
   });
 
   it('fails only the record whose provider call answers 500, and leaves its claim PENDING', async () => {
-    fetchSpy.mockImplementation(async (_url, init) => {
-      const { customerId: id } = JSON.parse(String(init?.body)) as { customerId: string };
-      return new Response(null, { status: id === customerId(1) ? 500 : 202 });
-    });
+    provider.respond = (request, response) => {
+      const { customerId: id } = JSON.parse(request.body) as { customerId: string };
+      answer(id === customerId(1) ? 500 : 202)(request, response);
+    };
     const failing = createdEvent(1);
     const passing = createdEvent(2);
 
     const response = await handler(batch(eventRecord(failing), eventRecord(passing)));
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-event-1' }] });
-    expect(fetchSpy).toHaveBeenCalledTimes(2);
+    expect(provider.requests).toHaveLength(2);
     expect(ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input.Key)).toEqual([
       welcomeKey(customerId(2)),
     ]);
   });
 
-  it('fails the record when the provider cannot be reached', async () => {
-    fetchSpy.mockRejectedValue(new TypeError('fetch failed'));
+  it('fails the record when the provider hangs up without answering', async () => {
+    provider.respond = (_request, response) => response.socket?.destroy();
 
     // A batch that fails as a whole fails the invocation, so Lambda also slows its polling.
     await expect(handler(batch(eventRecord(createdEvent(1))))).rejects.toBeInstanceOf(
@@ -246,7 +247,7 @@ describe('welcome consumer', () => {
     expect(secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input)).toEqual([
       { SecretId: SECRET_ARN },
     ]);
-    expect(fetchSpy).toHaveBeenCalledTimes(2);
+    expect(provider.requests).toHaveLength(2);
   });
 
   it('ignores an event that is not a creation', async () => {
@@ -256,7 +257,7 @@ describe('welcome consumer', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(ddb.calls()).toHaveLength(0);
-    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(provider.requests).toHaveLength(0);
   });
 
   it('fails only the malformed messages of a batch and welcomes the others', async () => {

@@ -195,6 +195,38 @@ export const CREDENTIAL_FALLBACK_PACKAGES: ReadonlySet<string> = new Set([
   '@smithy/credential-provider-imds',
 ]);
 
+/** The SDK clients a handler may create, by package: the class each exports. */
+export const SDK_CLIENTS: Readonly<Record<string, string>> = {
+  '@aws-sdk/client-dynamodb': 'DynamoDBClient',
+  '@aws-sdk/client-s3': 'S3Client',
+  '@aws-sdk/client-secrets-manager': 'SecretsManagerClient',
+  '@aws-sdk/client-sns': 'SNSClient',
+};
+
+/** The SDK client packages a bundle holds, from its metafile's inputs. */
+export const sdkClientsIn = (inputs: Readonly<Record<string, number>>): string[] =>
+  [
+    ...new Set(
+      Object.entries(inputs)
+        .filter(([, bytes]) => bytes > 0)
+        .map(([input]) => packageOf(input) ?? ''),
+    ),
+  ]
+    .filter((pkg) => SDK_CLIENTS[pkg] !== undefined)
+    .sort();
+
+/**
+ * A module that creates the given clients and does nothing else: the least code any
+ * handler making those clients' calls must load, whatever it does and however it is
+ * bundled. Its handler returns at once.
+ */
+export const sdkClientsModule = (packages: readonly string[]): string =>
+  [
+    ...packages.map((pkg, i) => `import { ${SDK_CLIENTS[pkg]} as C${i} } from '${pkg}';`),
+    `export const clients = [${packages.map((_, i) => `new C${i}({})`).join(', ')}];`,
+    'export const handler = async () => ({ clients: clients.length });',
+  ].join('\n');
+
 /** Bytes in the output from inputs of the given packages. */
 export const bytesFrom = (
   inputs: Readonly<Record<string, number>>,

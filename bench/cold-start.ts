@@ -13,7 +13,10 @@ import {
   defaultExternals,
   directDependencies,
   REPO_ROOT,
+  SDK_CLIENTS,
   type Share,
+  sdkClientsIn,
+  sdkClientsModule,
   TARGET,
   VARIANTS,
   type Variant,
@@ -78,6 +81,15 @@ export interface HandlerResult {
   /** What ours is made of: bytes in the output per package group, largest first. */
   readonly composition: Share[];
   readonly zod: ZodShare;
+  /**
+   * The handler's SDK clients alone (created, no call), bundled as ours: the least
+   * any handler using them loads. `undefined` for a handler without SDK clients.
+   */
+  readonly sdkClients?: {
+    readonly packages: string[];
+    readonly bytes: number;
+    readonly load: Measured;
+  };
   /** Bytes of ours that only the credential chain's fallbacks use: never run in Lambda. */
   readonly credentialFallbackBytes: number;
   /** (ours − bare) / (default − bare), of the total wall time medians: the goal's figure. */
@@ -218,6 +230,22 @@ export const run = async (options: {
       fs.writeFileSync(path.join(workdir, spec.name, 'event.json'), JSON.stringify(spec.event()));
     }
     const styles = await zodImportStyles();
+    const clientBundles = new Map<string, { packages: string[]; file: string; bytes: number }>();
+    for (const spec of HANDLERS) {
+      const packages = sdkClientsIn(built.get(`${spec.name}/ours`)?.inputs ?? {});
+      if (packages.length === 0) continue;
+      const { entryPoints: _entry, ...options } = buildOptions(
+        'ours',
+        '',
+        path.join(workdir, spec.name, 'sdk-clients'),
+        [],
+      );
+      const { file, bytes } = await bundle({
+        ...options,
+        stdin: { contents: sdkClientsModule(packages), resolveDir: REPO_ROOT, loader: 'ts' },
+      });
+      clientBundles.set(spec.name, { packages, file, bytes });
+    }
 
     // The default bundle requires the SDK as Lambda's runtime provides it: through
     // NODE_PATH (Lambda's includes /var/runtime/node_modules), here this repo's.
@@ -244,7 +272,15 @@ export const run = async (options: {
     // One untimed round first, so every run finds the files in the page cache.
     log('cold start: warm-up round (not counted)');
     await runChild(['--bare'], bareEnv);
-    for (const spec of HANDLERS) for (const variant of VARIANTS) await invoke(spec, variant);
+    const emptyEvent = path.join(workdir, 'empty-event.json');
+    fs.writeFileSync(emptyEvent, '{}');
+    for (const spec of HANDLERS) {
+      for (const variant of VARIANTS) await invoke(spec, variant);
+      const clients = clientBundles.get(spec.name);
+      if (clients !== undefined) {
+        await runChild([clients.file, emptyEvent], childEnvironment(spec, stub.url, {}));
+      }
+    }
 
     const loadBefore = os.loadavg()[0] ?? 0;
     const bare: number[] = [];
@@ -267,6 +303,18 @@ export const run = async (options: {
           s.ready.push(report.invoked ?? 0);
           samples.set(key, s);
         }
+        const clients = clientBundles.get(spec.name);
+        if (clients !== undefined) {
+          // The handler's own environment (region, credentials), as ours gets it.
+          const { report } = await runChild(
+            [clients.file, emptyEvent],
+            childEnvironment(spec, stub.url, {}),
+          );
+          const key = `${spec.name}/sdk-clients`;
+          const s = samples.get(key) ?? emptySamples();
+          s.load.push((report.loaded ?? 0) - report.importStart);
+          samples.set(key, s);
+        }
       }
       log(`cold start: round ${i + 1}/${runs} done`);
     }
@@ -283,6 +331,7 @@ export const run = async (options: {
       const dflt = result('default');
       const inputs = built.get(`${spec.name}/ours`)?.inputs ?? {};
       const r = overheadRatio(ours.total, dflt.total, bareMeasured);
+      const clients = clientBundles.get(spec.name);
       return {
         handler: spec.name,
         ours,
@@ -290,6 +339,15 @@ export const run = async (options: {
         composition: composition(inputs, deps),
         zod: zodShare(inputs),
         credentialFallbackBytes: bytesFrom(inputs, CREDENTIAL_FALLBACK_PACKAGES),
+        ...(clients === undefined
+          ? {}
+          : {
+              sdkClients: {
+                packages: clients.packages,
+                bytes: clients.bytes,
+                load: measure(samples.get(`${spec.name}/sdk-clients`)?.load ?? [], 'ms'),
+              },
+            }),
         overheadRatio: r,
         readyRatio: overheadRatio(ours.ready, dflt.ready, bareReadyMeasured),
         goalMet: r <= GOAL_RATIO,
@@ -343,7 +401,26 @@ export const missedLine = (h: HandlerResult, bare: Measured): string => {
         `${h.handler === 'welcome' ? ' and the provider call' : ''}, which the default pays too.`) +
     (invoke >= budget
       ? ` The first invocation alone exceeds the budget, so no bundle, however small, meets the goal here.`
-      : '')
+      : '') +
+    sdkFloorSentence(h, budget)
+  );
+};
+
+/**
+ * What the handler's SDK clients alone cost to load, against what the budget leaves
+ * for loading once ours' first invocation is paid: when they exceed it, no bundling of
+ * this handler meets the goal while it calls AWS through those clients.
+ */
+export const sdkFloorSentence = (h: HandlerResult, budget: number): string => {
+  if (h.sdkClients === undefined) return '';
+  const left = budget - h.ours.firstInvoke.median;
+  const clients = h.sdkClients.packages.map((pkg) => SDK_CLIENTS[pkg]).join(' and ');
+  const load = h.sdkClients.load.median;
+  return (
+    ` Its SDK clients alone (${clients}, created and nothing else: ${kib(h.sdkClients.bytes)}) load in ${load.toFixed(0)} ms` +
+    (load >= left
+      ? `, more than the ${Math.max(0, left).toFixed(0)} ms the budget leaves for loading after the first invocation: no bundling meets the goal while the handler calls AWS through the SDK for JavaScript v3, only a lighter client would (requests signed by hand, e.g. with aws4fetch). The rest of ours' load (${(h.ours.load.median - load).toFixed(0)} ms) is its own code, zod, Powertools and the commands it sends.`
+      : `, within the ${left.toFixed(0)} ms the budget leaves for loading after the first invocation: the other ${(h.ours.load.median - load).toFixed(0)} ms of ours' load (its own code, zod, Powertools, the commands) is where to look.`)
   );
 };
 
@@ -456,10 +533,9 @@ export const render = (result: ColdStartResult): string => {
           `Missed for ${missed.length} of ${result.handlers.length} handlers; the budget is half the default's time over bare Node:`,
           '',
           ...missed.map((h) => missedLine(h, bare)),
-          '',
-          'What would shrink our bundles further:',
-          '',
-          ...remedies(result),
+          ...(remedies(result).length === 0
+            ? []
+            : ['', 'What would shrink our bundles further:', '', ...remedies(result)]),
         ]),
     '',
     "Caveats: a local process, not Lambda: no sandbox, no code download, this machine's CPU and Node rather than a 256–512 MB function's share and Node 24. Trust the ratio between the variants more than the milliseconds.",

@@ -1,4 +1,5 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import * as esbuild from 'esbuild';
 import {
   type ColdStartResult,
   type HandlerResult,
@@ -7,6 +8,7 @@ import {
   parseHarnessOutput,
   render,
   runFailure,
+  sdkFloorSentence,
   summaryRows,
 } from '../bench/cold-start';
 import {
@@ -19,6 +21,8 @@ import {
   OUR_CODE,
   packageOf,
   SHARED_SDK,
+  sdkClientsIn,
+  sdkClientsModule,
   zodShare,
 } from '../bench/cold-start-build';
 import {
@@ -338,6 +342,58 @@ const result = (handlers: HandlerResult[]): ColdStartResult => ({
   zodImportStyles: { namespace: 83 * 1024, named: 443 * 1024, mini: 14 * 1024 },
 });
 
+describe("the floor: a handler's SDK clients alone", () => {
+  test('finds the client packages a bundle holds, from its metafile', () => {
+    expect(
+      sdkClientsIn({
+        'node_modules/@aws-sdk/client-s3/dist-es/S3Client.js': 900,
+        'node_modules/@aws-sdk/client-dynamodb/dist-es/DynamoDBClient.js': 800,
+        'node_modules/@aws-sdk/client-sns/dist-es/index.js': 0,
+        'node_modules/@aws-sdk/lib-dynamodb/dist-es/index.js': 700,
+        'lambda/api/handler.ts': 100,
+      }),
+    ).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/client-s3']);
+  });
+
+  test('a module that creates each client and does nothing else', () => {
+    const code = sdkClientsModule(['@aws-sdk/client-dynamodb', '@aws-sdk/client-s3']);
+    expect(code).toContain("import { DynamoDBClient as C0 } from '@aws-sdk/client-dynamodb';");
+    expect(code).toContain("import { S3Client as C1 } from '@aws-sdk/client-s3';");
+    expect(code).toContain('new C0({}), new C1({})');
+    expect(code).toContain('export const handler');
+    expect(() => esbuild.transformSync(code, { loader: 'ts', format: 'esm' })).not.toThrow();
+  });
+
+  const withClients = (load: number): HandlerResult => ({
+    ...handler('marketing', 150),
+    sdkClients: {
+      packages: ['@aws-sdk/client-dynamodb', '@aws-sdk/client-s3'],
+      bytes: 339 * 1024,
+      load: measure([load], 'ms'),
+    },
+  });
+
+  test('clients that alone outgrow what the budget leaves for loading rule out every bundling', () => {
+    // Budget 80 ms (half the default's 160 over bare), less ours' first invocation (30): 50 left.
+    const text = sdkFloorSentence(withClients(55), 80);
+    expect(text).toContain('DynamoDBClient and S3Client');
+    expect(text).toContain('load in 55 ms, more than the 50 ms the budget leaves');
+    expect(text).toContain('no bundling meets the goal');
+    expect(text).toContain('The rest of ours’ load (5 ms)'.replace('’', "'"));
+  });
+
+  test('clients within it point at the rest of the bundle', () => {
+    const text = sdkFloorSentence(withClients(20), 80);
+    expect(text).toContain('within the 50 ms');
+    expect(text).not.toContain('no bundling meets the goal');
+  });
+
+  test('nothing to say for a handler without SDK clients, and the miss line carries it', () => {
+    expect(sdkFloorSentence(handler('api', 150), 80)).toBe('');
+    expect(render(result([withClients(55)]))).toContain('Its SDK clients alone');
+  });
+});
+
 describe('the cold-start report', () => {
   test('the ratio compares the time each variant spends over bare Node', () => {
     const m = (median: number) => measure([median], 'ms');
@@ -364,9 +420,15 @@ describe('the cold-start report', () => {
     expect(text).toContain('avatar uploads');
   });
 
-  test('leaves out a remedy that is already applied', () => {
+  test('leaves out a remedy that is already applied, and the heading when none is left', () => {
     const trimmed = { ...handler('api', 150), credentialFallbackBytes: 0 };
     expect(render(result([trimmed]))).not.toContain('credential chain');
+    const applied: HandlerResult = {
+      ...trimmed,
+      zod: { bytes: 25 * 1024, locales: ['en'], flavour: 'mini' },
+      composition: [{ group: '@smithy/*', bytes: 160 * 1024 }],
+    };
+    expect(render(result([applied]))).not.toContain('What would shrink our bundles further');
   });
 
   test('points out a handler whose processes linger after the result', () => {

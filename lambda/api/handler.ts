@@ -5,18 +5,6 @@ import { CustomerRepository } from '../shared/adapters/customer-repository';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
 import {
-  type Customer,
-  customerIdSchema,
-  customerInputSchema,
-  emailSchema,
-  etagOf,
-  ifMatchSatisfied,
-  isUnchanged,
-  newCustomer,
-  replaceCustomer,
-} from '../shared/domain/customer';
-import { CustomerNotFound, PreconditionRequired, VersionConflict } from '../shared/domain/errors';
-import {
   customerIdParameter,
   errorResponse,
   HttpError,
@@ -28,7 +16,19 @@ import {
   type Response,
   toErrorResponse,
   validate,
-} from './http';
+} from '../shared/adapters/http';
+import {
+  type Customer,
+  customerIdSchema,
+  customerInputSchema,
+  emailSchema,
+  etagOf,
+  ifMatchSatisfied,
+  isUnchanged,
+  newCustomer,
+  replaceCustomer,
+} from '../shared/domain/customer';
+import { CustomerNotFound, PreconditionRequired, VersionConflict } from '../shared/domain/errors';
 
 const logger = new Logger();
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));

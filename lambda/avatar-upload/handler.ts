@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { customerIdParameter, json, type Response, toErrorResponse } from '../api/http';
 import { AvatarUploads, createPresigningS3Client } from '../shared/adapters/avatar-uploads';
 import { CustomerRepository } from '../shared/adapters/customer-repository';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
+import { customerIdParameter, json, type Response, toErrorResponse } from '../shared/adapters/http';
 import { CustomerNotFound } from '../shared/domain/errors';
 
 const logger = new Logger();

@@ -2,14 +2,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { en } from 'zod/locales';
 import type * as z from 'zod/mini';
-import { customerIdSchema } from '../shared/domain/customer';
+import { customerIdSchema } from '../domain/customer';
 import {
   CustomerNotFound,
   DomainError,
   EmailTaken,
   PreconditionRequired,
   VersionConflict,
-} from '../shared/domain/errors';
+} from '../domain/errors';
 
 export type Response = APIGatewayProxyStructuredResultV2;
 

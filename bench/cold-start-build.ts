@@ -24,9 +24,6 @@ const SMITHY_FLAG = '@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages';
 export const defaultExternals = (context: Readonly<Record<string, unknown>>): string[] =>
   context[SMITHY_FLAG] === true ? ['@aws-sdk/*', '@smithy/*'] : ['@aws-sdk/*'];
 
-/** Node 24's target, as CDK derives it from the runtime name (`nodejs24.x` → `node24`). */
-export const TARGET = BUNDLE_TARGET;
-
 export const buildOptions = (
   variant: Variant,
   entry: string,
@@ -37,7 +34,8 @@ export const buildOptions = (
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
-    target: TARGET,
+    // Node 24's, as CDK derives it from the runtime name (`nodejs24.x` → `node24`).
+    target: BUNDLE_TARGET,
     // CDK runs esbuild in the project root, so tsconfig.json is found as it is there.
     absWorkingDir: REPO_ROOT,
     metafile: true,

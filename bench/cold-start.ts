@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { BUNDLE_TARGET } from '../lib/bundling';
 import {
   buildOptions,
   bundle,
@@ -17,7 +18,6 @@ import {
   type Share,
   sdkClientsIn,
   sdkClientsModule,
-  TARGET,
   VARIANTS,
   type Variant,
   type ZodShare,
@@ -357,7 +357,7 @@ export const run = async (options: {
       node: process.version,
       esbuild: esbuild.version,
       cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`,
-      target: TARGET,
+      target: BUNDLE_TARGET,
       runsPerVariant: runs,
       loadAverage: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
       defaultExternals: externals,

@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -45,6 +44,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type AwsCall, type AwsProxy, startAwsProxy } from '../../local/aws-proxy';
 import { type RunningMoto, startMoto } from '../../local/moto';
 import { closeServer, listenOnLoopback } from '../../local/net';
+import { createCustomerTable } from './moto-tables';
 
 const clientConfig = (endpoint: string, maxAttempts?: number) => ({
   endpoint,
@@ -91,23 +91,7 @@ afterEach(async () => {
 let tableCount = 0;
 const createTable = async (dynamodb: DynamoDBClient): Promise<string> => {
   tableCount += 1;
-  const name = `customers-${tableCount}`;
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: name,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  return name;
+  return (await createCustomerTable(dynamodb, `customers-${tableCount}`)).name;
 };
 
 describe('forwarding and counting', () => {

@@ -1,5 +1,4 @@
 import {
-  CreateTableCommand,
   DynamoDBClient,
   PutItemCommand,
   TransactWriteItemsCommand,
@@ -25,6 +24,7 @@ import {
   toLambdaStreamRecord,
 } from '../../local/pollers/stream-poller';
 import { emulatorClientConfig } from '../../local/state';
+import { createCustomerTable } from './moto-tables';
 
 jest.setTimeout(60_000);
 
@@ -78,23 +78,7 @@ const pollerErrors: unknown[] = [];
 /** A table of its own for each test, keyed like the customer table, streaming both images. */
 const createTable = async (): Promise<{ name: string; streamArn: string }> => {
   tableCount += 1;
-  const name = `stream-${tableCount}-${Date.now()}`;
-  const created = await dynamodb.send(
-    new CreateTableCommand({
-      TableName: name,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  return { name, streamArn: created.TableDescription?.LatestStreamArn ?? '' };
+  return createCustomerTable(dynamodb, `stream-${tableCount}-${Date.now()}`);
 };
 
 const put = (table: string, pk: string, sk = 'PROFILE', extra: Record<string, string> = {}) =>

@@ -108,15 +108,9 @@ export class CustomerPipelineStack extends Stack {
       environment: { BUCKET_NAME: assets.bucket.bucketName },
       ...functionDefaults,
     });
-    // HeadObject reads the stored version (its 404 says whether a delete marker is
-    // current); DeleteObject without a version adds a marker.
-    assets.grantObjectActions(
-      archive.function,
-      ARCHIVE_PREFIX,
-      's3:GetObject',
-      's3:PutObject',
-      's3:DeleteObject',
-    );
+    // HeadObject reads the stored version (or tombstone; its 404 says whether a legacy
+    // delete marker is current); every version, the tombstone included, is a PutObject.
+    assets.grantObjectActions(archive.function, ARCHIVE_PREFIX, 's3:GetObject', 's3:PutObject');
     // Without ListBucket, S3 answers HeadObject of a missing key with 403 instead of 404.
     archive.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [assets.bucket.bucketArn] }),
@@ -134,7 +128,14 @@ export class CustomerPipelineStack extends Stack {
       environment: { BUCKET_NAME: assets.bucket.bucketName, TABLE_NAME: table.tableName },
       ...functionDefaults,
     });
-    table.grant(marketing.function, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // The consent record and the profile in one read; a revoke's record is a transaction
+    // with a condition check on the profile.
+    table.grant(
+      marketing.function,
+      'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:PutItem',
+    );
     // A revoked consent deletes every version of the contact: DeleteObjectVersion.
     assets.grantObjectActions(
       marketing.function,

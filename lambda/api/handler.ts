@@ -88,7 +88,7 @@ const putCustomer = async (event: Event): Promise<Response> => {
 const deleteCustomer = async (event: Event): Promise<Response> => {
   const id = customerIdParameter(event);
   const current = await currentMatching(id, requiredIfMatch(event));
-  await customers.delete(current);
+  await customers.delete(current, new Date());
   return noContent();
 };
 

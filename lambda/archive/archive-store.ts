@@ -1,12 +1,10 @@
-import {
-  DeleteObjectCommand,
-  HeadObjectCommand,
-  NotFound,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { deletionVersion } from '../shared/domain/deletion';
 import type { CustomerEvent } from '../shared/domain/events';
 import { archiveKey, type StoredArchive } from './plan';
+
+/** User metadata (`x-amz-meta-deleted`) that marks a tombstone version. */
+const DELETED_METADATA = 'deleted';
 
 export const readStoredArchive = async (
   s3: S3Client,
@@ -16,16 +14,16 @@ export const readStoredArchive = async (
   const key = archiveKey(customerId);
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    if (head.Metadata?.[DELETED_METADATA] === 'true') return { state: 'deleted' };
     if (head.ETag === undefined) throw new Error(`HeadObject of ${key} returned no ETag`);
     // Only this consumer writes here; an object without a readable version counts as oldest.
     const version = Number(head.Metadata?.version ?? 0);
     return { state: 'present', version: Number.isNaN(version) ? 0 : version, etag: head.ETag };
   } catch (error) {
     if (!(error instanceof NotFound)) throw error;
-    // S3 answers a key whose current version is a delete marker with 404 and
-    // `x-amz-delete-marker: true`: the customer was deleted, and a late event must not
-    // bring it back. No header: the key never held anything (a HEAD, not a LIST, which
-    // S3 bills ten times higher).
+    // A customer deleted before tombstone versions existed has a delete marker as its
+    // current version: S3 answers 404 with `x-amz-delete-marker: true`. No header: the
+    // key never held anything (a HEAD, not a LIST, which S3 bills ten times higher).
     return {
       state: error.$response?.headers['x-amz-delete-marker'] === 'true' ? 'deleted' : 'absent',
     };
@@ -33,37 +31,81 @@ export const readStoredArchive = async (
 };
 
 /**
- * Writes the customer's new version, on condition that the object is still the one
- * read (or still absent): a concurrent write makes S3 answer 412/409 and the record
- * is retried against the new state, so a late event never overwrites a newer one.
- * Not caught: a deletion landing between the HEAD and an `IfNoneMatch` write (S3
- * treats a current delete marker as absent); it takes a creation and a deletion of
- * the same customer in flight at the same moment.
+ * Writes `body` as the customer's new version, on condition that the object is still
+ * the one read (or still absent): a concurrent write makes S3 answer 412/409 and the
+ * record is retried against the new state, so a late event never overwrites a newer one.
  */
-export const writeArchive = async (
+const putVersion = async (
   s3: S3Client,
   bucket: string,
-  event: CustomerEvent,
+  customerId: string,
+  body: unknown,
+  metadata: Record<string, string>,
   replacing: string | undefined,
 ): Promise<void> => {
-  const { customer } = event;
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
-      Key: archiveKey(customer.id),
-      Body: JSON.stringify(customer),
+      Key: archiveKey(customerId),
+      Body: JSON.stringify(body),
       ContentType: 'application/json',
-      Metadata: { version: String(event.version), 'event-id': event.eventId },
+      Metadata: metadata,
       ...(replacing === undefined ? { IfNoneMatch: '*' } : { IfMatch: replacing }),
     }),
   );
 };
 
-/** No VersionId: S3 adds a delete marker and keeps every version as the history. */
-export const deleteArchive = async (
+export const writeArchive = (
   s3: S3Client,
   bucket: string,
-  customerId: string,
-): Promise<void> => {
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: archiveKey(customerId) }));
-};
+  event: CustomerEvent,
+  replacing: string | undefined,
+): Promise<void> =>
+  putVersion(
+    s3,
+    bucket,
+    event.customer.id,
+    event.customer,
+    { version: String(event.version), 'event-id': event.eventId },
+    replacing,
+  );
+
+/** The last version of a deleted customer's history: who, and from which change. */
+export interface ArchiveTombstone {
+  readonly customerId: string;
+  /** The deletion's place, after every version it removed. */
+  readonly version: number;
+  /** Unknown for a customer deleted before tombstones (`npm run repair-deleted`). */
+  readonly deletedAt?: string;
+  readonly eventId: string;
+}
+
+export const tombstoneOfEvent = (event: CustomerEvent): ArchiveTombstone => ({
+  customerId: event.customer.id,
+  version: deletionVersion(event.version),
+  deletedAt: event.occurredAt,
+  eventId: event.eventId,
+});
+
+/**
+ * Ends the customer's history with a tombstone version (no personal data), written
+ * under the same conditions as any other version. Not a delete marker: S3 treats a
+ * current delete marker as absent for `If-None-Match: *`, so a creation that read
+ * "absent" just before the deletion could still write over a marker; over a tombstone
+ * its conditional write fails, and its retry reads "deleted". Every earlier version
+ * stays as the history.
+ */
+export const writeTombstone = (
+  s3: S3Client,
+  bucket: string,
+  { customerId, version, deletedAt, eventId }: ArchiveTombstone,
+  replacing: string | undefined,
+): Promise<void> =>
+  putVersion(
+    s3,
+    bucket,
+    customerId,
+    { id: customerId, deleted: true, deletedAt, version },
+    { version: String(version), 'event-id': eventId, [DELETED_METADATA]: 'true' },
+    replacing,
+  );

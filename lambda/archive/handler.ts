@@ -3,9 +3,26 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/adapters/env';
 import { customerEventHandler } from '../shared/adapters/sqs-batch';
 import type { CustomerEvent } from '../shared/domain/events';
-import { deleteArchive, readStoredArchive, writeArchive } from './archive-store';
+import {
+  readStoredArchive,
+  tombstoneOfEvent,
+  writeArchive,
+  writeTombstone,
+} from './archive-store';
 import { planArchive } from './plan';
 
+/*
+ * `customers/<id>.json` in a versioned bucket: its versions are the customer's history.
+ * - Twice, or late after a newer change: the stored version (object metadata, read by
+ *   HeadObject) is the same or newer, and nothing is written.
+ * - Racing: every write is conditional on the object read (If-Match) or on there being
+ *   none (If-None-Match), so a concurrent write fails the record, and its retry reads
+ *   the new state.
+ * - After the customer is gone: the deletion wrote a tombstone version, and a late event
+ *   of any kind, even one redriven weeks later, reads "deleted" and writes nothing.
+ *   A deletion that arrives before the customer's other events writes the tombstone on
+ *   an empty key, so they find it when they come.
+ */
 const logger = new Logger();
 const s3 = new S3Client({});
 const bucket = requireEnv('BUCKET_NAME');
@@ -21,8 +38,8 @@ const archive = async (event: CustomerEvent): Promise<void> => {
     case 'write':
       await writeArchive(s3, bucket, event, plan.replacing);
       break;
-    case 'delete':
-      await deleteArchive(s3, bucket, customerId);
+    case 'tombstone':
+      await writeTombstone(s3, bucket, tombstoneOfEvent(event), plan.replacing);
       break;
   }
   logger.info('archive updated', { ...context, action: plan.action });

@@ -1,3 +1,4 @@
+import { deletionVersion } from '../shared/domain/deletion';
 import type { CustomerEvent } from '../shared/domain/events';
 
 export interface MarketingContact {
@@ -10,14 +11,13 @@ export interface MarketingContact {
 export const contactKey = (customerId: string): string => `marketing/contacts/${customerId}.json`;
 
 /**
- * Where a consent change sits in the customer's history. A deletion carries the
- * version of the state it removed, yet comes after it: without the step, the revoke
- * of a customer deleted at version 1 would look like a duplicate of their version-1
- * grant. Nothing can follow a deletion (ids are never reused), so no real version
- * ever takes that place.
+ * Where a consent change sits in the customer's history. A deletion takes the place
+ * after the version it removed, the same as its tombstone: without the step, the
+ * revoke of a customer deleted at version 1 would look like a duplicate of their
+ * version-1 grant.
  */
 export const consentVersion = (event: CustomerEvent): number =>
-  event.type === 'CustomerDeleted' ? event.version + 1 : event.version;
+  event.type === 'CustomerDeleted' ? deletionVersion(event.version) : event.version;
 
 export const contactOf = (event: CustomerEvent): MarketingContact => ({
   customerId: event.customer.id,

@@ -3,9 +3,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
 import { customerEventHandler } from '../shared/adapters/sqs-batch';
+import { deletedCustomerExpiry } from '../shared/domain/deletion';
 import type { CustomerEvent } from '../shared/domain/events';
 import { consentVersion, contactOf } from './consent';
-import { type ConsentRecord, readConsentVersion, recordConsent } from './consent-guard';
+import {
+  type ConsentRecord,
+  readConsentState,
+  recordConsent,
+  recordConsentWhileCustomerExists,
+} from './consent-guard';
 import { deleteContactForGood, deleteContactVersion, putContact } from './contacts';
 
 const logger = new Logger();
@@ -14,51 +20,75 @@ const s3 = new S3Client({});
 const bucket = requireEnv('BUCKET_NAME');
 const tableName = requireEnv('TABLE_NAME');
 
-/**
- * Outlives any redelivery of the deleted customer's older events (SQS keeps a
- * message at most 14 days), then frees the deleted customer's partition.
- */
-const DELETED_GUARD_TTL_SECONDS = 30 * 24 * 60 * 60;
-
 /*
- * The guard item (DynamoDB) orders the changes; the contact (S3) follows it.
- * Grant: check, write the contact, then record. If a newer change was recorded in
- * the meantime, the grant undoes its own write, so it never lands on top of a
- * newer contact or outlives a revoke.
- * Revoke: record first, then delete. Any grant whose write the deletion might miss
- * finds the revoke recorded and undoes itself. A revoke retried after a crash
- * between the two steps may record its own version again, to reach the deletion.
- * Remaining race, in the safe direction: a stale revoke recorded just before a
- * newer grant may delete that grant's contact; the guard then says granted with no
- * contact until the customer's next consent change. Two grants in flight at once
- * may leave the older one's name and email until the next change.
+ * The consent record (DynamoDB) orders the changes; the contact (S3) follows it.
+ * - Twice: a duplicate finds its own version recorded and changes nothing (a repeated
+ *   revoke deletes again, which is idempotent).
+ * - Late, after a newer change: a grant finds a version at or above its own and writes
+ *   nothing, and when that change revoked, it makes sure no version of the contact is
+ *   left (an earlier attempt of its own may have written one, then failed to record).
+ *   A revoke behind a newer grant changes nothing.
+ * - After the customer is gone: the deletion replaced the record by a tombstone
+ *   (revoked, above every version of the customer), so the rules above apply to every
+ *   late event. A grant also reads the profile, so once the tombstone has expired it
+ *   still writes nothing; a revoke other than the deletion's own records only while
+ *   the profile exists, so nothing without an expiry is left behind.
+ * - Racing: a grant checks, writes the contact, then records; if a newer change was
+ *   recorded meanwhile, it undoes its write (every version, when that change revoked).
+ *   A revoke records first, then deletes, so a grant whose write the deletion misses
+ *   finds the revoke recorded and undoes itself.
+ * Remaining races, in the safe direction: a stale revoke recorded just before a newer
+ * grant, or a stale grant's clean-up, may delete that grant's contact; the record then
+ * says granted with no contact until the customer's next consent change. Two grants in
+ * flight at once may leave the older one's name and email until the next change.
  */
 const grant = async (event: CustomerEvent, version: number): Promise<string> => {
   const customerId = event.customer.id;
-  const applied = await readConsentVersion(doc, tableName, customerId);
-  if (applied !== undefined && applied >= version) return 'stale or duplicate';
+  const { recorded, customerExists } = await readConsentState(doc, tableName, customerId);
+  if (!customerExists) {
+    await deleteContactForGood(s3, bucket, customerId);
+    return 'customer deleted';
+  }
+  if (recorded !== undefined && recorded.version >= version) {
+    if (recorded.consent === 'revoked') await deleteContactForGood(s3, bucket, customerId);
+    return 'stale or duplicate';
+  }
   const versionId = await putContact(s3, bucket, contactOf(event));
   const record = { consent: 'granted', version, eventId: event.eventId } as const;
-  if (await recordConsent(doc, tableName, customerId, record, { orSame: false })) return 'granted';
-  await deleteContactVersion(s3, bucket, customerId, versionId);
+  const outcome = await recordConsent(doc, tableName, customerId, record, { orSame: false });
+  if (outcome.recorded) return 'granted';
+  if (outcome.newer?.consent === 'revoked') await deleteContactForGood(s3, bucket, customerId);
+  else await deleteContactVersion(s3, bucket, customerId, versionId);
   return 'overtaken by a newer change';
 };
 
 const revoke = async (event: CustomerEvent, version: number, now: Date): Promise<string> => {
   const customerId = event.customer.id;
-  const record: ConsentRecord = {
-    consent: 'revoked',
-    version,
-    eventId: event.eventId,
-    ...(event.type === 'CustomerDeleted' && {
-      expiresAt: Math.floor(now.getTime() / 1000) + DELETED_GUARD_TTL_SECONDS,
-    }),
-  };
-  if (!(await recordConsent(doc, tableName, customerId, record, { orSame: true }))) {
-    return 'stale';
+  const record: ConsentRecord = { consent: 'revoked', version, eventId: event.eventId };
+  // The deletion's own revoke: the profile is gone, so the record is a tombstone again.
+  const outcome =
+    event.type === 'CustomerDeleted'
+      ? await recordConsent(
+          doc,
+          tableName,
+          customerId,
+          {
+            ...record,
+            deleted: true,
+            deletedAt: event.occurredAt,
+            expiresAt: deletedCustomerExpiry(now),
+          },
+          { orSame: true },
+        )
+      : await recordConsentWhileCustomerExists(doc, tableName, customerId, record);
+  if (outcome === 'customer-deleted') {
+    await deleteContactForGood(s3, bucket, customerId);
+    return 'customer deleted';
   }
+  // Behind a newer revoke (or the tombstone), deleting again is what that change wants.
+  if (!outcome.recorded && outcome.newer?.consent !== 'revoked') return 'stale';
   await deleteContactForGood(s3, bucket, customerId);
-  return 'revoked';
+  return outcome.recorded ? 'revoked' : 'already revoked';
 };
 
 const applyConsent = async (event: CustomerEvent): Promise<void> => {

@@ -83,7 +83,12 @@ export const claimWelcome = async (
   throw new WelcomeInFlight(customerId);
 };
 
-/** Marks the claim sent and keeps it (no TTL, no lock), so every redelivery is skipped. */
+/**
+ * Marks the claim sent and keeps it (no TTL, no lock), so every redelivery is skipped.
+ * A claim exists only while its customer does: it is taken on condition that the
+ * profile exists, and the deletion removes it in the transaction that removes the
+ * profile. So the one item without a TTL is never left behind for a deleted customer.
+ */
 export const markWelcomeSent = async (
   doc: DynamoDBDocumentClient,
   tableName: string,

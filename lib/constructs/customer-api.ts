@@ -90,11 +90,10 @@ export class CustomerApi extends Construct {
       removalPolicy: props.removalPolicy,
       environment: { TABLE_NAME: props.table.tableName },
     });
-    // Point reads, one partition's Query for delete, and transactions: never Scan.
+    // Point reads and transactions of named items: never Query or Scan.
     props.table.grant(
       this.function,
       'dynamodb:GetItem',
-      'dynamodb:Query',
       'dynamodb:ConditionCheckItem',
       'dynamodb:PutItem',
       'dynamodb:DeleteItem',

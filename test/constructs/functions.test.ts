@@ -273,14 +273,13 @@ describe.each([
       return false;
     };
 
-    test('the API may read, query, conditionally write and delete items, and nothing on S3', () => {
+    test('the API may read, conditionally write and delete items, never query them, and nothing on S3', () => {
       const actions = allowedActionsOfFunction(template(), ids.api);
       expect(actionsWithout(actions, LOGGING_AND_TRACING_ACTIONS)).toEqual([
         'dynamodb:ConditionCheckItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        'dynamodb:Query',
       ]);
       expect(actions.filter((action) => action.startsWith('s3:'))).toEqual([]);
       expect(grantsOf(ids.api, 'dynamodb:GetItem')).toEqual([
@@ -368,15 +367,15 @@ describe.each([
       ]);
     });
 
-    test('archive may keep versions under customers/ only, and touches no table', () => {
+    test('archive may add versions under customers/ only, never delete one, and touches no table', () => {
       expect(
         actionsWithout(
           allowedActionsOfFunction(template(), ids.archive),
           LOGGING_AND_TRACING_ACTIONS,
           SQS_CONSUME_ACTIONS,
         ),
-      ).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
-      for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
+      ).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      for (const action of ['s3:GetObject', 's3:PutObject']) {
         expect(grantsOf(ids.archive, action)).toEqual([
           { Resource: objectsArn(ids.bucket, 'customers/*') },
         ]);
@@ -386,7 +385,7 @@ describe.each([
       ]);
     });
 
-    test('marketing may read consent, and write and delete contacts under marketing/contacts/', () => {
+    test('marketing may read consent and the profile, record consent, and write and delete contacts under marketing/contacts/', () => {
       expect(
         actionsWithout(
           allowedActionsOfFunction(template(), ids.marketing),
@@ -394,14 +393,15 @@ describe.each([
           SQS_CONSUME_ACTIONS,
         ),
       ).toEqual([
-        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:ConditionCheckItem',
         'dynamodb:PutItem',
         's3:DeleteObject',
         's3:DeleteObjectVersion',
         's3:ListBucketVersions',
         's3:PutObject',
       ]);
-      expect(grantsOf(ids.marketing, 'dynamodb:GetItem')).toEqual([
+      expect(grantsOf(ids.marketing, 'dynamodb:BatchGetItem')).toEqual([
         { Resource: getAtt(ids.table, 'Arn') },
       ]);
       for (const action of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']) {

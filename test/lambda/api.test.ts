@@ -581,26 +581,10 @@ describe('PUT /customers/{id}', () => {
 // ---- DELETE /customers/{id} ---------------------------------------------------------------
 
 describe('DELETE /customers/{id}', () => {
-  const partitionQuery = {
-    TableName: TABLE_NAME,
-    KeyConditionExpression: 'pk = :pk',
-    ExpressionAttributeValues: { ':pk': `CUSTOMER#${ID}` },
-    ProjectionExpression: 'pk, sk',
-    ConsistentRead: true,
-  };
-
-  it('deletes every item of the partition and the email claim in one transaction (204)', async () => {
+  it('deletes the profile, the email and welcome claims and leaves a tombstone, in one transaction (204)', async () => {
     givenStored();
-    const welcome = { pk: `CUSTOMER#${ID}`, sk: 'NOTIFICATION#WELCOME' };
-    const marketing = { pk: `CUSTOMER#${ID}`, sk: 'MARKETING#CONSENT' };
-    ddb
-      .on(QueryCommand)
-      .resolvesOnce({
-        Items: [{ pk: `CUSTOMER#${ID}`, sk: 'PROFILE' }, marketing],
-        LastEvaluatedKey: marketing,
-      })
-      .resolvesOnce({ Items: [welcome] });
     ddb.on(TransactWriteCommand).resolves({});
+    const before = Math.floor(Date.now() / 1000);
 
     const response = await del(ID, '"3"');
 
@@ -610,34 +594,52 @@ describe('DELETE /customers/{id}', () => {
     expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
       profileGet(true),
     ]);
-    expect(ddb.commandCalls(QueryCommand).map((call) => call.args[0].input)).toEqual([
-      { ...partitionQuery, ExclusiveStartKey: undefined },
-      { ...partitionQuery, ExclusiveStartKey: marketing },
-    ]);
-    expect(transactions()).toEqual([
+    // Every item is named by its key: nothing is listed first, so nothing written while
+    // the deletion runs can be missed.
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+    const [transaction] = transactions();
+    expect(transaction?.TransactItems?.slice(0, 3)).toEqual([
       {
-        TransactItems: [
-          {
-            Delete: {
-              TableName: TABLE_NAME,
-              Key: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
-              ConditionExpression: 'version = :expected',
-              ExpressionAttributeValues: { ':expected': 3 },
-            },
-          },
-          {
-            Delete: {
-              TableName: TABLE_NAME,
-              Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' },
-              ConditionExpression: 'customerId = :id',
-              ExpressionAttributeValues: { ':id': ID },
-            },
-          },
-          { Delete: { TableName: TABLE_NAME, Key: marketing } },
-          { Delete: { TableName: TABLE_NAME, Key: welcome } },
-        ],
+        Delete: {
+          TableName: TABLE_NAME,
+          Key: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
+          ConditionExpression: 'version = :expected',
+          ExpressionAttributeValues: { ':expected': 3 },
+        },
+      },
+      {
+        Delete: {
+          TableName: TABLE_NAME,
+          Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' },
+          ConditionExpression: 'customerId = :id',
+          ExpressionAttributeValues: { ':id': ID },
+        },
+      },
+      {
+        Delete: {
+          TableName: TABLE_NAME,
+          Key: { pk: `CUSTOMER#${ID}`, sk: 'NOTIFICATION#WELCOME' },
+        },
       },
     ]);
+    const tombstone = transaction?.TransactItems?.[3]?.Put;
+    expect(transaction?.TransactItems).toHaveLength(4);
+    // Unconditional: it replaces whatever consent record the customer had.
+    expect(tombstone).toEqual({
+      TableName: TABLE_NAME,
+      Item: {
+        pk: `CUSTOMER#${ID}`,
+        sk: 'MARKETING#CONSENT',
+        consent: 'revoked',
+        version: 4,
+        deleted: true,
+        deletedAt: expect.any(String),
+        expiresAt: expect.any(Number),
+      },
+    });
+    const expiresAt = tombstone?.Item?.expiresAt as number;
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 30 * 24 * 60 * 60);
+    expect(expiresAt).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 30 * 24 * 60 * 60);
   });
 
   it('requires If-Match (428) and reads nothing', async () => {
@@ -667,40 +669,13 @@ describe('DELETE /customers/{id}', () => {
 
   it('answers 412 when the profile changed between the read and the transaction', async () => {
     givenStored();
-    ddb.on(QueryCommand).resolves({ Items: [{ pk: `CUSTOMER#${ID}`, sk: 'PROFILE' }] });
-    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(cancelled('ConditionalCheckFailed', 'None', 'None', 'None'));
 
     const response = await del(ID, '"3"');
 
     expect(response.statusCode).toBe(412);
-  });
-
-  /** The profile plus `others` more items: what the partition Query returns. */
-  const partitionOf = (others: number) => [
-    { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
-    ...Array.from({ length: others }, (_, n) => ({ pk: `CUSTOMER#${ID}`, sk: `ITEM#${n}` })),
-  ];
-
-  it('deletes a partition that fills one transaction exactly (100 items with the claim)', async () => {
-    givenStored();
-    ddb.on(QueryCommand).resolves({ Items: partitionOf(98) });
-    ddb.on(TransactWriteCommand).resolves({});
-
-    const response = await del(ID, '"3"');
-
-    expect(response.statusCode).toBe(204);
-    expect(transactions()[0]?.TransactItems).toHaveLength(100);
-  });
-
-  it('refuses to half-delete a partition too big for one transaction (500, nothing written)', async () => {
-    givenStored();
-    ddb.on(QueryCommand).resolves({ Items: partitionOf(99) });
-
-    const response = await del(ID, '"3"');
-
-    expect(response.statusCode).toBe(500);
-    expect(writeCount()).toBe(0);
-    expect(loggedErrors).toHaveBeenCalledTimes(1);
   });
 });
 

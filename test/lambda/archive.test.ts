@@ -75,6 +75,13 @@ const storedVersion = (version: number) =>
     Metadata: { version: String(version), 'event-id': `event-${version}` },
   });
 
+/** The current version is the customer's tombstone. */
+const tombstoneStored = () =>
+  s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: KEY }).resolves({
+    ETag: '"etag-tombstone"',
+    Metadata: { version: '3', 'event-id': 'event-deleted', deleted: 'true' },
+  });
+
 /** Nothing current: the key never held anything, or (`deleted`) its current version is a delete marker. */
 const nothingStored = ({ deleted = false } = {}) => {
   s3.on(HeadObjectCommand).rejects(notFound(deleted));
@@ -162,54 +169,84 @@ describe('archive consumer', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${event.eventId}` }] });
   });
 
-  it('deletes the customer with a delete marker (no VersionId), keeping the history', async () => {
+  it('ends the history with a tombstone version over the stored one, only if that is still the stored one', async () => {
     storedVersion(2);
+    const event = customerEvent('CustomerDeleted', 2);
 
-    const response = await handler(batch(eventRecord(customerEvent('CustomerDeleted', 2))));
+    const response = await handler(batch(eventRecord(event)));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(deletes()).toEqual([{ Bucket: BUCKET, Key: KEY }]);
+    expect(deletes()).toEqual([]);
+    expect(puts()).toEqual([
+      {
+        Bucket: BUCKET,
+        Key: KEY,
+        // No personal data: the earlier versions keep the history.
+        Body: JSON.stringify({
+          id: CUSTOMER_ID,
+          deleted: true,
+          deletedAt: event.occurredAt,
+          version: 3,
+        }),
+        ContentType: 'application/json',
+        Metadata: { version: '3', 'event-id': 'event-CustomerDeleted-2', deleted: 'true' },
+        IfMatch: '"etag-v2"',
+      },
+    ]);
   });
 
-  it('leaves a delete marker even when nothing was archived, so a late creation stays out', async () => {
+  it('writes the tombstone even when nothing was archived, so a late creation stays out', async () => {
     nothingStored();
 
     await handler(batch(eventRecord(customerEvent('CustomerDeleted', 1))));
 
-    expect(deletes()).toEqual([{ Bucket: BUCKET, Key: KEY }]);
+    expect(puts()).toEqual([
+      expect.objectContaining({ Key: KEY, Metadata: expect.objectContaining({ deleted: 'true' }) }),
+    ]);
+    expect(puts()[0]?.IfNoneMatch).toBe('*');
   });
 
-  it('does not delete again when the latest version is already a delete marker', async () => {
-    nothingStored({ deleted: true });
+  it.each([
+    ['a tombstone version', () => tombstoneStored()],
+    ['a delete marker (deleted before tombstones)', () => nothingStored({ deleted: true })],
+  ])('writes nothing again when the current version is %s', async (_, given) => {
+    given();
 
     const response = await handler(batch(eventRecord(customerEvent('CustomerDeleted', 2))));
 
     expect(response).toEqual({ batchItemFailures: [] });
+    expect(puts()).toEqual([]);
     expect(deletes()).toEqual([]);
   });
 
-  it('does not delete when a newer version than the deleted one is stored', async () => {
+  it('writes no tombstone when a newer version than the deleted one is stored', async () => {
     storedVersion(3);
 
     const response = await handler(batch(eventRecord(customerEvent('CustomerDeleted', 2))));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(deletes()).toEqual([]);
-  });
-
-  it('never brings a deleted customer back for a late creation or update', async () => {
-    nothingStored({ deleted: true });
-
-    const response = await handler(
-      batch(
-        eventRecord(customerEvent('CustomerCreated', 1)),
-        eventRecord(customerEvent('CustomerUpdated', 2)),
-      ),
-    );
-
-    expect(response).toEqual({ batchItemFailures: [] });
     expect(puts()).toEqual([]);
   });
+
+  it.each([
+    ['a tombstone version', () => tombstoneStored()],
+    ['a delete marker (deleted before tombstones)', () => nothingStored({ deleted: true })],
+  ])(
+    'never brings a deleted customer back for a late creation or update over %s',
+    async (_, given) => {
+      given();
+
+      const response = await handler(
+        batch(
+          eventRecord(customerEvent('CustomerCreated', 1)),
+          eventRecord(customerEvent('CustomerUpdated', 2)),
+        ),
+      );
+
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(puts()).toEqual([]);
+    },
+  );
 
   it('fails the record for a retry when S3 answers the HEAD with anything but 404', async () => {
     s3.on(HeadObjectCommand).rejects(

@@ -1,4 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -6,10 +9,16 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
-import { marketingConsentKey } from '../../lambda/shared/domain/keys';
+import { marketingConsentKey, profileKey } from '../../lambda/shared/domain/keys';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const BUCKET = 'assets-bucket';
@@ -29,8 +38,38 @@ beforeAll(() => {
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
 
+// ---- builders -----------------------------------------------------------------------------
+
+const CUSTOMER_ID = '0b9f6c1e-3f7a-4c2d-9e8b-000000000001';
+const KEY = `marketing/contacts/${CUSTOMER_ID}.json`;
+const GUARD_KEY = marketingConsentKey(CUSTOMER_ID);
+const PROFILE_KEY = profileKey(CUSTOMER_ID);
+
+interface Stored {
+  readonly consent: 'granted' | 'revoked';
+  readonly version: number;
+  readonly deleted?: boolean;
+}
+
+/** What the consistent read of the consent record and the profile finds. */
+const tableHolds = ({
+  record,
+  customerExists = true,
+}: {
+  record?: Stored;
+  customerExists?: boolean;
+} = {}) =>
+  ddb.on(BatchGetCommand).resolves({
+    Responses: {
+      [TABLE_NAME]: [
+        ...(record ? [{ ...GUARD_KEY, ...record, eventId: 'earlier' }] : []),
+        ...(customerExists ? [PROFILE_KEY] : []),
+      ],
+    },
+  });
+
 beforeEach(() => {
-  ddb.on(GetCommand).resolves({});
+  tableHolds();
   s3.on(PutObjectCommand).resolves({ VersionId: 'version-written' });
   s3.on(ListObjectVersionsCommand).resolves({});
   s3.on(DeleteObjectsCommand).resolves({});
@@ -40,12 +79,6 @@ afterEach(() => {
   ddb.reset();
   s3.reset();
 });
-
-// ---- builders -----------------------------------------------------------------------------
-
-const CUSTOMER_ID = '0b9f6c1e-3f7a-4c2d-9e8b-000000000001';
-const KEY = `marketing/contacts/${CUSTOMER_ID}.json`;
-const GUARD_KEY = marketingConsentKey(CUSTOMER_ID);
 
 const customerEvent = (
   type: CustomerEvent['type'],
@@ -70,28 +103,58 @@ const customerEvent = (
   marketingConsent,
 });
 
-const conditionFailed = () =>
-  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+/** A conditional put refused, returning the newer record that stood in its way. */
+const newerRecorded = (record: Stored) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: marshall({ ...GUARD_KEY, ...record, eventId: 'newer' }),
+  });
 
-const guardHolds = (consent: 'granted' | 'revoked', version: number) =>
-  ddb.on(GetCommand).resolves({ Item: { ...GUARD_KEY, consent, version, eventId: 'earlier' } });
+/** The revoke's transaction cancelled: on the profile, on the record, or both. */
+const revokeCancelled = ({ profile, record }: { profile?: boolean; record?: Stored }) =>
+  new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: [
+      { Code: profile ? 'ConditionalCheckFailed' : 'None' },
+      record
+        ? {
+            Code: 'ConditionalCheckFailed',
+            Item: marshall({ ...GUARD_KEY, ...record, eventId: 'newer' }),
+          }
+        : { Code: 'None' },
+    ],
+  });
 
 const guardWrites = () => ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+const revokeTransactions = () =>
+  ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
 const contactPuts = () => s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
 const deletedObjects = () =>
   s3.commandCalls(DeleteObjectsCommand).flatMap((call) => call.args[0].input.Delete?.Objects);
+/** The contact was made sure to be gone: every version listed for deletion. */
+const contactWiped = () => s3.commandCalls(ListObjectVersionsCommand).length > 0;
 
 // ---- tests --------------------------------------------------------------------------------
 
 describe('marketing consumer', () => {
-  it('on a grant, writes the contact first, then records the version if it is newer', async () => {
+  it('on a grant, reads the record and the profile, writes the contact, then records the version if it is newer', async () => {
     const response = await handler(
       batch(eventRecord(customerEvent('CustomerCreated', 1, 'granted'))),
     );
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
-      { TableName: TABLE_NAME, Key: GUARD_KEY, ConsistentRead: true },
+    expect(ddb.commandCalls(BatchGetCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        RequestItems: {
+          [TABLE_NAME]: {
+            Keys: [GUARD_KEY, PROFILE_KEY],
+            ProjectionExpression: 'sk, consent, version, eventId, deleted, deletedAt, expiresAt',
+            ConsistentRead: true,
+          },
+        },
+      },
     ]);
     expect(contactPuts()).toEqual([
       {
@@ -112,6 +175,7 @@ describe('marketing consumer', () => {
         Item: { ...GUARD_KEY, consent: 'granted', version: 1, eventId: 'event-CustomerCreated-1' },
         ConditionExpression: 'attribute_not_exists(pk) OR version < :version',
         ExpressionAttributeValues: { ':version': 1 },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     ]);
     const [put] = s3.commandCalls(PutObjectCommand);
@@ -120,7 +184,7 @@ describe('marketing consumer', () => {
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 
-  it('on a revoke, records the version first, then deletes every version and delete marker', async () => {
+  it('on a revoke, records the version while the customer exists, then deletes every version and delete marker', async () => {
     s3.on(ListObjectVersionsCommand).resolves({
       Versions: [
         { Key: KEY, VersionId: 'v2', IsLatest: true },
@@ -135,12 +199,31 @@ describe('marketing consumer', () => {
     );
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(guardWrites()).toEqual([
+    expect(revokeTransactions()).toEqual([
       {
-        TableName: TABLE_NAME,
-        Item: { ...GUARD_KEY, consent: 'revoked', version: 3, eventId: 'event-CustomerUpdated-3' },
-        ConditionExpression: 'attribute_not_exists(pk) OR version <= :version',
-        ExpressionAttributeValues: { ':version': 3 },
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: TABLE_NAME,
+              Key: PROFILE_KEY,
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: TABLE_NAME,
+              Item: {
+                ...GUARD_KEY,
+                consent: 'revoked',
+                version: 3,
+                eventId: 'event-CustomerUpdated-3',
+              },
+              ConditionExpression: 'attribute_not_exists(pk) OR version <= :version',
+              ExpressionAttributeValues: { ':version': 3 },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+        ],
       },
     ]);
     expect(s3.commandCalls(ListObjectVersionsCommand).map((call) => call.args[0].input)).toEqual([
@@ -159,7 +242,7 @@ describe('marketing consumer', () => {
         },
       },
     ]);
-    const [record] = ddb.commandCalls(PutCommand);
+    const [record] = ddb.commandCalls(TransactWriteCommand);
     const [list] = s3.commandCalls(ListObjectVersionsCommand);
     expect(record && list && record.calledBefore(list)).toBe(true);
     expect(contactPuts()).toEqual([]);
@@ -187,28 +270,39 @@ describe('marketing consumer', () => {
     ]);
   });
 
-  it('keeps the guard of a deleted customer for 30 days only, and orders the deletion after its version', async () => {
+  it("records the deletion's revoke as a tombstone for 30 days only, ordered after its version", async () => {
     const before = Math.floor(Date.now() / 1000);
     await handler(batch(eventRecord(customerEvent('CustomerDeleted', 1, 'revoked'))));
     const after = Math.floor(Date.now() / 1000);
 
+    // No condition on the profile: it is gone, and the record expires.
+    expect(revokeTransactions()).toEqual([]);
     const [write] = guardWrites();
     // Deleted at version 1, after a version-1 grant: it must not look like a duplicate of it.
-    expect(write?.Item).toMatchObject({ consent: 'revoked', version: 2 });
+    expect(write?.Item).toMatchObject({
+      consent: 'revoked',
+      version: 2,
+      deleted: true,
+      deletedAt: '2025-03-04T05:06:07.000Z',
+    });
+    expect(write?.ConditionExpression).toBe('attribute_not_exists(pk) OR version <= :version');
     expect(write?.ExpressionAttributeValues).toEqual({ ':version': 2 });
     const expiresAt = write?.Item?.expiresAt as number;
     expect(expiresAt).toBeGreaterThanOrEqual(before + 30 * 24 * 60 * 60);
     expect(expiresAt).toBeLessThanOrEqual(after + 30 * 24 * 60 * 60);
+    expect(contactWiped()).toBe(true);
   });
 
-  it('gives the guard no expiry for an opt-out of a customer who stays', async () => {
+  it('gives the record no expiry for an opt-out of a customer who stays', async () => {
     await handler(batch(eventRecord(customerEvent('CustomerUpdated', 2, 'revoked'))));
 
-    expect(guardWrites()[0]?.Item).not.toHaveProperty('expiresAt');
+    const [transaction] = revokeTransactions();
+    expect(transaction?.TransactItems?.[1]?.Put?.Item).not.toHaveProperty('expiresAt');
   });
 
-  it('writes nothing for a late grant (a newer change is recorded)', async () => {
-    guardHolds('revoked', 3);
+  it('writes no contact for a late grant, and makes sure none is left when the newer change revoked', async () => {
+    tableHolds({ record: { consent: 'revoked', version: 3 } });
+    s3.on(ListObjectVersionsCommand).resolves({ Versions: [{ Key: KEY, VersionId: 'mine' }] });
 
     const response = await handler(
       batch(eventRecord(customerEvent('CustomerUpdated', 2, 'granted'))),
@@ -217,10 +311,41 @@ describe('marketing consumer', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(contactPuts()).toEqual([]);
     expect(guardWrites()).toEqual([]);
+    // An earlier attempt of this grant may have written it before failing to record.
+    expect(deletedObjects()).toEqual([{ Key: KEY, VersionId: 'mine' }]);
+  });
+
+  it("treats a deleted customer's tombstone like any newer revoke", async () => {
+    tableHolds({
+      record: { consent: 'revoked', version: 4, deleted: true },
+      customerExists: false,
+    });
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 3, 'granted'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(contactPuts()).toEqual([]);
+    expect(guardWrites()).toEqual([]);
+    expect(contactWiped()).toBe(true);
+  });
+
+  it('writes nothing for a grant of a customer whose profile is gone, even with no record left', async () => {
+    tableHolds({ customerExists: false });
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerCreated', 1, 'granted'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(contactPuts()).toEqual([]);
+    expect(guardWrites()).toEqual([]);
+    expect(contactWiped()).toBe(true);
   });
 
   it('has no effect for a duplicate grant', async () => {
-    guardHolds('granted', 2);
+    tableHolds({ record: { consent: 'granted', version: 2 } });
 
     const response = await handler(
       batch(eventRecord(customerEvent('CustomerUpdated', 2, 'granted'))),
@@ -229,10 +354,11 @@ describe('marketing consumer', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(contactPuts()).toEqual([]);
     expect(guardWrites()).toEqual([]);
+    expect(s3.calls()).toHaveLength(0);
   });
 
-  it('undoes its own write when a newer change is recorded while a grant is applied', async () => {
-    ddb.on(PutCommand).rejects(conditionFailed());
+  it('undoes only its own write when a newer grant is recorded while a grant is applied', async () => {
+    ddb.on(PutCommand).rejects(newerRecorded({ consent: 'granted', version: 3 }));
 
     const response = await handler(
       batch(eventRecord(customerEvent('CustomerUpdated', 2, 'granted'))),
@@ -242,10 +368,33 @@ describe('marketing consumer', () => {
     expect(s3.commandCalls(DeleteObjectCommand).map((call) => call.args[0].input)).toEqual([
       { Bucket: BUCKET, Key: KEY, VersionId: 'version-written' },
     ]);
+    expect(contactWiped()).toBe(false);
+  });
+
+  it('deletes every version when a revoke (or the deletion) is recorded while a grant is applied', async () => {
+    ddb.on(PutCommand).rejects(newerRecorded({ consent: 'revoked', version: 3 }));
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [
+        { Key: KEY, VersionId: 'version-written' },
+        { Key: KEY, VersionId: 'older' },
+      ],
+    });
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 2, 'granted'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deletedObjects()).toEqual([
+      { Key: KEY, VersionId: 'version-written' },
+      { Key: KEY, VersionId: 'older' },
+    ]);
   });
 
   it('deletes nothing for a late revoke (a newer grant is recorded)', async () => {
-    ddb.on(PutCommand).rejects(conditionFailed());
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(revokeCancelled({ record: { consent: 'granted', version: 3 } }));
 
     const response = await handler(
       batch(eventRecord(customerEvent('CustomerUpdated', 2, 'revoked'))),
@@ -254,6 +403,62 @@ describe('marketing consumer', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(s3.commandCalls(ListObjectVersionsCommand)).toHaveLength(0);
     expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+  });
+
+  it('deletes again for a revoke behind a newer revoke: what that change wants', async () => {
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(revokeCancelled({ record: { consent: 'revoked', version: 4 } }));
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 2, 'revoked'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(contactWiped()).toBe(true);
+  });
+
+  it('records nothing for an opt-out of a customer whose profile is gone, and deletes the contact', async () => {
+    ddb.on(TransactWriteCommand).rejects(revokeCancelled({ profile: true }));
+
+    const response = await handler(
+      batch(eventRecord(customerEvent('CustomerUpdated', 2, 'revoked'))),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(guardWrites()).toEqual([]);
+    expect(contactWiped()).toBe(true);
+  });
+
+  it('fails the record for a retry when DynamoDB leaves the read unprocessed, writing nothing', async () => {
+    ddb.on(BatchGetCommand).resolves({
+      Responses: { [TABLE_NAME]: [] },
+      UnprocessedKeys: { [TABLE_NAME]: { Keys: [GUARD_KEY, PROFILE_KEY] } },
+    });
+    const grant = customerEvent('CustomerUpdated', 2, 'granted');
+    const other = { ...customerEvent('CustomerUpdated', 5, 'none'), eventId: 'event-none' };
+
+    const response = await handler(batch(eventRecord(grant), eventRecord(other)));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${grant.eventId}` }] });
+    expect(contactPuts()).toEqual([]);
+  });
+
+  it('fails the record for a retry on a transaction conflict, deleting nothing', async () => {
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+      }),
+    );
+    const revoke = customerEvent('CustomerUpdated', 2, 'revoked');
+    const other = { ...customerEvent('CustomerUpdated', 5, 'none'), eventId: 'event-none' };
+
+    const response = await handler(batch(eventRecord(revoke), eventRecord(other)));
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${revoke.eventId}` }] });
+    expect(contactWiped()).toBe(false);
   });
 
   it('fails the revoke for a retry when S3 could not delete a version', async () => {

@@ -2,22 +2,18 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { type Customer, customerIdSchema, customerSchema } from '../domain/customer';
+import { tombstoneOf } from '../domain/deletion';
 import { EmailTaken, VersionConflict } from '../domain/errors';
-import { customerPk, emailClaimKey, type ItemKey, PROFILE_SK, profileKey } from '../domain/keys';
+import { emailClaimKey, marketingConsentKey, profileKey, welcomeKey } from '../domain/keys';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** DynamoDB refuses a transaction of more items than this. */
-const MAX_TRANSACTION_ITEMS = 100;
-
 const emailClaimSchema = z.object({ customerId: customerIdSchema });
-const itemKeySchema = z.object({ pk: z.string(), sk: z.string() });
 
 export interface ReadOptions {
   /** Strongly consistent: required when the read decides a write. */
@@ -118,12 +114,15 @@ export class CustomerRepository {
   }
 
   /**
-   * Deletes every item of the customer's partition and its email claim, all or
-   * nothing.
+   * Deletes the customer, all or nothing: the profile (on condition that it is still
+   * `current`), the email claim and the welcome claim go, and the consent record
+   * becomes the customer's tombstone, which expires after the TTL. Every item is named
+   * by its key, so an item a consumer writes while the deletion runs cannot be missed:
+   * it was written before this transaction (and is removed by it) or after it (and its
+   * own condition on the profile stopped it).
    * @throws VersionConflict when the stored version is no longer `current.version`.
    */
-  async delete(current: Customer): Promise<void> {
-    const others = (await this.partitionKeys(current.id)).filter((key) => key.sk !== PROFILE_SK);
+  async delete(current: Customer, now: Date): Promise<void> {
     const items: TransactItem[] = [
       {
         Delete: {
@@ -133,40 +132,20 @@ export class CustomerRepository {
         },
       },
       this.deleteClaim(current),
-      ...others.map((key) => ({ Delete: { TableName: this.tableName, Key: key } })),
+      { Delete: { TableName: this.tableName, Key: welcomeKey(current.id) } },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...marketingConsentKey(current.id), ...tombstoneOf(current.version, now) },
+        },
+      },
     ];
-    if (items.length > MAX_TRANSACTION_ITEMS) {
-      // Deleting in several transactions could leave a half-deleted customer.
-      throw new Error(
-        `customer ${current.id} has ${items.length} items to delete, more than one transaction allows (${MAX_TRANSACTION_ITEMS})`,
-      );
-    }
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
       if (failedConditions(error)?.has(0)) throw new VersionConflict(current.id);
       throw error;
     }
-  }
-
-  private async partitionKeys(id: string): Promise<ItemKey[]> {
-    const keys: ItemKey[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': customerPk(id) },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      keys.push(...(page.Items ?? []).map((item) => itemKeySchema.parse(item)));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return keys;
   }
 
   private claimItem(customer: Customer): Record<string, unknown> {

@@ -1,0 +1,61 @@
+/**
+ * What a deleted customer leaves behind, and for how long. Ids are never reused, so
+ * a customer whose profile is gone is gone for good; the tombstone only has to
+ * outlive every event of the customer that can still be delivered.
+ */
+
+/**
+ * How long a deleted customer's tombstone (and any other item it leaves) is kept.
+ * It has to outlive the longest an event can take to reach a consumer: up to 4 days
+ * in a consumer queue, 14 in a dead-letter queue, then (redriven) up to 4 more; SNS
+ * retries a delivery to SQS for at most 23 days. `npm run dlq -- redrive` refuses
+ * events too old for it (`maxRedriveAgeSeconds`).
+ */
+export const DELETED_CUSTOMER_TTL_DAYS = 30;
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+export const DELETED_CUSTOMER_TTL_SECONDS = DELETED_CUSTOMER_TTL_DAYS * DAY_SECONDS;
+
+export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** When an item a deletion at `now` leaves behind may vanish (the table's TTL attribute). */
+export const deletedCustomerExpiry = (now: Date): number =>
+  epochSeconds(now) + DELETED_CUSTOMER_TTL_SECONDS;
+
+/**
+ * Where a deletion sits in the customer's history. A deletion carries the version of
+ * the state it removed, yet comes after it; nothing can follow it, so no real version
+ * ever takes this place.
+ */
+export const deletionVersion = (lastVersion: number): number => lastVersion + 1;
+
+/**
+ * The tombstone a deletion leaves in the customer's consent record: consent revoked
+ * at a version above every earlier change, the customer marked deleted, gone after
+ * the TTL. Every consumer reads it as "deleted".
+ */
+export interface Tombstone {
+  readonly consent: 'revoked';
+  readonly version: number;
+  readonly deleted: true;
+  readonly deletedAt: string;
+  /** Epoch seconds (the table's TTL attribute). */
+  readonly expiresAt: number;
+}
+
+export const tombstoneOf = (lastVersion: number, now: Date): Tombstone => ({
+  consent: 'revoked',
+  version: deletionVersion(lastVersion),
+  deleted: true,
+  deletedAt: now.toISOString(),
+  expiresAt: deletedCustomerExpiry(now),
+});
+
+/**
+ * The oldest event a dead-letter redrive may send back: once redriven, it can wait up
+ * to `sourceRetentionSeconds` in its queue again, and must still meet the tombstone
+ * of a customer deleted after it happened. One day of slack besides.
+ */
+export const maxRedriveAgeSeconds = (sourceRetentionSeconds: number): number =>
+  DELETED_CUSTOMER_TTL_SECONDS - sourceRetentionSeconds - DAY_SECONDS;

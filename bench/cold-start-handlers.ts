@@ -244,7 +244,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     memorySize: 256,
     environment: () => ({ BUCKET_NAME, TABLE_NAME }),
     event: () => sqsEvent('marketing'),
-    expectedOperations: ['dynamodb:GetItem', 's3:PutObject', 'dynamodb:PutItem'],
+    expectedOperations: ['dynamodb:BatchGetItem', 's3:PutObject', 'dynamodb:PutItem'],
     failureOf: batchFailureOf,
   },
 ];

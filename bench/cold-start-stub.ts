@@ -84,6 +84,19 @@ const escapeXml = (text: string): string =>
 const isProfileKey = (body: string): boolean =>
   (JSON.parse(body) as { Key?: { sk?: { S?: string } } }).Key?.sk?.S === 'PROFILE';
 
+/** A BatchGetItem's answer: of the keys asked for, the profiles, by table. */
+const profilesRequested = (body: string): Record<string, unknown[]> => {
+  const { RequestItems = {} } = JSON.parse(body) as {
+    RequestItems?: Record<string, { Keys?: { pk?: { S?: string }; sk?: { S?: string } }[] }>;
+  };
+  return Object.fromEntries(
+    Object.entries(RequestItems).map(([table, { Keys = [] }]) => [
+      table,
+      Keys.filter((key) => key.sk?.S === 'PROFILE'),
+    ]),
+  );
+};
+
 /** The success answer to `operation`, or a 501 naming what the stub does not know. */
 export const responseFor = (operation: string, request: StubRequest): StubResponse => {
   switch (operation) {
@@ -92,8 +105,11 @@ export const responseFor = (operation: string, request: StubRequest): StubRespon
     case 'dynamodb:PutItem':
       return awsJson('1.0', {});
     case 'dynamodb:GetItem':
-      // A profile exists (the avatar upload route checks); nothing else does (marketing's guard).
+      // A profile exists (the avatar upload route checks); nothing else does.
       return awsJson('1.0', isProfileKey(request.body) ? { Item: profileImage } : {});
+    case 'dynamodb:BatchGetItem':
+      // Marketing reads its consent record and the profile: only the profile exists.
+      return awsJson('1.0', { Responses: profilesRequested(request.body), UnprocessedKeys: {} });
     case 'secretsmanager:GetSecretValue':
       return awsJson('1.1', {
         ARN: JSON.parse(request.body).SecretId,

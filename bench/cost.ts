@@ -96,10 +96,14 @@ const DYNAMODB_UNITS: Readonly<Record<string, Units>> = {
   'create api TransactWriteItems': { wru: 4, rru: 0 },
   // the profile alone (the email is unchanged): a transaction of one item, billed double
   'update api TransactWriteItems': { wru: 2, rru: 0 },
-  // profile + email claim + welcome claim + consent guard
+  // profile + email claim + welcome claim deleted, the tombstone put
   'delete api TransactWriteItems': { wru: 8, rru: 0 },
   // condition check on the profile + put of the claim
   'create welcome TransactWriteItems': { wru: 4, rru: 0 },
+  // the consent record and the profile, strongly consistent
+  'create marketing BatchGetItem': { wru: 0, rru: 2 },
+  // an opt-out: condition check on the profile + put of the record
+  'update marketing TransactWriteItems': { wru: 4, rru: 0 },
 };
 
 const DYNAMODB_DEFAULT_UNITS: Readonly<Record<string, Units>> = {

@@ -37,7 +37,7 @@ const actions: ActionCalls[] = [
       row('archive', 's3', 'HeadObject'),
       row('archive', 's3', 'ListObjectVersions'),
       row('archive', 's3', 'PutObject'),
-      row('marketing', 'dynamodb', 'GetItem'),
+      row('marketing', 'dynamodb', 'BatchGetItem'),
       row('marketing', 's3', 'PutObject'),
       row('marketing', 'dynamodb', 'PutItem'),
     ],
@@ -63,7 +63,7 @@ const actions: ActionCalls[] = [
       row('publisher', 'sns', 'PublishBatch'),
       row('archive', 's3', 'HeadObject'),
       row('archive', 's3', 'PutObject'),
-      row('marketing', 'dynamodb', 'PutItem'),
+      row('marketing', 'dynamodb', 'TransactWriteItems'),
       row('marketing', 's3', 'ListObjectVersions'),
       row('marketing', 's3', 'DeleteObjects'),
     ],
@@ -80,14 +80,13 @@ const actions: ActionCalls[] = [
     action: 'delete',
     rows: [
       row('api', 'dynamodb', 'GetItem'),
-      row('api', 'dynamodb', 'Query'),
       row('api', 'dynamodb', 'TransactWriteItems'),
       row('publisher', 'sns', 'PublishBatch'),
       row('archive', 's3', 'HeadObject'),
-      row('archive', 's3', 'DeleteObject'),
+      row('archive', 's3', 'PutObject'),
     ],
-    total: { min: 6, max: 6, median: 6 },
-    floorTotal: 6,
+    total: { min: 5, max: 5, median: 5 },
+    floorTotal: 5,
     deliveries: [{ fn: 'archive', messages: one }],
     spansMs: spans({ api: 20, publisher: 10, archive: 15 }),
     logBytes: [],
@@ -148,7 +147,9 @@ describe('units per call', () => {
     expect(dynamodbUnits('update', 'api', 'TransactWriteItems')).toEqual({ wru: 2, rru: 0 });
     expect(dynamodbUnits('delete', 'api', 'TransactWriteItems')).toEqual({ wru: 8, rru: 0 });
     expect(dynamodbUnits('create', 'welcome', 'TransactWriteItems')).toEqual({ wru: 4, rru: 0 });
-    expect(dynamodbUnits('create', 'marketing', 'GetItem')).toEqual({ wru: 0, rru: 1 });
+    expect(dynamodbUnits('create', 'marketing', 'BatchGetItem')).toEqual({ wru: 0, rru: 2 });
+    expect(dynamodbUnits('update', 'marketing', 'TransactWriteItems')).toEqual({ wru: 4, rru: 0 });
+    expect(dynamodbUnits('update', 'api', 'GetItem')).toEqual({ wru: 0, rru: 1 });
     expect(dynamodbUnits('create', 'welcome', 'UpdateItem')).toEqual({ wru: 1, rru: 0 });
   });
 
@@ -182,7 +183,8 @@ describe('the bill for a million customers created', () => {
     // one ReceiveMessage + one DeleteMessageBatch per batch of 10, three queues
     expect(quantityOf(bill, 'SQS requests')).toBeCloseTo(600_000);
     expect(quantityOf(bill, 'DynamoDB write')).toBe(10_000_000);
-    expect(quantityOf(bill, 'DynamoDB read')).toBe(1_000_000);
+    // marketing reads the consent record and the profile together
+    expect(quantityOf(bill, 'DynamoDB read')).toBe(2_000_000);
     expect(quantityOf(bill, 'S3 PUT')).toBe(3_000_000);
     expect(quantityOf(bill, 'S3 GET')).toBe(1_000_000);
     // one read per welcome environment every 300 s: 50,000 s for a million at 20/s
@@ -213,9 +215,10 @@ describe('the bill for a million customers created', () => {
   test('a lifecycle adds the update’s and the deletion’s calls', () => {
     const bill = estimate(pipeline, prices, 'ours', 'lifecycle', steady);
     expect(quantityOf(bill, 'API Gateway')).toBe(3_000_000);
-    // create 10, update api 2 + marketing 1, delete api 8
-    expect(quantityOf(bill, 'DynamoDB write')).toBe(21_000_000);
-    expect(quantityOf(bill, 'S3 DELETE')).toBe(1_000_000);
+    // create 10, update api 2 + marketing 4 (a transaction of two), delete api 8
+    expect(quantityOf(bill, 'DynamoDB write')).toBe(24_000_000);
+    // create 3, update 3 (a LIST and DeleteObjects among them), delete 1: the archive's tombstone
+    expect(quantityOf(bill, 'S3 PUT')).toBe(7_000_000);
   });
 
   test('one at a time, batching saves nothing: only the architecture differs', () => {

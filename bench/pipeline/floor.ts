@@ -75,7 +75,7 @@ export const FLOOR: readonly FloorEntry[] = [
     service: 's3',
     operation: 'HeadObject',
     floor: 1,
-    why: 'the stored version, so an older event never overwrites a newer one; its 404 says whether a delete marker is current (deleted: never re-created)',
+    why: 'the stored version, so an older event never overwrites a newer one, and a tombstone (deleted: never re-created)',
   },
   {
     action: 'create',
@@ -89,9 +89,9 @@ export const FLOOR: readonly FloorEntry[] = [
     action: 'create',
     fn: 'marketing',
     service: 'dynamodb',
-    operation: 'GetItem',
+    operation: 'BatchGetItem',
     floor: 1,
-    why: 'guard read: a newer consent change wins',
+    why: 'the consent record and the profile in one read: a newer change wins, a deleted customer gets no contact',
   },
   {
     action: 'create',
@@ -153,9 +153,9 @@ export const FLOOR: readonly FloorEntry[] = [
     action: 'update',
     fn: 'marketing',
     service: 'dynamodb',
-    operation: 'PutItem',
+    operation: 'TransactWriteItems',
     floor: 1,
-    why: 'record the revoke first, so a late grant undoes itself',
+    why: 'record the revoke first, so a late grant undoes itself; only while the profile exists (condition check)',
   },
   {
     action: 'update',
@@ -185,17 +185,9 @@ export const FLOOR: readonly FloorEntry[] = [
     action: 'delete',
     fn: 'api',
     service: 'dynamodb',
-    operation: 'Query',
-    floor: 1,
-    why: "the partition's other items (welcome claim, consent guard), deleted in the same transaction",
-  },
-  {
-    action: 'delete',
-    fn: 'api',
-    service: 'dynamodb',
     operation: 'TransactWriteItems',
     floor: 1,
-    why: 'profile, claim and every other item, all or nothing',
+    why: 'profile, email and welcome claims deleted by key, the consent record turned into the tombstone, all or nothing',
   },
   {
     action: 'delete',
@@ -217,9 +209,9 @@ export const FLOOR: readonly FloorEntry[] = [
     action: 'delete',
     fn: 'archive',
     service: 's3',
-    operation: 'DeleteObject',
+    operation: 'PutObject',
     floor: 1,
-    why: 'a delete marker; every version stays as the history',
+    why: 'the tombstone version, conditional (If-Match); every version stays as the history',
   },
 ];
 

@@ -89,7 +89,7 @@ export function render(result: PipelineResult): string {
       '(against moto’s transaction rollback), and moto copies the whole table for every TransactWriteItems, so its writes slow down as the table grows. ' +
       (behind === undefined
         ? 'No rate tried made the local cloud fall behind. '
-        : `Where it fell behind (${behind.offeredPerSecond}/s), it made ${behind.dynamodbWritesPerSecond.toFixed(0)} DynamoDB writes/s; a customer takes four (the API's transaction, welcome's claim and mark, marketing's guard): about ${(behind.dynamodbWritesPerSecond / 4).toFixed(0)} customers/s, the emulator's ceiling. `) +
+        : `Where it fell behind (${behind.offeredPerSecond}/s), it made ${behind.dynamodbWritesPerSecond.toFixed(0)} DynamoDB writes/s; a customer takes four (the API's transaction, welcome's claim and mark, marketing's consent record): about ${(behind.dynamodbWritesPerSecond / 4).toFixed(0)} customers/s, the emulator's ceiling. `) +
       'In AWS the table is on demand and each function scales out; there, the batching windows (1 s) dominate the latency.',
   ].join('\n');
 }

@@ -3,12 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/adapters/env';
 import { customerEventHandler } from '../shared/adapters/sqs-batch';
 import type { CustomerEvent } from '../shared/domain/events';
-import {
-  readStoredArchive,
-  tombstoneOfEvent,
-  writeArchive,
-  writeTombstone,
-} from './archive-store';
+import { readStoredArchive, tombstoneOfEvent, writeArchive, writeTombstone } from './archive-store';
 import { planArchive } from './plan';
 
 /*

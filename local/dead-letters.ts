@@ -1,4 +1,3 @@
-import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 /**
  * The dead-letter runbook's logic: which queues of the synthesized template hold
  * dead letters (and what for), where they are, what they hold, and moving their
@@ -13,9 +12,11 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
+  SQSServiceException,
 } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import type { CfnResource, CfnTemplate, LocalCloudState } from './model';
+import type { ResourceLocator } from '../ops/stack-target';
+import type { CfnResource, CfnTemplate } from './model';
 
 export type DeadLetterKind = 'queue' | 'subscription' | 'stream';
 
@@ -163,37 +164,6 @@ export const deadLetterQueuesOf = (
   }
   return matching;
 };
-
-/** Finds the physical ids of a stack's resources: for a queue, its URL; for a table, its name. */
-export interface ResourceLocator {
-  physicalIds(): Promise<ReadonlyMap<string, string>>;
-}
-
-/** The running local cloud's resources, from its state file. */
-export const localCloudLocator = (state: Pick<LocalCloudState, 'resources'>): ResourceLocator => ({
-  physicalIds: async () =>
-    new Map(Object.entries(state.resources).map(([id, resource]) => [id, resource.ref])),
-});
-
-/** A deployed stack's resources, from CloudFormation's ListStackResources. */
-export const cloudFormationLocator = (stackName: string, region?: string): ResourceLocator => ({
-  physicalIds: async () => {
-    const client = new CloudFormationClient({ region });
-    const ids = new Map<string, string>();
-    try {
-      for await (const page of paginateListStackResources({ client }, { StackName: stackName })) {
-        for (const summary of page.StackResourceSummaries ?? []) {
-          if (summary.LogicalResourceId && summary.PhysicalResourceId) {
-            ids.set(summary.LogicalResourceId, summary.PhysicalResourceId);
-          }
-        }
-      }
-    } finally {
-      client.destroy();
-    }
-    return ids;
-  },
-});
 
 /** A dead-letter queue with its physical ids resolved. */
 export interface LocatedDeadLetterQueue extends DeadLetterQueue {
@@ -347,12 +317,30 @@ const asDelivered = (
   return { body: envelope.data.Message, attributes: unwrapped };
 };
 
+/** A message a redrive left in its dead-letter queue on purpose, and why. */
+export interface RefusedMessage {
+  readonly messageId: string;
+  readonly reason: string;
+}
+
 export interface RedriveResult {
   readonly moved: number;
-  /** Messages left in the DLQ: in flight elsewhere, or back again after this redrive sent them. */
+  /** Messages left in the DLQ: refused, in flight elsewhere, or back again after this redrive sent them. */
   readonly left: number;
-  /** Why the redrive stopped before the DLQ was empty. */
+  /** Left in the DLQ because `refuse` gave a reason; visible again when the redrive ends. */
+  readonly refused: readonly RefusedMessage[];
+  /** Why the redrive stopped before the DLQ held only refused messages. */
   readonly stoppedBecause?: string;
+}
+
+export interface RedriveOptions {
+  /** How long a message is hidden while it moves (and a refused one until the redrive ends). */
+  readonly visibilityTimeoutSeconds?: number;
+  /**
+   * Why a message (as it would be delivered) must not go back, or `undefined` to move it.
+   * @default - every message moves
+   */
+  readonly refuse?: (body: string) => string | undefined;
 }
 
 /** The redrive of stream failures is not a queue move; see `STREAM_REPLAY_BY_HAND`. */
@@ -367,21 +355,35 @@ export class NotAQueueMove extends Error {
  * Moves every message of `dlq` back to its source queue: each is sent (body and
  * message attributes as they were; a raw subscription's SNS envelope unwrapped)
  * and only then deleted, so a crash in between duplicates a message, which the
- * idempotent consumers absorb, rather than losing it. Repeats until the DLQ is empty.
+ * idempotent consumers absorb, rather than losing it. Repeats until the DLQ holds
+ * nothing but the messages `refuse` kept back, which stay hidden until the end so
+ * no receive returns them twice, then are made visible again where they were.
  *
  * SQS's StartMessageMoveTask would do this server-side for queue DLQs, but moto
- * 5.2.1 does not implement it and it cannot unwrap subscription DLQs, so one path
- * serves the local cloud and a deployed stack alike.
+ * 5.2.1 does not implement it, it cannot unwrap subscription DLQs, and it cannot
+ * keep a message back, so one path serves the local cloud and a deployed stack alike.
  */
 export const redriveMessages = async (
   sqs: SQSClient,
   dlq: LocatedDeadLetterQueue,
-  { visibilityTimeoutSeconds = 60 }: { visibilityTimeoutSeconds?: number } = {},
+  { visibilityTimeoutSeconds = 60, refuse = () => undefined }: RedriveOptions = {},
 ): Promise<RedriveResult> => {
   if (dlq.kind === 'stream') throw new NotAQueueMove(dlq);
   const sentIds = new Set<string>();
+  // By message id: a refused message seen again (its hiding ran out) counts once.
+  const kept = new Map<string, { message: Message; reason: string }>();
   let moved = 0;
   let emptyReceives = 0;
+  const finish = async (stoppedBecause?: string): Promise<RedriveResult> => {
+    await releaseAll(
+      sqs,
+      dlq,
+      [...kept.values()].map(({ message }) => message),
+    );
+    const { visible, inFlight } = await countMessages(sqs, dlq);
+    const refused = [...kept].map(([messageId, { reason }]) => ({ messageId, reason }));
+    return { moved, left: visible + inFlight, refused, ...(stoppedBecause && { stoppedBecause }) };
+  };
   for (;;) {
     const { Messages: messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
@@ -396,32 +398,32 @@ export const redriveMessages = async (
     );
     if (messages.length === 0) {
       const { visible, inFlight } = await countMessages(sqs, dlq);
-      if (visible + inFlight === 0) return { moved, left: 0 };
+      const othersInFlight = Math.max(0, inFlight - kept.size);
+      if (visible + othersInFlight === 0) return finish();
       if (visible === 0 || emptyReceives >= 5) {
-        return {
-          moved,
-          left: visible + inFlight,
-          stoppedBecause: `${visible + inFlight} message(s) still in the DLQ, ${inFlight} of them held by another reader: run redrive again later`,
-        };
+        return finish(
+          `${visible + othersInFlight} message(s) still in the DLQ, ${othersInFlight} of them held by another reader: run redrive again later`,
+        );
       }
       emptyReceives += 1;
       continue;
     }
     emptyReceives = 0;
-    for (const message of messages) {
-      if (message.MessageId && sentIds.has(message.MessageId)) {
-        // The consumer failed it again already; moving it once more would loop forever.
-        await releaseAll(sqs, dlq, messages);
-        const { visible, inFlight } = await countMessages(sqs, dlq);
-        return {
-          moved,
-          left: visible + inFlight,
-          stoppedBecause: `message ${message.MessageId} came back to the DLQ after this redrive sent it: the consumer still fails it`,
-        };
-      }
+    const returned = messages.find((m) => m.MessageId !== undefined && sentIds.has(m.MessageId));
+    if (returned) {
+      // The consumer failed it again already; moving it once more would loop forever.
+      await releaseAll(sqs, dlq, messages);
+      return finish(
+        `message ${returned.MessageId} came back to the DLQ after this redrive sent it: the consumer still fails it`,
+      );
     }
     for (const message of messages) {
       const { body, attributes } = asDelivered(dlq, message);
+      const reason = refuse(body);
+      if (reason !== undefined) {
+        kept.set(message.MessageId ?? message.ReceiptHandle ?? '?', { message, reason });
+        continue;
+      }
       const sent = await sqs.send(
         new SendMessageCommand({
           QueueUrl: dlq.source,
@@ -438,20 +440,58 @@ export const redriveMessages = async (
   }
 };
 
-/** Makes received messages visible again at once, so the next reader sees them. */
+const occurredAtSchema = z.object({
+  eventId: z.string().optional(),
+  type: z.string().optional(),
+  occurredAt: z.iso.datetime(),
+});
+
+/**
+ * A `refuse` for customer events: an event that happened more than `maxAgeSeconds`
+ * before `now` stays in the DLQ. A message with no readable `occurredAt` is not a
+ * customer event the consumers would apply, so its age does not matter and it moves.
+ */
+export const refuseEventsOlderThan =
+  (maxAgeSeconds: number, now: () => Date = () => new Date()) =>
+  (body: string): string | undefined => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+    const event = occurredAtSchema.safeParse(parsed);
+    if (!event.success) return undefined;
+    const { eventId, type = 'event', occurredAt } = event.data;
+    const ageSeconds = (now().getTime() - Date.parse(occurredAt)) / 1000;
+    if (ageSeconds <= maxAgeSeconds) return undefined;
+    const days = (seconds: number) => `${Number((seconds / 86_400).toFixed(1))} days`;
+    const what = eventId === undefined ? type : `${type} ${eventId}`;
+    return `${what} happened ${occurredAt}, ${days(ageSeconds)} ago: older than the ${days(maxAgeSeconds)} a redriven event may be`;
+  };
+
+/**
+ * Makes received messages visible again at once, so the next reader sees them. A
+ * receipt handle that no longer works (its hiding ran out) is left: that message is
+ * visible already.
+ */
 const releaseAll = async (
   sqs: SQSClient,
   dlq: LocatedDeadLetterQueue,
   messages: readonly Message[],
 ): Promise<void> => {
   for (const message of messages) {
-    await sqs.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: dlq.queueUrl,
-        ReceiptHandle: message.ReceiptHandle,
-        VisibilityTimeout: 0,
-      }),
-    );
+    await sqs
+      .send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: dlq.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof SQSServiceException)) throw error;
+      });
   }
 };
 

@@ -2,98 +2,45 @@
  * `npm run dlq -- <command>`: the dead-letter runbook, against the running local
  * cloud (its state file) or a deployed stack (`--stack`).
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
-import { runAsCommand } from './command';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { maxRedriveAgeSeconds } from '../lambda/shared/domain/deletion';
+import { openTarget, TARGET_OPTIONS, TARGET_USAGE } from '../ops/stack-target';
+import { type CommandIo, runAsCommand } from './command';
 import {
-  cloudFormationLocator,
   countMessages,
   type DeadLetterQueue,
   deadLetterQueuesOf,
   findDeadLetterQueues,
   KIND_LABELS,
   type LocatedDeadLetterQueue,
-  localCloudLocator,
   locate,
   type PeekedMessage,
   peekMessages,
   queueNameOf,
-  type ResourceLocator,
   redriveMessages,
+  refuseEventsOlderThan,
   STREAM_REPLAY_BY_HAND,
   streamRangeOf,
   UnknownConsumer,
 } from './dead-letters';
-import { type CfnTemplate, DEFAULT_STATE_FILE } from './model';
-import { emulatorClientConfig, readLocalCloudState } from './state';
 
 export const USAGE = `usage: npm run dlq -- <command> [options]
 
 commands:
   list                          every dead-letter queue, what it holds and where it came from
   peek <consumer> [--max N]     show up to N (1-10, default 10) messages, leaving them in place
-  redrive <consumer>            move every message back to where it failed (the consumer's queue)
+  redrive <consumer>            move every message back to where it failed (the consumer's queue),
+                                but an event too old to apply safely, which stays (README, Guarantees)
 
 <consumer>: a construct id (WelcomeConsumer, StreamPublisher) or its short form (welcome), any case
 
-target (default: the running local cloud, from $LOCAL_CLOUD_STATE or ${DEFAULT_STATE_FILE}):
-  --state-file <file>           another local cloud state file
-  --stack <name>                a deployed stack (e.g. CustomerPipeline-prod), found through CloudFormation
-  --region <region>             the deployed stack's region (default: the AWS SDK's)
-  --template <file>             the synthesized template (default: the local cloud's own synth,
-                                cdk.out/ next to its state file, else cdk.out/<stack>.template.json)`;
-
-/** Where the command writes, and what it reads of its environment; tests pass their own. */
-export interface DlqIo {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-}
+${TARGET_USAGE}`;
 
 class UsageError extends Error {}
 
 const BODY_LIMIT_BYTES = 2048;
 const MAX_PEEK = 10;
-
-const templateSchema = z.object({
-  Resources: z.record(z.string(), z.object({ Type: z.string() }).loose()),
-});
-
-const readJson = async (file: string, what: string, hint: string): Promise<unknown> => {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new Error(`no ${what} at ${file}: ${hint}`);
-  }
-  return JSON.parse(text);
-};
-
-interface Target {
-  readonly stackName: string;
-  readonly locator: ResourceLocator;
-  readonly sqs: SQSClient;
-  /** The template the local cloud runs, when the target is a local cloud. */
-  readonly templateFile?: string;
-  /** Where to look for the synthesized template otherwise, first match wins. */
-  readonly templateDirs: readonly string[];
-}
-
-const localCloudTarget = async (stateFile: string): Promise<Target> => {
-  const state = await readLocalCloudState(stateFile);
-  return {
-    stackName: state.stackName,
-    locator: localCloudLocator(state),
-    templateFile: state.templateFile,
-    templateDirs: ['cdk.out'],
-    sqs: new SQSClient(emulatorClientConfig(state)),
-  };
-};
 
 const pad = (rows: readonly (readonly string[])[]): string[] => {
   const widths =
@@ -136,7 +83,12 @@ const printableBody = (body: string): string => {
   return `${shown}\n… (${bytes.length - BODY_LIMIT_BYTES} more bytes)`;
 };
 
-const printMessage = (io: DlqIo, dlq: DeadLetterQueue, message: PeekedMessage, n: number): void => {
+const printMessage = (
+  io: CommandIo,
+  dlq: DeadLetterQueue,
+  message: PeekedMessage,
+  n: number,
+): void => {
   io.out(
     `  [${n}] ${message.messageId}  received ${message.receiveCount}×  sent ${message.sentAt?.toISOString() ?? '?'}`,
   );
@@ -154,7 +106,7 @@ const printMessage = (io: DlqIo, dlq: DeadLetterQueue, message: PeekedMessage, n
   for (const line of printableBody(message.body).split('\n')) io.out(`      ${line}`);
 };
 
-const list = async (io: DlqIo, sqs: SQSClient, dlqs: readonly LocatedDeadLetterQueue[]) => {
+const list = async (io: CommandIo, sqs: SQSClient, dlqs: readonly LocatedDeadLetterQueue[]) => {
   const counts = await Promise.all(dlqs.map((dlq) => countMessages(sqs, dlq)));
   const rows = counts.map(({ dlq, visible, inFlight }) => [
     dlq.consumer,
@@ -170,7 +122,7 @@ const list = async (io: DlqIo, sqs: SQSClient, dlqs: readonly LocatedDeadLetterQ
 };
 
 const peek = async (
-  io: DlqIo,
+  io: CommandIo,
   sqs: SQSClient,
   dlqs: readonly LocatedDeadLetterQueue[],
   max: number,
@@ -185,7 +137,21 @@ const peek = async (
   return 0;
 };
 
-const redrive = async (io: DlqIo, sqs: SQSClient, dlqs: readonly LocatedDeadLetterQueue[]) => {
+/** SQS's default message retention, for a queue whose attributes do not say. */
+const SQS_DEFAULT_RETENTION_SECONDS = 4 * 24 * 60 * 60;
+
+const retentionOf = async (sqs: SQSClient, queueUrl: string): Promise<number> => {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['MessageRetentionPeriod'],
+    }),
+  );
+  const seconds = Number(Attributes?.MessageRetentionPeriod);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : SQS_DEFAULT_RETENTION_SECONDS;
+};
+
+const redrive = async (io: CommandIo, sqs: SQSClient, dlqs: readonly LocatedDeadLetterQueue[]) => {
   let code = 0;
   for (const dlq of dlqs) {
     if (dlq.kind === 'stream') {
@@ -193,8 +159,19 @@ const redrive = async (io: DlqIo, sqs: SQSClient, dlqs: readonly LocatedDeadLett
       code = 2;
       continue;
     }
-    const result = await redriveMessages(sqs, dlq);
+    // Once back, an event may wait out its queue's retention again, and must still
+    // meet the tombstone of a customer deleted after it happened.
+    const maxAge = maxRedriveAgeSeconds(await retentionOf(sqs, dlq.source));
+    const result = await redriveMessages(sqs, dlq, { refuse: refuseEventsOlderThan(maxAge) });
     io.out(`${heading(dlq)} → ${sourceLabel(dlq)}: moved ${result.moved}`);
+    if (result.refused.length > 0) {
+      io.err(
+        `${heading(dlq)}: refused ${result.refused.length}, left in the DLQ: a deleted ` +
+          "customer's tombstone may be gone before they are applied (README, Guarantees)",
+      );
+      for (const { messageId, reason } of result.refused) io.err(`  ${messageId}: ${reason}`);
+      code = Math.max(code, 1);
+    }
     if (result.stoppedBecause) {
       io.err(`${heading(dlq)}: stopped with ${result.left} left: ${result.stoppedBecause}`);
       code = Math.max(code, 1);
@@ -214,7 +191,7 @@ const parseMax = (value: string | undefined): number => {
 };
 
 /** Runs one dlq command; resolves to the exit code (0 ok, 1 failure, 2 usage). */
-export const runDlq = async (argv: readonly string[], io: DlqIo): Promise<number> => {
+export const runDlq = async (argv: readonly string[], io: CommandIo): Promise<number> => {
   let sqs: SQSClient | undefined;
   try {
     const { values, positionals } = (() => {
@@ -224,10 +201,7 @@ export const runDlq = async (argv: readonly string[], io: DlqIo): Promise<number
           allowPositionals: true,
           options: {
             max: { type: 'string' },
-            stack: { type: 'string' },
-            region: { type: 'string' },
-            template: { type: 'string' },
-            'state-file': { type: 'string' },
+            ...TARGET_OPTIONS,
             help: { type: 'boolean', short: 'h' },
           },
         });
@@ -250,31 +224,9 @@ export const runDlq = async (argv: readonly string[], io: DlqIo): Promise<number
     }
     const max = parseMax(values.max);
 
-    const target: Target = values.stack
-      ? {
-          stackName: values.stack,
-          locator: cloudFormationLocator(values.stack, values.region),
-          sqs: new SQSClient({ region: values.region }),
-          templateDirs: ['cdk.out'],
-        }
-      : await localCloudTarget(
-          path.resolve(
-            io.cwd,
-            values['state-file'] ?? io.env.LOCAL_CLOUD_STATE ?? DEFAULT_STATE_FILE,
-          ),
-        );
-    sqs = target.sqs;
-    const candidates = values.template
-      ? [values.template]
-      : target.templateFile
-        ? [target.templateFile]
-        : target.templateDirs.map((dir) => path.join(dir, `${target.stackName}.template.json`));
-    const templateFile =
-      candidates.map((file) => path.resolve(io.cwd, file)).find((file) => existsSync(file)) ??
-      path.resolve(io.cwd, candidates[candidates.length - 1] ?? '');
-    const template = templateSchema.parse(
-      await readJson(templateFile, 'synthesized template', 'run `npx cdk synth` first'),
-    ) as CfnTemplate;
+    const target = await openTarget(values, io);
+    sqs = new SQSClient(target.clientConfig);
+    const { template } = target;
     const all = findDeadLetterQueues(template);
     const chosen = needsConsumer && consumer ? deadLetterQueuesOf(all, consumer) : all;
     const located = await locate(chosen, target.locator);

@@ -9,6 +9,7 @@ import {
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
@@ -17,7 +18,6 @@ import {
   deadLetterQueuesOf,
   findDeadLetterQueues,
   type LocatedDeadLetterQueue,
-  localCloudLocator,
   locate,
   peekMessages,
   UnknownConsumer,
@@ -25,6 +25,7 @@ import {
 import { runDlq } from '../../local/dlq';
 import type { CfnTemplate, LocalCloudState, PhysicalResource } from '../../local/model';
 import { type RunningMoto, startMoto } from '../../local/moto';
+import { localCloudLocator } from '../../ops/stack-target';
 import { synthPipeline } from '../synth';
 
 jest.setTimeout(60_000);
@@ -355,6 +356,84 @@ describe('npm run dlq redrive', () => {
     );
     const unwrapped = back.find((message) => message.Body === event);
     expect(unwrapped?.MessageAttributes?.MessageType?.StringValue).toBe('CustomerCreated');
+  });
+
+  describe("an event too old to meet a deleted customer's tombstone stays in the DLQ", () => {
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    const eventAged = (days: number, eventId: string) =>
+      JSON.stringify({
+        eventId,
+        type: 'CustomerCreated',
+        occurredAt: new Date(Date.now() - days * DAY_MS).toISOString(),
+      });
+
+    test('refuses and lists it, leaves it visible, and moves everything else', async () => {
+      const archiveDlq = located1('ArchiveConsumer', 'queue');
+      // The source queue keeps messages 4 days (SQS's default): 30 - 4 - 1 = 25 days at most.
+      const moving = [eventAged(24.9, 'recent'), eventAged(0, 'fresh'), 'not json at all'];
+      await send(archiveDlq.queueUrl, eventAged(25.1, 'too-old'), 'CustomerCreated');
+      for (const body of moving) await send(archiveDlq.queueUrl, body, 'CustomerCreated');
+
+      const { code, out, err } = await dlq('redrive', 'archive');
+
+      expect(code).toBe(1);
+      expect(out).toMatch(/ArchiveConsumer queue DLQ \S+ → .*: moved 3/);
+      expect(err).toMatch(/refused 1, left in the DLQ/);
+      expect(err).toMatch(
+        /CustomerCreated too-old happened \S+, 25.1 days ago: older than the 25 days a redriven event may be/,
+      );
+      expect(await countMessages(sqs, archiveDlq)).toMatchObject({ visible: 1, inFlight: 0 });
+      const back = await drain(archiveDlq.source, 3);
+      expect(back.map((message) => message.Body).sort()).toEqual([...moving].sort());
+    });
+
+    test('judges a subscription DLQ message by the event inside its SNS envelope', async () => {
+      const subscriptionDlq = located1('MarketingConsumer', 'subscription');
+      await send(
+        subscriptionDlq.queueUrl,
+        JSON.stringify({
+          Type: 'Notification',
+          MessageId: 'm1',
+          TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:events`,
+          Message: eventAged(40, 'enveloped'),
+        }),
+      );
+
+      const { code, err } = await dlq('redrive', 'marketing');
+
+      expect(code).toBe(1);
+      expect(err).toMatch(/CustomerCreated enveloped happened/);
+      expect(await visibleCount(subscriptionDlq.queueUrl)).toBe(1);
+      expect(await visibleCount(subscriptionDlq.source)).toBe(0);
+    });
+
+    test("takes the bound from the source queue's retention", async () => {
+      const welcomeDlq = located1('WelcomeConsumer', 'queue');
+      await sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: welcomeDlq.source,
+          Attributes: { MessageRetentionPeriod: String(14 * 24 * 60 * 60) },
+        }),
+      );
+      try {
+        // 30 - 14 - 1: 15 days at most.
+        await send(welcomeDlq.queueUrl, eventAged(15.5, 'half-a-day-too-old'));
+        await send(welcomeDlq.queueUrl, eventAged(14.5, 'young-enough'));
+
+        const { code, out, err } = await dlq('redrive', 'welcome');
+
+        expect(code).toBe(1);
+        expect(out).toMatch(/WelcomeConsumer queue DLQ \S+ → .*: moved 1/);
+        expect(err).toMatch(/half-a-day-too-old .* older than the 15 days/);
+      } finally {
+        await sqs.send(
+          new SetQueueAttributesCommand({
+            QueueUrl: welcomeDlq.source,
+            Attributes: { MessageRetentionPeriod: String(4 * 24 * 60 * 60) },
+          }),
+        );
+      }
+    });
   });
 
   test('does not move stream failures: exits 2 saying how to replay them by hand', async () => {

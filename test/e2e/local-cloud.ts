@@ -73,13 +73,14 @@ export const eventually = async <T>(
   }
 };
 
-/** Runs `npm run dlq -- <args>` against the local cloud, as an operator would. */
-export const runDlq = (
+/** Runs one of the operations commands (`local/dlq.ts`) against the local cloud, as an operator would. */
+export const runCommand = (
   cloud: LocalCloud,
+  file: string,
   ...args: string[]
 ): Promise<{ code: number; output: string }> =>
   new Promise((resolve) => {
-    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['local/dlq.ts', ...args], {
+    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [file, ...args], {
       cwd: ROOT,
       env: { ...process.env, LOCAL_CLOUD_STATE: cloud.stateFile },
     });
@@ -92,6 +93,14 @@ export const runDlq = (
     });
     child.on('exit', (code) => resolve({ code: code ?? -1, output }));
   });
+
+/** `npm run dlq -- <args>` */
+export const runDlq = (cloud: LocalCloud, ...args: string[]) =>
+  runCommand(cloud, 'local/dlq.ts', ...args);
+
+/** `npm run repair-deleted -- <args>` */
+export const runRepairDeleted = (cloud: LocalCloud, ...args: string[]) =>
+  runCommand(cloud, 'ops/repair-deleted.ts', ...args);
 
 let counter = 0;
 /** A customer no other test uses. */

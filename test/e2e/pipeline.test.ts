@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
+  PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import {
@@ -14,7 +16,7 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsCall } from '../../local/aws-proxy';
 import { callApi, control, deliveries, sinkCalls } from '../../local/client';
 import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
@@ -27,6 +29,7 @@ import {
   newCustomerInput,
   resourceAt,
   runDlq,
+  runRepairDeleted,
 } from './local-cloud';
 
 /**
@@ -62,6 +65,31 @@ const queueDepth = async (queueUrl: string): Promise<number> => {
     Number(Attributes?.ApproximateNumberOfMessages) +
     Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
   );
+};
+const tableName = () => resourceAt(cloud, 'AWS::DynamoDB::Table', '/CustomerTable/').ref;
+/** Every item of a customer's partition, read consistently. */
+const partitionItems = async (id: string): Promise<Record<string, unknown>[]> =>
+  (
+    await cloud.documents.send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `CUSTOMER#${id}` },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items ?? [];
+/** What the archive's current version of a customer is. */
+const archiveState = async (id: string): Promise<'absent' | 'tombstone' | 'customer'> => {
+  try {
+    const head = await cloud.s3.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: `customers/${id}.json` }),
+    );
+    return head.Metadata?.deleted === 'true' ? 'tombstone' : 'customer';
+  } catch (error) {
+    if ((error as Error).name === 'NotFound') return 'absent';
+    throw error;
+  }
 };
 const deadLetterQueueUrls = () =>
   Object.values(cloud.state.resources)
@@ -164,20 +192,27 @@ describe('a customer’s life', () => {
     );
   });
 
-  test('delete: a delete marker over the kept history, and the email can be used again', async () => {
+  test('delete: a tombstone version over the kept history, a tombstone record, and the email can be used again', async () => {
     const current = await callApi(cloud, 'GET', `/customers/${optedIn.id}`);
     const deleted = await callApi(cloud, 'DELETE', `/customers/${optedIn.id}`, undefined, {
       'if-match': current.headers.get('etag') ?? '',
     });
     expect(deleted.status).toBe(204);
 
-    const archive = await eventually(
-      'the delete marker',
-      () => versionsOf(`customers/${optedIn.id}.json`),
-      (out) => exactMarkers(out, `customers/${optedIn.id}.json`).some((m) => m.IsLatest),
+    await eventually(
+      'the archive tombstone',
+      () => archiveState(optedIn.id),
+      (state) => state === 'tombstone',
     );
-    expect(exactVersions(archive, `customers/${optedIn.id}.json`)).toHaveLength(2);
+    const archive = await versionsOf(`customers/${optedIn.id}.json`);
+    expect(exactVersions(archive, `customers/${optedIn.id}.json`)).toHaveLength(3);
+    expect(exactMarkers(archive, `customers/${optedIn.id}.json`)).toHaveLength(0);
     expect((await callApi(cloud, 'GET', `/customers/${optedIn.id}`)).status).toBe(404);
+    const items = await partitionItems(optedIn.id);
+    expect(items).toEqual([
+      expect.objectContaining({ sk: 'MARKETING#CONSENT', deleted: true, consent: 'revoked' }),
+    ]);
+    expect(items[0]?.expiresAt).toEqual(expect.any(Number));
 
     const reused = await callApi(
       cloud,
@@ -294,6 +329,90 @@ describe('failures and duplicates', () => {
       (n) => n === 1,
     );
     await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: dlq.ref }));
+  });
+
+  test('a creation stuck in the DLQs, redriven after an opt-out and the deletion, brings nothing back', async () => {
+    const functionOf = (consumer: string) =>
+      resourceAt(cloud, 'AWS::Lambda::Function', `/${consumer}/Function/`).logicalId;
+    const dlqOf = (consumer: string) =>
+      resourceAt(cloud, 'AWS::SQS::Queue', `/${consumer}/DeadLetterQueue/`).ref;
+    for (const consumer of ['MarketingConsumer', 'ArchiveConsumer']) {
+      await control(cloud, 'POST', '/faults', {
+        caller: functionOf(consumer),
+        service: 's3',
+        mode: 'unreachable',
+      });
+    }
+    let v1: { id: string; email: string };
+    try {
+      const created = await callApi(
+        cloud,
+        'POST',
+        '/customers',
+        newCustomerInput({ marketingOptIn: true }),
+      );
+      v1 = created.body as { id: string; email: string };
+      for (const consumer of ['MarketingConsumer', 'ArchiveConsumer']) {
+        await eventually(
+          `the creation in the ${consumer} DLQ`,
+          () => queueDepth(dlqOf(consumer)),
+          (n) => n === 1,
+        );
+      }
+    } finally {
+      await control(cloud, 'DELETE', '/faults');
+    }
+    const optedOut = await callApi(
+      cloud,
+      'PUT',
+      `/customers/${v1.id}`,
+      { fullName: 'Opted Out', email: v1.email, dateOfBirth: '1990-05-17', marketingOptIn: false },
+      { 'if-match': '"1"' },
+    );
+    expect(optedOut.status).toBe(200);
+    await eventually(
+      'the opt-out recorded',
+      () => partitionItems(v1.id),
+      (items) => items.some((item) => item.consent === 'revoked' && item.version === 2),
+    );
+    const deleted = await callApi(cloud, 'DELETE', `/customers/${v1.id}`, undefined, {
+      'if-match': '"2"',
+    });
+    expect(deleted.status).toBe(204);
+    await eventually(
+      'the archive tombstone',
+      () => archiveState(v1.id),
+      (state) => state === 'tombstone',
+    );
+
+    const before = (await deliveries(cloud)).length;
+    for (const consumer of ['marketing', 'archive']) {
+      expect(await runDlq(cloud, 'redrive', consumer)).toMatchObject({
+        code: 0,
+        output: expect.stringMatching(/DeadLetterQueue\S* → .*: moved 1\b/),
+      });
+    }
+    await eventually(
+      'both redriven creations handled',
+      async () => (await deliveries(cloud)).slice(before),
+      (ds) => ds.filter((d) => d.outcome === 'succeeded').length >= 2,
+    );
+
+    const contact = `marketing/contacts/${v1.id}.json`;
+    const contactVersions = await versionsOf(contact);
+    expect([
+      ...exactVersions(contactVersions, contact),
+      ...exactMarkers(contactVersions, contact),
+    ]).toEqual([]);
+    expect(await archiveState(v1.id)).toBe('tombstone');
+    const items = await partitionItems(v1.id);
+    expect(items.map((item) => [item.sk, item.consent, item.deleted])).toEqual([
+      ['MARKETING#CONSENT', 'revoked', true],
+    ]);
+    expect(items.every((item) => typeof item.expiresAt === 'number')).toBe(true);
+    for (const consumer of ['MarketingConsumer', 'ArchiveConsumer']) {
+      expect(await queueDepth(dlqOf(consumer))).toBe(0);
+    }
   });
 
   test('the same event delivered twice sends one welcome', async () => {
@@ -446,6 +565,117 @@ describe('under load', () => {
     );
     expect(archived.every((n) => n === 1)).toBe(true);
     for (const url of deadLetterQueueUrls()) expect(await queueDepth(url)).toBe(0);
+  });
+});
+
+describe('npm run repair-deleted', () => {
+  test('gives what a customer deleted before tombstones left the treatment a deletion gives now, and nothing else', async () => {
+    // What a customer deleted by the earlier release could leave: a consent record and a
+    // SENT welcome written after the deletion removed the partition, without expiry, an
+    // email claim, a contact a late grant wrote, and its archive brought back.
+    const orphan = crypto.randomUUID();
+    const table = tableName();
+    const put = (item: Record<string, unknown>) =>
+      cloud.documents.send(new PutCommand({ TableName: table, Item: item }));
+    await put({
+      pk: `CUSTOMER#${orphan}`,
+      sk: 'MARKETING#CONSENT',
+      consent: 'granted',
+      version: 1,
+    });
+    await put({ pk: `CUSTOMER#${orphan}`, sk: 'NOTIFICATION#WELCOME', status: 'SENT' });
+    await put({ pk: `EMAIL#${orphan}@example.com`, sk: 'EMAIL', customerId: orphan });
+    const contact = `marketing/contacts/${orphan}.json`;
+    for (const body of ['{"v":1}', '{"v":2}']) {
+      await cloud.s3.send(new PutObjectCommand({ Bucket: bucket, Key: contact, Body: body }));
+    }
+    await cloud.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `customers/${orphan}.json`,
+        Body: '{}',
+        Metadata: { version: '1' },
+      }),
+    );
+    // A customer who stays, and one deleted since the upgrade: neither is touched.
+    const live = (
+      await callApi(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true }))
+    ).body as { id: string };
+    const gone = (await callApi(cloud, 'POST', '/customers', newCustomerInput())).body as {
+      id: string;
+    };
+    await eventually(
+      'the live contact and both archives',
+      async () => [
+        exactVersions(
+          await versionsOf(`marketing/contacts/${live.id}.json`),
+          `marketing/contacts/${live.id}.json`,
+        ).length,
+        await archiveState(gone.id),
+      ],
+      ([contacts, archived]) => contacts === 1 && archived === 'customer',
+    );
+    await callApi(cloud, 'DELETE', `/customers/${gone.id}`, undefined, { 'if-match': '"1"' });
+    await eventually(
+      'the tombstone',
+      () => archiveState(gone.id),
+      (state) => state === 'tombstone',
+    );
+    const liveBefore = await partitionItems(live.id);
+
+    const dryRun = await runRepairDeleted(cloud, '--dry-run');
+
+    expect(dryRun).toMatchObject({
+      code: 0,
+      output: expect.stringContaining(
+        `would repair ${orphan}: tombstone at version 2 (was granted at version 1); expiry on NOTIFICATION#WELCOME; 1 email claim(s) deleted; marketing contact deleted (2 version(s)); archive tombstone over version 1`,
+      ),
+    });
+    expect(dryRun.output).not.toContain(live.id);
+    expect(dryRun.output).not.toContain(gone.id);
+    expect(await partitionItems(orphan)).toHaveLength(2);
+    expect(await archiveState(orphan)).toBe('customer');
+
+    const repair = await runRepairDeleted(cloud);
+
+    expect(repair).toMatchObject({
+      code: 0,
+      output: expect.stringContaining(`repaired ${orphan}:`),
+    });
+    const items = await partitionItems(orphan);
+    expect(items).toEqual([
+      expect.objectContaining({
+        sk: 'MARKETING#CONSENT',
+        consent: 'revoked',
+        deleted: true,
+        version: 2,
+      }),
+      expect.objectContaining({ sk: 'NOTIFICATION#WELCOME', status: 'SENT' }),
+    ]);
+    expect(items.every((item) => typeof item.expiresAt === 'number')).toBe(true);
+    const claim = await cloud.documents.send(
+      new GetCommand({
+        TableName: table,
+        Key: { pk: `EMAIL#${orphan}@example.com`, sk: 'EMAIL' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(claim.Item).toBeUndefined();
+    const contactVersions = await versionsOf(contact);
+    expect([
+      ...exactVersions(contactVersions, contact),
+      ...exactMarkers(contactVersions, contact),
+    ]).toEqual([]);
+    expect(await archiveState(orphan)).toBe('tombstone');
+    expect(await partitionItems(live.id)).toEqual(liveBefore);
+    expect(await archiveState(live.id)).toBe('customer');
+
+    // Nothing is left to repair.
+    const again = await runRepairDeleted(cloud);
+    expect(again).toMatchObject({
+      code: 0,
+      output: expect.stringContaining('repaired 0 deleted customer(s)'),
+    });
   });
 });
 

@@ -1,15 +1,15 @@
 /**
  * What a deleted customer leaves behind, and for how long. Ids are never reused, so
- * a customer whose profile is gone is gone for good; the tombstone only has to
- * outlive every event of the customer that can still be delivered.
+ * a customer whose profile is gone is gone for good. The tombstone stops what the
+ * profile's absence cannot (a consumer that read the profile just before the
+ * deletion, and writes after it), and is kept for every event that can still arrive.
  */
 
 /**
- * How long a deleted customer's tombstone (and any other item it leaves) is kept.
- * It has to outlive the longest an event can take to reach a consumer: up to 4 days
- * in a consumer queue, 14 in a dead-letter queue, then (redriven) up to 4 more; SNS
- * retries a delivery to SQS for at most 23 days. `npm run dlq -- redrive` refuses
- * events too old for it (`maxRedriveAgeSeconds`).
+ * How long a deleted customer's tombstone is kept: longer than an event can take to
+ * reach a consumer (up to 4 days in a consumer queue; SNS retries a delivery to SQS
+ * for at most 23 days). A redrive resends with a fresh age, so `npm run dlq -- redrive`
+ * refuses events too old for it (`maxRedriveAgeSeconds`).
  */
 export const DELETED_CUSTOMER_TTL_DAYS = 30;
 

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/mini';
+import { whileCustomerExists } from '../shared/adapters/dynamodb';
 import { marketingConsentKey, profileKey } from '../shared/domain/keys';
 
 /** The newest consent change applied to a customer; after a deletion, its tombstone. */
@@ -133,13 +134,7 @@ export const recordConsentWhileCustomerExists = async (
     await doc.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            ConditionCheck: {
-              TableName: tableName,
-              Key: profileKey(customerId),
-              ConditionExpression: 'attribute_exists(pk)',
-            },
-          },
+          whileCustomerExists(tableName, customerId),
           { Put: putIfNewer(tableName, customerId, record, true) },
         ],
       }),

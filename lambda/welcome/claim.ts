@@ -5,8 +5,9 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { whileCustomerExists } from '../shared/adapters/dynamodb';
 import type { CustomerEvent } from '../shared/domain/events';
-import { profileKey, welcomeKey } from '../shared/domain/keys';
+import { welcomeKey } from '../shared/domain/keys';
 
 /** Longer than the function timeout (30 s), so a live attempt never loses its claim. */
 const LOCK_SECONDS = 60;
@@ -42,13 +43,7 @@ export const claimWelcome = async (
     await doc.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            ConditionCheck: {
-              TableName: tableName,
-              Key: profileKey(customerId),
-              ConditionExpression: 'attribute_exists(pk)',
-            },
-          },
+          whileCustomerExists(tableName, customerId),
           {
             Put: {
               TableName: tableName,

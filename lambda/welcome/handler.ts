@@ -7,6 +7,16 @@ import type { CustomerEvent } from '../shared/domain/events';
 import { claimWelcome, markWelcomeSent } from './claim';
 import { welcomeNotifier } from './notifier';
 
+/*
+ * One welcome per customer, sent at least once and marked once.
+ * - Twice: the claim (`NOTIFICATION#WELCOME`) is taken once; a redelivery finds it SENT,
+ *   or held by a live attempt (and is retried later); the provider dedupes a resend
+ *   after a crash by the Idempotency-Key, the event id.
+ * - Late: only creations arrive here, so nothing newer can overtake one.
+ * - After the customer is gone: the claim is taken only while the profile exists, and
+ *   the deletion removes the claim with the profile, so marking it SENT fails and the
+ *   retry finds the customer gone. Nothing without an expiry is left behind.
+ */
 const logger = new Logger();
 const doc = createDocumentClient();
 const tableName = requireEnv('TABLE_NAME');

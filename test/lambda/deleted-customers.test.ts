@@ -1,9 +1,5 @@
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -35,6 +31,7 @@ import {
 } from '../../lambda/shared/domain/events';
 import { customerPk, marketingConsentKey } from '../../lambda/shared/domain/keys';
 import { type RunningMoto, startMoto } from '../../local/moto';
+import { createCustomerTable } from '../local/moto-tables';
 import { apiEvent } from './http-fixtures';
 import { type FakeProvider, startProvider } from './provider-fixtures';
 import { batch, eventRecord } from './sqs-fixtures';
@@ -123,20 +120,7 @@ beforeAll(async () => {
   s3 = new S3Client({ ...config, forcePathStyle: true });
   const secrets = new SecretsManagerClient(config);
 
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: TABLE_NAME,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createCustomerTable(dynamodb, TABLE_NAME);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await s3.send(
     new PutBucketVersioningCommand({

@@ -91,25 +91,19 @@ export const withCloud = async <T>(
   }
 };
 
-/** Every version and delete marker under `prefix`, per key. */
+/** How many versions each key under `prefix` has (delete markers not counted). */
 export const versionsUnder = async (
   cloud: Cloud,
   prefix: string,
-): Promise<Map<string, { versions: number; deletedLatest: boolean }>> => {
-  const keys = new Map<string, { versions: number; deletedLatest: boolean }>();
-  const entry = (key: string) => {
-    const found = keys.get(key) ?? { versions: 0, deletedLatest: false };
-    keys.set(key, found);
-    return found;
-  };
+): Promise<Map<string, { versions: number }>> => {
+  const keys = new Map<string, { versions: number }>();
   let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
   for (;;) {
     const page = await cloud.s3.send(
       new ListObjectVersionsCommand({ Bucket: cloud.bucket, Prefix: prefix, ...markers }),
     );
-    for (const v of page.Versions ?? []) if (v.Key) entry(v.Key).versions += 1;
-    for (const m of page.DeleteMarkers ?? []) {
-      if (m.Key && m.IsLatest) entry(m.Key).deletedLatest = true;
+    for (const v of page.Versions ?? []) {
+      if (v.Key) keys.set(v.Key, { versions: (keys.get(v.Key)?.versions ?? 0) + 1 });
     }
     if (page.IsTruncated !== true) return keys;
     markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };

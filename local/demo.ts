@@ -12,6 +12,7 @@ import * as z from 'zod';
 import { archiveKey } from '../lambda/archive/plan';
 import { contactKey } from '../lambda/marketing/consent';
 import { type Customer, customerSchema } from '../lambda/shared/domain/customer';
+import { deletionVersion } from '../lambda/shared/domain/deletion';
 import { marketingConsentOf } from '../lambda/shared/domain/events';
 import { marketingConsentKey } from '../lambda/shared/domain/keys';
 import { runAsCommand } from './command';
@@ -46,7 +47,8 @@ export interface CustomerHistory {
   readonly deleted: boolean;
   /**
    * The newest change the marketing consumer is sent (its filter passes `granted` and
-   * `revoked` only), with the version its guard records for it; none if it never was.
+   * `revoked` only), with the version its consent record holds for it; none if it never
+   * was. After a deletion, the tombstone the deletion leaves in that record.
    */
   readonly consentChange?: ConsentChange;
 }
@@ -88,8 +90,8 @@ export const deletedHistory = (history: CustomerHistory, before: Customer): Cust
   ...history,
   steps: [...history.steps, 'deleted'],
   deleted: true,
-  // The marketing consumer ranks a deletion just after the version it removed.
-  consentChange: consentChange(before, undefined, before.version + 1) ?? history.consentChange,
+  // Opted in or not, the deletion leaves its tombstone, just after the version it removed.
+  consentChange: { consent: 'revoked', version: deletionVersion(before.version) },
 });
 
 // ---- what the pipeline did, as observed ----------------------------------------------------
@@ -118,9 +120,11 @@ export interface ObservedCustomer {
   readonly archive: KeyVersions & {
     /** The customer version the latest archived object holds (its `version` metadata). */
     readonly latestCustomerVersion?: number;
+    /** The latest archived object is the deleted customer's tombstone version. */
+    readonly latestIsTombstone?: boolean;
   };
   readonly contact: KeyVersions;
-  /** The marketing consumer's guard item: the newest consent change it applied. */
+  /** The consent record: the newest consent change applied, or the tombstone. */
   readonly consentRecord?: ConsentChange;
 }
 
@@ -138,7 +142,7 @@ const archiveSeenAny = ({ archive }: ObservedCustomer): boolean =>
 
 const archiveSettled = (history: CustomerHistory, observed: ObservedCustomer): boolean =>
   history.deleted
-    ? observed.archive.latestIsDeleteMarker
+    ? observed.archive.latestIsTombstone === true
     : observed.archive.latestCustomerVersion === history.version;
 
 /** What the pipeline has still to do for this customer; empty once it has settled. */
@@ -154,7 +158,7 @@ export const missing = (history: CustomerHistory, observed: ObservedCustomer): s
   }
   if (!archiveSettled(history, observed)) {
     gaps.push(
-      history.deleted ? 'archive delete marker' : `archive of customer version ${history.version}`,
+      history.deleted ? 'archive tombstone' : `archive of customer version ${history.version}`,
     );
   }
   const change = history.consentChange;
@@ -196,15 +200,22 @@ const describeWelcome = (history: CustomerHistory, calls: readonly WelcomeCall[]
 const describeArchive = (archive: ObservedCustomer['archive']): string => {
   const total = archive.versions + archive.deleteMarkers;
   if (total === 0) return 'archive: nothing yet';
-  const latest = archive.latestIsDeleteMarker
-    ? 'a delete marker'
-    : `customer version ${archive.latestCustomerVersion ?? '?'}`;
+  const latest = archive.latestIsTombstone
+    ? 'the tombstone'
+    : archive.latestIsDeleteMarker
+      ? 'a delete marker'
+      : `customer version ${archive.latestCustomerVersion ?? '?'}`;
   return `archive: ${plural(total, 'version')}, latest is ${latest}`;
 };
 
 const describeMarketing = (history: CustomerHistory, contact: KeyVersions): string => {
   const present = contact.versions > 0 && !contact.latestIsDeleteMarker;
   const entries = contact.versions + contact.deleteMarkers;
+  if (history.deleted) {
+    return entries === 0
+      ? 'marketing: no contact (deleted; the consent record is its tombstone)'
+      : `marketing: deleted, yet the contact has ${plural(entries, 'version')}`;
+  }
   if (history.consentChange === undefined) {
     return entries === 0
       ? 'marketing: never opted in'
@@ -361,8 +372,10 @@ const observeArchive = async (
   const key = archiveKey(customerId);
   const versions = await keyVersions(cloud, key);
   if (versions.versions === 0 || versions.latestIsDeleteMarker) return versions;
-  // The archive consumer records the customer version in the object's metadata.
+  // The archive consumer records the customer version in the object's metadata, and
+  // marks the deleted customer's tombstone there.
   const head = await cloud.s3.send(new HeadObjectCommand({ Bucket: cloud.bucket, Key: key }));
+  if (head.Metadata?.deleted === 'true') return { ...versions, latestIsTombstone: true };
   const version = Number(head.Metadata?.version);
   return Number.isInteger(version) ? { ...versions, latestCustomerVersion: version } : versions;
 };
@@ -525,8 +538,7 @@ export const runDemo = async (
     let adaHistory = createdHistory(ada.customer);
     let graceHistory = createdHistory(grace.customer);
     let alanHistory = createdHistory(alan.customer);
-    // One step at a time, as a person would use it. (It also keeps the demo clear of a
-    // moto difference: deleting a key S3 never stored leaves no delete marker there.)
+    // One step at a time, as a person would use it.
     out(`   waiting for the creations to reach every consumer (up to ${seconds(timeoutMs)})`);
     if (!(await waitUntilSettled([adaHistory, graceHistory, alanHistory]))) return 1;
 

@@ -71,8 +71,9 @@ const deletedNeverOptedIn = (): CustomerHistory => {
 const deletedAndSettled: ObservedCustomer = {
   welcomeCalls: [],
   welcomeQueueEmpty: true,
-  archive: { versions: 1, deleteMarkers: 1, latestIsDeleteMarker: true },
+  archive: { versions: 2, deleteMarkers: 0, latestIsDeleteMarker: false, latestIsTombstone: true },
   contact: noVersions,
+  consentRecord: { consent: 'revoked', version: 2 },
 };
 
 describe('demo report', () => {
@@ -115,12 +116,12 @@ describe('demo report', () => {
     ]);
   });
 
-  it('reports a customer deleted before the welcome: no notification, a delete marker on top', () => {
+  it('reports a customer deleted before the welcome: no notification, the tombstone on top', () => {
     expect(describeCustomer(deletedNeverOptedIn(), deletedAndSettled)).toEqual([
       'Alan Turing (3f2a9c1e-0b7d-4c55-9a51-2f0f6f1d8e21): created (not opted in), deleted',
       '  welcome: none (deleted before it could be welcomed)',
-      '  archive: 2 versions, latest is a delete marker',
-      '  marketing: never opted in',
+      '  archive: 2 versions, latest is the tombstone',
+      '  marketing: no contact (deleted; the consent record is its tombstone)',
     ]);
   });
 
@@ -196,7 +197,7 @@ describe('demo settled', () => {
     expect(missing(optedOut(), observed)).toEqual(['marketing contact removed for good']);
   });
 
-  it('is not settled for a deleted customer until the archive shows the delete marker', () => {
+  it('is not settled for a deleted customer until the archive shows the tombstone', () => {
     const observed: ObservedCustomer = {
       ...deletedAndSettled,
       archive: {
@@ -206,7 +207,7 @@ describe('demo settled', () => {
         latestCustomerVersion: 1,
       },
     };
-    expect(missing(deletedNeverOptedIn(), observed)).toEqual(['archive delete marker']);
+    expect(missing(deletedNeverOptedIn(), observed)).toEqual(['archive tombstone']);
   });
 
   it('waits for the welcome consumer of a deleted customer while its queue holds messages', () => {
@@ -229,17 +230,24 @@ describe('demo settled', () => {
     expect(settled(deletedNeverOptedIn(), deletedAndSettled)).toBe(true);
   });
 
-  it('expects the revoke of a deleted opted-in customer one step after its last version', () => {
-    const history = deletedHistory(createdHistory(customer()), customer());
-    const observed: ObservedCustomer = {
-      ...deletedAndSettled,
-      consentRecord: { consent: 'revoked', version: 1 },
-    };
-    expect(missing(history, observed)).toEqual(['marketing consent revoked at version 2']);
-    expect(
-      settled(history, { ...observed, consentRecord: { consent: 'revoked', version: 2 } }),
-    ).toBe(true);
-  });
+  it.each([
+    ['opted in', true],
+    ['never opted in', false],
+  ])(
+    'expects the tombstone of a deleted customer (%s) one step after its last version',
+    (_, optIn) => {
+      const created = customer({ marketingOptIn: optIn });
+      const history = deletedHistory(createdHistory(created), created);
+      const observed: ObservedCustomer = {
+        ...deletedAndSettled,
+        consentRecord: { consent: optIn ? 'granted' : 'revoked', version: 1 },
+      };
+      expect(missing(history, observed)).toEqual(['marketing consent revoked at version 2']);
+      expect(
+        settled(history, { ...observed, consentRecord: { consent: 'revoked', version: 2 } }),
+      ).toBe(true);
+    },
+  );
 });
 
 describe('demo command without a running local cloud', () => {

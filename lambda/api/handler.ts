@@ -23,9 +23,11 @@ import {
   customerInputSchema,
   emailSchema,
   etagOf,
+  type IfMatch,
   ifMatchSatisfied,
   isUnchanged,
   newCustomer,
+  parseIfMatch,
   replaceCustomer,
 } from '../shared/domain/customer';
 import { CustomerNotFound, PreconditionRequired, VersionConflict } from '../shared/domain/errors';
@@ -38,14 +40,14 @@ type Event = APIGatewayProxyEventV2;
 const withEtag = (statusCode: number, customer: Customer, headers: Record<string, string> = {}) =>
   json(statusCode, customer, { etag: etagOf(customer), ...headers });
 
-const requiredIfMatch = (event: Event): string => {
+const requiredIfMatch = (event: Event): IfMatch => {
   const ifMatch = header(event, 'if-match');
   if (ifMatch === undefined || ifMatch.trim() === '') throw new PreconditionRequired();
-  return ifMatch;
+  return parseIfMatch(ifMatch);
 };
 
 /** The current customer, read consistently because a write depends on it, checked against If-Match. */
-const currentMatching = async (id: string, ifMatch: string): Promise<Customer> => {
+const currentMatching = async (id: string, ifMatch: IfMatch): Promise<Customer> => {
   const current = await customers.findById(id, { consistent: true });
   if (current === undefined) throw new CustomerNotFound(id);
   if (!ifMatchSatisfied(ifMatch, current)) throw new VersionConflict(id, current.version);

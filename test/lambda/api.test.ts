@@ -184,13 +184,46 @@ describe('POST /customers', () => {
     ]);
   });
 
-  it('does not mistake another cancellation for a taken email (500, logged)', async () => {
+  it('retries a transaction DynamoDB cancelled for a conflict, and creates (201)', async () => {
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+
+    const response = await post(input);
+
+    expect(response.statusCode).toBe(201);
+    const [first, second] = transactions();
+    expect(second).toEqual(first);
+    expect(loggedErrors).not.toHaveBeenCalled();
+  });
+
+  it('retries a transaction cancelled for throttling the same way', async () => {
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'ThrottlingError')).resolves({});
+
+    const response = await post(input);
+
+    expect(response.statusCode).toBe(201);
+    expect(transactions()).toHaveLength(2);
+  });
+
+  it('answers 503 with Retry-After when conflicts outlast three attempts, not mistaking them for a taken email', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('TransactionConflict', 'None'));
+
+    const response = await post(input);
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({ 'retry-after': '1', 'cache-control': 'no-store' });
+    expect(bodyOf(response)).toEqual({ message: 'the customer store is busy; try again shortly' });
+    expect(transactions()).toHaveLength(3);
+    expect(loggedErrors).not.toHaveBeenCalled();
+  });
+
+  it('answers a cancellation that is neither a condition, a conflict nor throttling with 500, logged, at once', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('ValidationError', 'None'));
 
     const response = await post(input);
 
     expect(response.statusCode).toBe(500);
     expect(bodyOf(response)).toEqual({ message: 'internal error' });
+    expect(transactions()).toHaveLength(1);
     expect(loggedErrors).toHaveBeenCalledTimes(1);
   });
 
@@ -341,13 +374,14 @@ describe('GET /customers/{idOrEmail}', () => {
     ]);
   });
 
-  it('reads a customer by URL-encoded, mixed-case email: the claim, then the profile', async () => {
+  it('reads a customer by mixed-case email: the claim, then the profile', async () => {
     ddb
       .on(GetCommand, { Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' } })
       .resolves({ Item: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL', customerId: ID } });
     givenStored();
 
-    const response = await get('Ada%40Example.com');
+    // API Gateway decodes the path once: `/customers/Ada%40Example.com` arrives so.
+    const response = await get('Ada@Example.com');
 
     expect(response.statusCode).toBe(200);
     expect(bodyOf(response)).toEqual(stored);
@@ -391,9 +425,32 @@ describe('GET /customers/{idOrEmail}', () => {
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
   });
 
+  it('answers 404 when the claim names a customer whose profile has another email by now', async () => {
+    // The claim and the profile are two eventually consistent reads: an email change
+    // between them leaves a claim that no longer matches the profile it names.
+    ddb
+      .on(GetCommand, { Key: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL' } })
+      .resolves({ Item: { pk: 'EMAIL#ada@example.com', sk: 'EMAIL', customerId: ID } });
+    givenStored({ ...storedItem, email: 'ada.king@example.com' });
+
+    const response = await get('ada@example.com');
+
+    expect(response.statusCode).toBe(404);
+    expect(bodyOf(response).message).toBe('customer ada@example.com not found');
+  });
+
+  it('decodes the path parameter no further than API Gateway did', async () => {
+    // `/customers/ada%2540example.com` reaches the function as `ada%40example.com`,
+    // which is not `ada@example.com`.
+    const response = await get('ada%40example.com');
+
+    expect(response.statusCode).toBe(400);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
   it.each([
     ['neither an id nor an email', 'not-a-customer'],
-    ['a malformed %-sequence', '%E0%A4%A'],
+    ['a string that only looks URL-encoded', '%E0%A4%A'],
   ])('answers %s with 400 and reads nothing', async (_name, idOrEmail) => {
     const response = await get(idOrEmail);
 
@@ -402,10 +459,27 @@ describe('GET /customers/{idOrEmail}', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('answers a DynamoDB failure with 500 and logs it', async () => {
+  it('answers 503 with Retry-After when DynamoDB stays throttled through the SDK retries', async () => {
     ddb
       .on(GetCommand)
       .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+
+    const response = await get(ID);
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({ 'retry-after': '1' });
+    // The SDK retried the read already: no more calls than the one it made.
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+    expect(loggedErrors).not.toHaveBeenCalled();
+  });
+
+  it('answers any other DynamoDB failure with 500 and logs it', async () => {
+    ddb.on(GetCommand).rejects(
+      Object.assign(new Error('Requested resource not found'), {
+        name: 'ResourceNotFoundException',
+        $fault: 'client',
+      }),
+    );
 
     const response = await get(ID);
 
@@ -534,14 +608,48 @@ describe('PUT /customers/{id}', () => {
     expect(writeCount()).toBe(0);
   });
 
-  it('answers 412 when another write wins between the read and the transaction', async () => {
+  it('answers 412 when another write wins between the read and the transaction, without retrying', async () => {
     givenStored();
     ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed'));
 
     const response = await put(ID, { ...input, fullName: 'Someone Else' }, '"3"');
 
     expect(response.statusCode).toBe(412);
+    expect(transactions()).toHaveLength(1);
   });
+
+  it("retries a PUT whose transaction collided with the welcome claim's check on the profile (200)", async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict')).resolves({});
+
+    const response = await put(ID, { ...input, fullName: 'Ada King' }, '"3"');
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ etag: '"4"' });
+    expect(transactions()).toHaveLength(2);
+  });
+
+  it('accepts If-Match: * (any current representation)', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await put(ID, { ...input, fullName: 'Ada King' }, '*');
+
+    expect(response.statusCode).toBe(200);
+  });
+
+  it.each(['2', 'garbage!!', '"2', 'W/2', '"3" "4"'])(
+    'answers a malformed If-Match (%s) with 400 naming the header, and writes nothing',
+    async (ifMatch) => {
+      givenStored();
+
+      const response = await put(ID, { ...input, fullName: 'Ada King' }, ifMatch);
+
+      expect(response.statusCode).toBe(400);
+      expect(bodyOf(response).message).toMatch(/If-Match/);
+      expect(writeCount()).toBe(0);
+    },
+  );
 
   it('refuses to take an email another customer holds (409)', async () => {
     givenStored();
@@ -676,6 +784,26 @@ describe('DELETE /customers/{id}', () => {
     const response = await del(ID, '"3"');
 
     expect(response.statusCode).toBe(412);
+  });
+
+  it('answers 503 with Retry-After when the deletion keeps colliding, having written nothing', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'None', 'TransactionConflict'));
+
+    const response = await del(ID, '"3"');
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({ 'retry-after': '1' });
+    expect(transactions()).toHaveLength(3);
+  });
+
+  it('answers a malformed If-Match with 400 and writes nothing', async () => {
+    givenStored();
+
+    const response = await del(ID, '3');
+
+    expect(response.statusCode).toBe(400);
+    expect(writeCount()).toBe(0);
   });
 });
 

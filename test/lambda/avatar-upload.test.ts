@@ -98,9 +98,10 @@ describe('POST /customers/{id}/avatar-upload', () => {
   });
 
   it.each([
-    ['a path', '..%2F..%2Fetc'],
-    ['an email', 'ada%40example.com'],
-    ['a malformed %-sequence', '%E0%A4%A'],
+    // As API Gateway hands them over: decoded once.
+    ['a path', '../../etc'],
+    ['an email', 'ada@example.com'],
+    ['a string that only looks URL-encoded', '%E0%A4%A'],
   ])('answers an id that is %s, not a UUID, with 400 and reads nothing', async (_name, id) => {
     const response = await avatarUpload(id);
 
@@ -110,10 +111,25 @@ describe('POST /customers/{id}/avatar-upload', () => {
     expect(s3.calls()).toHaveLength(0);
   });
 
-  it('answers a DynamoDB failure with 500 and logs it, presigning nothing', async () => {
+  it('answers a throttled DynamoDB with 503 and Retry-After, presigning nothing', async () => {
     ddb
       .on(GetCommand)
       .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+
+    const response = await avatarUpload(ID);
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({ 'retry-after': '1' });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('answers any other DynamoDB failure with 500 and logs it, presigning nothing', async () => {
+    ddb.on(GetCommand).rejects(
+      Object.assign(new Error('Requested resource not found'), {
+        name: 'ResourceNotFoundException',
+        $fault: 'client',
+      }),
+    );
 
     const response = await avatarUpload(ID);
 

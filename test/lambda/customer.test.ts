@@ -7,8 +7,10 @@ import {
   ifMatchSatisfied,
   isUnchanged,
   newCustomer,
+  parseIfMatch,
   replaceCustomer,
 } from '../../lambda/shared/domain/customer';
+import { MalformedHeader } from '../../lambda/shared/domain/errors';
 
 const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 
@@ -215,22 +217,27 @@ describe('replaceCustomer', () => {
   });
 });
 
-describe('etagOf and ifMatchSatisfied', () => {
+describe('etagOf, parseIfMatch and ifMatchSatisfied', () => {
   it('tags a version as a strong, quoted ETag', () => {
     expect(etagOf({ version: 3 })).toBe('"3"');
   });
 
-  it.each(['"3"', '*', '"1", "3"', ' "3" ', '"2","3"'])(
+  it.each(['"3"', '*', ' * ', '"1", "3"', ' "3" ', '"2","3"', '"1", , "3"', 'W/"2", "3"'])(
     'accepts If-Match %j for version 3',
     (ifMatch) => {
-      expect(ifMatchSatisfied(ifMatch, { version: 3 })).toBe(true);
+      expect(ifMatchSatisfied(parseIfMatch(ifMatch), { version: 3 })).toBe(true);
     },
   );
 
-  it.each(['"2"', 'W/"3"', '3', '"33"', '', '"3'])(
-    'refuses If-Match %j for version 3',
+  it.each(['"2"', 'W/"3"', '"33"', '""'])('refuses If-Match %j for version 3', (ifMatch) => {
+    expect(ifMatchSatisfied(parseIfMatch(ifMatch), { version: 3 })).toBe(false);
+  });
+
+  it.each(['3', '"3', 'garbage!!', 'W/3', '"3" "4"', '*, "3"', ',', '"a"b"'])(
+    'calls If-Match %j malformed, naming the header',
     (ifMatch) => {
-      expect(ifMatchSatisfied(ifMatch, { version: 3 })).toBe(false);
+      expect(() => parseIfMatch(ifMatch)).toThrow(MalformedHeader);
+      expect(() => parseIfMatch(ifMatch)).toThrow(/If-Match/);
     },
   );
 });

@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -10,6 +9,12 @@ import { type Customer, customerIdSchema, customerSchema } from '../domain/custo
 import { tombstoneOf } from '../domain/deletion';
 import { EmailTaken, VersionConflict } from '../domain/errors';
 import { emailClaimKey, marketingConsentKey, profileKey, welcomeKey } from '../domain/keys';
+import {
+  classifyDynamoError,
+  type RetryOptions,
+  unavailableIfBusy,
+  withDynamoRetries,
+} from './dynamodb-errors';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -20,66 +25,77 @@ export interface ReadOptions {
   readonly consistent?: boolean;
 }
 
-/**
- * Positions of the transaction items whose condition failed, or `undefined`
- * when the error is not a cancelled transaction.
- */
-const failedConditions = (error: unknown): ReadonlySet<number> | undefined => {
-  if (!(error instanceof TransactionCanceledException)) return undefined;
-  const reasons = error.CancellationReasons ?? [];
-  return new Set(
-    reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : [])),
-  );
+/** Positions of the transaction items whose condition failed; none for any other error. */
+const failedConditions = (error: unknown): ReadonlySet<number> => {
+  const failure = classifyDynamoError(error);
+  return failure.kind === 'conditional' ? failure.failed : new Set();
 };
 
 /**
  * The customers' storage: a profile item per customer plus one claim item per
  * email address, written together so that an email belongs to one customer.
+ * Every write is a transaction that DynamoDB may cancel for a conflict with another
+ * (the welcome claim's condition check on the profile, a racing request) or for
+ * throttling: it is retried, and a store still busy after that is `TemporarilyUnavailable`.
  */
 export class CustomerRepository {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly retry: RetryOptions = {},
   ) {}
 
   async findById(id: string, options: ReadOptions = {}): Promise<Customer | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: profileKey(id),
-        ConsistentRead: options.consistent ?? false,
-      }),
+    const { Item } = await unavailableIfBusy(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: profileKey(id),
+          ConsistentRead: options.consistent ?? false,
+        }),
+      ),
     );
     // Parsing strips pk/sk and fails loudly on a corrupt item rather than returning it.
     return Item === undefined ? undefined : customerSchema.parse(Item);
   }
 
-  /** `email` must already be normalised (emailSchema lower-cases it). */
+  /**
+   * The customer that holds `email`, which must already be normalised (emailSchema
+   * lower-cases it). The claim and the profile are two reads, each eventually
+   * consistent: right after an email change the claim may name a customer whose
+   * profile has another email by now, and that customer is not the answer.
+   */
   async findByEmail(email: string, options: ReadOptions = {}): Promise<Customer | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: emailClaimKey(email),
-        ConsistentRead: options.consistent ?? false,
-      }),
+    const { Item } = await unavailableIfBusy(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: emailClaimKey(email),
+          ConsistentRead: options.consistent ?? false,
+        }),
+      ),
     );
     if (Item === undefined) return undefined;
-    return this.findById(emailClaimSchema.parse(Item).customerId, options);
+    const customer = await this.findById(emailClaimSchema.parse(Item).customerId, options);
+    return customer?.email === email ? customer : undefined;
+  }
+
+  private transact(items: TransactItem[]): Promise<unknown> {
+    return withDynamoRetries(
+      () => this.client.send(new TransactWriteCommand({ TransactItems: items })),
+      this.retry,
+    );
   }
 
   /** @throws EmailTaken when another customer holds the email. */
   async create(customer: Customer): Promise<void> {
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            this.putNew({ ...profileKey(customer.id), ...customer }),
-            this.putNew(this.claimItem(customer)),
-          ],
-        }),
-      );
+      await this.transact([
+        this.putNew({ ...profileKey(customer.id), ...customer }),
+        this.putNew(this.claimItem(customer)),
+      ]);
     } catch (error) {
-      if (failedConditions(error)?.has(1)) throw new EmailTaken(customer.email);
+      if (failedConditions(error).has(1)) throw new EmailTaken(customer.email);
       throw error;
     }
   }
@@ -104,11 +120,11 @@ export class CustomerRepository {
       items.push(this.deleteClaim(current), this.putNew(this.claimItem(next)));
     }
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.transact(items);
     } catch (error) {
       const failed = failedConditions(error);
-      if (failed?.has(0)) throw new VersionConflict(current.id);
-      if (failed?.has(2)) throw new EmailTaken(next.email);
+      if (failed.has(0)) throw new VersionConflict(current.id);
+      if (failed.has(2)) throw new EmailTaken(next.email);
       throw error;
     }
   }
@@ -141,9 +157,9 @@ export class CustomerRepository {
       },
     ];
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.transact(items);
     } catch (error) {
-      if (failedConditions(error)?.has(0)) throw new VersionConflict(current.id);
+      if (failedConditions(error).has(0)) throw new VersionConflict(current.id);
       throw error;
     }
   }

@@ -7,7 +7,9 @@ import {
   CustomerNotFound,
   DomainError,
   EmailTaken,
+  MalformedHeader,
   PreconditionRequired,
+  TemporarilyUnavailable,
   VersionConflict,
 } from '../domain/errors';
 
@@ -60,14 +62,15 @@ export const header = (event: APIGatewayProxyEventV2, name: string): string | un
   return found?.[1];
 };
 
+/**
+ * A path parameter as API Gateway hands it over: already decoded once, so it is used as
+ * it is (decoding again would read `ada%2540example.com` as `ada@example.com`).
+ */
 export const pathParameter = (event: APIGatewayProxyEventV2, name: string): string => {
-  const raw = event.pathParameters?.[name];
-  if (raw === undefined || raw === '') throw new HttpError(400, `missing path parameter ${name}`);
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new HttpError(400, `path parameter ${name} is not valid URL encoding`);
-  }
+  const value = event.pathParameters?.[name];
+  if (value === undefined || value === '')
+    throw new HttpError(400, `missing path parameter ${name}`);
+  return value;
 };
 
 /** Ids are UUIDs; anything else cannot name a customer, and saying so beats a vague 404. */
@@ -122,21 +125,39 @@ export const validate = <T extends z.ZodMiniType>(schema: T, value: unknown): z.
 };
 
 /** The one place a domain error becomes a status code, for every HTTP handler. */
-const DOMAIN_STATUS: ReadonlyArray<readonly [typeof DomainError, number]> = [
+const DOMAIN_STATUS: ReadonlyArray<
+  readonly [abstract new (...args: never[]) => DomainError, number]
+> = [
+  [MalformedHeader, 400],
   [CustomerNotFound, 404],
   [EmailTaken, 409],
   [VersionConflict, 412],
   [PreconditionRequired, 428],
 ];
 
-/** The response for what a route threw; only server faults are logged, as errors. */
+/**
+ * The response for what a route threw. Server faults are logged as errors; a busy
+ * store as a warning (the API's 5xx alarm counts the 503s).
+ */
 export const toErrorResponse = (
   error: unknown,
   event: APIGatewayProxyEventV2,
-  logger: Pick<Logger, 'error'>,
+  logger: Pick<Logger, 'error' | 'warn'>,
 ): Response => {
   if (error instanceof HttpError) {
     return errorResponse(error.statusCode, error.message, error.details);
+  }
+  if (error instanceof TemporarilyUnavailable) {
+    logger.warn('store busy; answered 503', {
+      routeKey: event.routeKey,
+      requestId: event.requestContext.requestId,
+      cause: error.cause,
+    });
+    return json(
+      503,
+      { message: error.message },
+      { 'retry-after': String(error.retryAfterSeconds) },
+    );
   }
   if (error instanceof DomainError) {
     const mapped = DOMAIN_STATUS.find(([type]) => error instanceof type);

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { MalformedHeader } from './errors';
 
 /**
  * GitHub's username rules: 1–39 characters, letters, digits and single hyphens,
@@ -78,14 +79,35 @@ export const replaceCustomer = (current: Customer, input: CustomerInput, now: Da
 /** A strong entity tag for a customer version. */
 export const etagOf = (customer: Pick<Customer, 'version'>): string => `"${customer.version}"`;
 
+/** An `If-Match` header read by RFC 9110: any current representation, or a list of tags. */
+export type IfMatch =
+  | { readonly any: true }
+  | { readonly any: false; readonly tags: readonly string[] };
+
+/** RFC 9110 entity-tag: an optional weakness prefix and an opaque quoted string. */
+const ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
+
 /**
- * Whether an `If-Match` header value matches the customer's current ETag
- * (RFC 9110: a list of tags, or `*`; weak tags never match a strong comparison).
+ * Reads an `If-Match` value: `*`, or a comma-separated list of entity tags (empty list
+ * elements are allowed and ignored). Anything else is malformed and says so, rather
+ * than failing the comparison as if the customer had changed.
+ * @throws MalformedHeader
  */
-export const ifMatchSatisfied = (ifMatch: string, customer: Pick<Customer, 'version'>): boolean => {
-  const current = etagOf(customer);
-  return ifMatch
+export const parseIfMatch = (value: string): IfMatch => {
+  if (value.trim() === '*') return { any: true };
+  const tags = value
     .split(',')
     .map((tag) => tag.trim())
-    .some((tag) => tag === '*' || tag === current);
+    .filter((tag) => tag !== '');
+  if (tags.length === 0 || !tags.every((tag) => ENTITY_TAG.test(tag))) {
+    throw new MalformedHeader('If-Match', 'a list of quoted entity tags such as "3", or *');
+  }
+  return { any: false, tags };
 };
+
+/**
+ * Whether `ifMatch` matches the customer's current ETag: `*` matches any current
+ * customer, and a weak tag never matches (If-Match compares strongly).
+ */
+export const ifMatchSatisfied = (ifMatch: IfMatch, customer: Pick<Customer, 'version'>): boolean =>
+  ifMatch.any || ifMatch.tags.includes(etagOf(customer));

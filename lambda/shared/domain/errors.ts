@@ -1,7 +1,7 @@
-/** Domain errors: the HTTP handlers map each to one status code, in one place (`lambda/api/http.ts`). */
+/** Domain errors: the HTTP handlers map each to one status code, in one place (`lambda/shared/adapters/http.ts`). */
 export class DomainError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -32,5 +32,28 @@ export class VersionConflict extends DomainError {
 export class PreconditionRequired extends DomainError {
   constructor() {
     super('this request needs an If-Match header with the customer ETag');
+  }
+}
+
+/** A request header is not what its grammar allows (RFC 9110), e.g. an unquoted ETag. */
+export class MalformedHeader extends DomainError {
+  constructor(
+    readonly header: string,
+    expected: string,
+  ) {
+    super(`the ${header} header is malformed: expected ${expected}`);
+  }
+}
+
+/**
+ * The store is busy (conflicting transactions, throttling) or failing, and stayed so
+ * through the retries: nothing was written, and the same request may succeed later.
+ */
+export class TemporarilyUnavailable extends DomainError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super('the customer store is busy; try again shortly', options);
   }
 }

@@ -6,7 +6,7 @@ export type Stage = (typeof STAGES)[number];
 /** Everything that differs between stages. The values live in cdk.json (`customerPipeline`). */
 export interface StageConfig {
   readonly stage: Stage;
-  /** The notification provider's HTTPS endpoint the welcome consumer POSTs to. */
+  /** The notification provider's HTTPS endpoint the welcome consumer POSTs to (dev: or loopback HTTP). */
   readonly notificationEndpoint: string;
   /** Browser origins allowed to PUT avatars to the bucket through presigned URLs. */
   readonly corsAllowedOrigins: readonly string[];
@@ -23,6 +23,24 @@ export interface StageConfig {
 }
 
 const isStage = (value: unknown): value is Stage => STAGES.includes(value as Stage);
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The welcome consumer sends the provider's API key as a bearer token: only over TLS,
+ * but for the local cloud's sink on this machine's loopback, and never in prod.
+ */
+const isSafeEndpoint = (value: unknown, stage: Stage): value is string => {
+  if (typeof value !== 'string') return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && stage !== 'prod' && LOOPBACK_HOSTS.has(url.hostname);
+};
 
 const fail = (message: string): never => {
   throw new Error(`Invalid configuration: ${message}`);
@@ -44,8 +62,11 @@ export const loadStageConfig = (node: Node): StageConfig => {
   }
 
   const endpoint = settings.notificationEndpoint;
-  if (typeof endpoint !== 'string' || !/^https?:\/\//.test(endpoint)) {
-    fail(`customerPipeline.${stage}.notificationEndpoint must be an http(s) URL`);
+  if (!isSafeEndpoint(endpoint, stage)) {
+    fail(
+      `customerPipeline.${stage}.notificationEndpoint must be an https:// URL` +
+        (stage === 'prod' ? '' : ' (or http:// to a loopback address, for the local cloud)'),
+    );
   }
   const origins = settings.corsAllowedOrigins;
   if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string')) {

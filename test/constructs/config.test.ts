@@ -52,6 +52,35 @@ describe('loadStageConfig', () => {
     );
   });
 
+  test.each([
+    'http://127.0.0.1:4010/v1/messages',
+    'http://localhost:4010/v1/messages',
+    'http://[::1]:4010/v1/messages',
+  ])('lets dev send the bearer token over plain HTTP only to loopback (%s)', (endpoint) => {
+    expect(load({ notificationEndpoint: endpoint }).notificationEndpoint).toBe(endpoint);
+  });
+
+  test.each(['http://notifications.example.com/v1', 'http://127.0.0.1.example.com/v1'])(
+    'refuses plain HTTP to anything but loopback, in dev too (%s)',
+    (endpoint) => {
+      expect(() => load({ notificationEndpoint: endpoint })).toThrow(
+        /notificationEndpoint must be an https:\/\/ URL/,
+      );
+    },
+  );
+
+  test('refuses plain HTTP in prod, even to loopback: the bearer token travels in it', () => {
+    expect(() =>
+      load({ stage: 'prod', notificationEndpoint: 'http://127.0.0.1:4010/v1/messages' }),
+    ).toThrow(/customerPipeline\.prod\.notificationEndpoint must be an https:\/\/ URL/);
+  });
+
+  test('refuses an endpoint that is not a URL', () => {
+    expect(() => load({ notificationEndpoint: 'notifications.example.com' })).toThrow(
+      /notificationEndpoint/,
+    );
+  });
+
   test('takes an alarm email from -c alarmEmail, and none by default', () => {
     expect(load().alarmEmail).toBeUndefined();
     expect(load({ alarmEmail: 'ops@example.com' }).alarmEmail).toBe('ops@example.com');

@@ -116,6 +116,19 @@ describe('Monitoring', () => {
     );
   });
 
+  test("lets CloudWatch use that key only for this account's alarms (no confused deputy)", () => {
+    const keyId = referencedId(resourceById(template, alarmTopicId).Properties.KmsMasterKeyId);
+    const forCloudWatch = policyStatementsOf(resourceById(template, keyId ?? '')).filter(
+      (s) =>
+        JSON.stringify(s.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+    );
+    expect(forCloudWatch).toHaveLength(1);
+    expect(forCloudWatch[0]?.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': '123456789012' },
+      ArnLike: { 'aws:SourceArn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*' },
+    });
+  });
+
   test('has exactly one dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });

@@ -152,6 +152,7 @@ export class CustomerPipelineStack extends Stack {
       retainData,
     });
     monitoring.watchDeadLetterQueue('StreamPublisherFailures', publisher.failureQueue);
+    monitoring.watchHttpApi('Api', api.stage);
     monitoring.watchFunction('Api', api.function);
     monitoring.watchFunction('AvatarUpload', api.avatarUploadFunction);
     monitoring.watchFunction('StreamPublisher', publisher.function);

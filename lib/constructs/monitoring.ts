@@ -1,4 +1,5 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -111,6 +112,32 @@ export class Monitoring extends Construct {
         title: `${id} invocations and errors`,
         left: [fn.metricInvocations(), errors],
         right: [fn.metricDuration({ statistic: cloudwatch.Stats.p(95) })],
+      }),
+    );
+  }
+
+  /**
+   * Alarms on any 5xx answer of the API's stage, and charts its requests, 4xx, 5xx and
+   * latency. A handler that catches an error and answers 500 or 503 is no Lambda error,
+   * so only this alarm sees it.
+   */
+  public watchHttpApi(id: string, stage: apigwv2.IHttpStage): void {
+    const period = Duration.minutes(5);
+    const serverErrors = stage.metricServerError({ period, statistic: cloudwatch.Stats.SUM });
+    this.addAlarm(`${id}ServerErrorsAlarm`, {
+      metric: serverErrors,
+      threshold: 1,
+      alarmDescription: `API ${id} answered with 5xx: see the api function's logs`,
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `${id} requests and errors`,
+        left: [
+          stage.metricCount({ period, statistic: cloudwatch.Stats.SUM }),
+          stage.metricClientError({ period, statistic: cloudwatch.Stats.SUM }),
+          serverErrors,
+        ],
+        right: [stage.metricLatency({ period, statistic: cloudwatch.Stats.p(95) })],
       }),
     );
   }

@@ -1,4 +1,6 @@
+import type { Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { CustomerApi } from '../../lib/constructs/customer-api';
 import { EventConsumer } from '../../lib/constructs/event-consumer';
 import { Monitoring } from '../../lib/constructs/monitoring';
 import { PipelineFunction } from '../../lib/constructs/pipeline-function';
@@ -38,9 +40,11 @@ describe('Monitoring', () => {
   let deadLetterQueueIds: string[];
   let functionIds: string[];
   let publisherFunctionId: string;
+  let stack: Stack;
   beforeAll(() => {
-    const { stack, template: synthesized } = synthPipeline('dev');
-    template = synthesized;
+    const synthesized = synthPipeline('dev');
+    stack = synthesized.stack;
+    template = synthesized.template;
     const [monitoring] = constructsOfType(stack, Monitoring);
     const [publisher] = constructsOfType(stack, StreamPublisher);
     if (!monitoring || !publisher) throw new Error('expected monitoring and the publisher');
@@ -87,6 +91,27 @@ describe('Monitoring', () => {
 
   test('alarms when the stream publisher falls behind the stream (IteratorAge)', () => {
     expect(lambdaAlarmsOf(template, 'IteratorAge', publisherFunctionId)).toHaveLength(1);
+  });
+
+  test("alarms on the API stage's 5xx answers, which handled 500s and 503s never raise as Lambda errors", () => {
+    const [api] = constructsOfType(stack, CustomerApi);
+    if (!api) throw new Error('expected the API');
+    const apiId = logicalIdOf(stack, api.httpApi);
+    const serverErrors = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.Namespace === 'AWS/ApiGateway',
+    );
+    expect(serverErrors.map((alarm) => alarm.Properties)).toEqual([
+      expect.objectContaining({
+        MetricName: '5xx',
+        Dimensions: expect.arrayContaining([{ Name: 'ApiId', Value: ref(apiId) }]),
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [ref(alarmTopicId)],
+      }),
+    ]);
+    const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+    expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('\\"5xx\\"');
   });
 
   test('every alarm notifies the alarm topic', () => {

@@ -224,6 +224,34 @@ describe('a customer’s life', () => {
   });
 });
 
+describe('the HTTP edge', () => {
+  test('an email in the path is decoded once, as API Gateway does: %40 finds the customer, %2540 is no email', async () => {
+    const input = newCustomerInput();
+    const created = await callApi(cloud, 'POST', '/customers', input);
+    expect(created.status).toBe(201);
+    const [local, domain] = input.email.split('@');
+
+    const found = await callApi(cloud, 'GET', `/customers/${local}%40${domain}`);
+    const doubly = await callApi(cloud, 'GET', `/customers/${local}%2540${domain}`);
+
+    expect(found.status).toBe(200);
+    expect((found.body as { id: string }).id).toBe((created.body as { id: string }).id);
+    expect(doubly.status).toBe(400);
+  });
+
+  test('a malformed If-Match is 400, not 412', async () => {
+    const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
+    const { id } = created.body as { id: string };
+
+    const response = await callApi(cloud, 'DELETE', `/customers/${id}`, undefined, {
+      'if-match': '1',
+    });
+
+    expect(response.status).toBe(400);
+    expect((await callApi(cloud, 'GET', `/customers/${id}`)).status).toBe(200);
+  });
+});
+
 describe('avatar uploads', () => {
   const functionAt = (constructPath: string) =>
     resourceAt(cloud, 'AWS::Lambda::Function', `/CustomerApi/${constructPath}/Resource`).logicalId;

@@ -28,6 +28,7 @@ import {
   type LocalCloud,
   newCustomerInput,
   resourceAt,
+  runCommand,
   runDlq,
   runRepairDeleted,
 } from './local-cloud';
@@ -41,13 +42,18 @@ jest.setTimeout(240_000);
 
 let cloud: LocalCloud;
 let bucket: string;
+let contactsBucket: string;
 beforeAll(() => {
   cloud = connect();
   bucket = resourceAt(cloud, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
+  contactsBucket = resourceAt(cloud, 'AWS::S3::Bucket', '/MarketingContacts/Bucket/').ref;
 });
 
-const versionsOf = (key: string): Promise<ListObjectVersionsCommandOutput> =>
-  cloud.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+const versionsOf = (key: string, inBucket = bucket): Promise<ListObjectVersionsCommandOutput> =>
+  cloud.s3.send(new ListObjectVersionsCommand({ Bucket: inBucket, Prefix: key }));
+/** Where the marketing consumer keeps a customer's contact, in the contacts bucket. */
+const contactKey = (id: string) => `contacts/${id}.json`;
+const contactVersionsOf = (id: string) => versionsOf(contactKey(id), contactsBucket);
 const exactVersions = (output: ListObjectVersionsCommandOutput, key: string) =>
   (output.Versions ?? []).filter((v) => v.Key === key);
 const exactMarkers = (output: ListObjectVersionsCommandOutput, key: string) =>
@@ -140,8 +146,8 @@ describe('a customer’s life', () => {
     );
     await eventually(
       'the opted-in contact',
-      () => versionsOf(`marketing/contacts/${optedIn.id}.json`),
-      (out) => exactVersions(out, `marketing/contacts/${optedIn.id}.json`).length === 1,
+      () => contactVersionsOf(optedIn.id),
+      (out) => exactVersions(out, contactKey(optedIn.id)).length === 1,
     );
 
     const secretArn = resourceAt(cloud, 'AWS::SecretsManager::Secret', '/NotificationSecret/').ref;
@@ -154,8 +160,8 @@ describe('a customer’s life', () => {
       expect(welcome[0]?.bearerToken).toBe(SecretString);
       expect(welcome[0]?.idempotencyKey).toEqual(expect.any(String));
     }
-    const noContact = await versionsOf(`marketing/contacts/${optedOut.id}.json`);
-    expect(exactVersions(noContact, `marketing/contacts/${optedOut.id}.json`)).toHaveLength(0);
+    const noContact = await contactVersionsOf(optedOut.id);
+    expect(exactVersions(noContact, contactKey(optedOut.id))).toHaveLength(0);
     // Nothing more arrives later: still exactly one welcome each.
     const again = await sinkCalls(cloud);
     expect(welcomeCallsFor(again, optedIn.id)).toHaveLength(1);
@@ -185,10 +191,10 @@ describe('a customer’s life', () => {
     expect(exactMarkers(archive, `customers/${optedIn.id}.json`)).toHaveLength(0);
     await eventually(
       'no trace of the contact',
-      () => versionsOf(`marketing/contacts/${optedIn.id}.json`),
+      () => contactVersionsOf(optedIn.id),
       (out) =>
-        exactVersions(out, `marketing/contacts/${optedIn.id}.json`).length === 0 &&
-        exactMarkers(out, `marketing/contacts/${optedIn.id}.json`).length === 0,
+        exactVersions(out, contactKey(optedIn.id)).length === 0 &&
+        exactMarkers(out, contactKey(optedIn.id)).length === 0,
     );
   });
 
@@ -398,8 +404,8 @@ describe('failures and duplicates', () => {
       (ds) => ds.filter((d) => d.outcome === 'succeeded').length >= 2,
     );
 
-    const contact = `marketing/contacts/${v1.id}.json`;
-    const contactVersions = await versionsOf(contact);
+    const contact = contactKey(v1.id);
+    const contactVersions = await contactVersionsOf(v1.id);
     expect([
       ...exactVersions(contactVersions, contact),
       ...exactMarkers(contactVersions, contact),
@@ -568,6 +574,16 @@ describe('under load', () => {
   });
 });
 
+describe('npm run demo', () => {
+  test('settles, finding each consumer’s work where that consumer keeps it', async () => {
+    const demo = await runCommand(cloud, 'local/demo.ts', '--timeout', '60');
+
+    expect(demo).toMatchObject({ code: 0, output: expect.stringContaining('settled in') });
+    expect(demo.output).toContain('marketing: contact kept (2 versions)');
+    expect(demo.output).not.toContain('still missing');
+  });
+});
+
 describe('npm run repair-deleted', () => {
   test('gives what a customer deleted before tombstones left the treatment a deletion gives now, and nothing else', async () => {
     // What a customer deleted by the earlier release could leave: a consent record and a
@@ -585,9 +601,11 @@ describe('npm run repair-deleted', () => {
     });
     await put({ pk: `CUSTOMER#${orphan}`, sk: 'NOTIFICATION#WELCOME', status: 'SENT' });
     await put({ pk: `EMAIL#${orphan}@example.com`, sk: 'EMAIL', customerId: orphan });
-    const contact = `marketing/contacts/${orphan}.json`;
+    const contact = contactKey(orphan);
     for (const body of ['{"v":1}', '{"v":2}']) {
-      await cloud.s3.send(new PutObjectCommand({ Bucket: bucket, Key: contact, Body: body }));
+      await cloud.s3.send(
+        new PutObjectCommand({ Bucket: contactsBucket, Key: contact, Body: body }),
+      );
     }
     await cloud.s3.send(
       new PutObjectCommand({
@@ -607,10 +625,7 @@ describe('npm run repair-deleted', () => {
     await eventually(
       'the live contact and both archives',
       async () => [
-        exactVersions(
-          await versionsOf(`marketing/contacts/${live.id}.json`),
-          `marketing/contacts/${live.id}.json`,
-        ).length,
+        exactVersions(await contactVersionsOf(live.id), contactKey(live.id)).length,
         await archiveState(gone.id),
       ],
       ([contacts, archived]) => contacts === 1 && archived === 'customer',
@@ -661,7 +676,7 @@ describe('npm run repair-deleted', () => {
       }),
     );
     expect(claim.Item).toBeUndefined();
-    const contactVersions = await versionsOf(contact);
+    const contactVersions = await contactVersionsOf(orphan);
     expect([
       ...exactVersions(contactVersions, contact),
       ...exactMarkers(contactVersions, contact),

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
@@ -30,6 +32,7 @@ import {
   resourceAt,
   runCommand,
   runDlq,
+  runMoveContacts,
   runRepairDeleted,
 } from './local-cloud';
 
@@ -690,6 +693,97 @@ describe('npm run repair-deleted', () => {
     expect(again).toMatchObject({
       code: 0,
       output: expect.stringContaining('repaired 0 deleted customer(s)'),
+    });
+  });
+});
+
+describe('npm run move-contacts', () => {
+  test('moves what the earlier release kept under marketing/contacts/: a granted contact copied, the others deleted, nothing left behind', async () => {
+    const legacyKey = (id: string) => `marketing/contacts/${id}.json`;
+    const bodyOf = async (inBucket: string, key: string) =>
+      (
+        await cloud.s3.send(new GetObjectCommand({ Bucket: inBucket, Key: key }))
+      ).Body?.transformToString();
+    const everyEntry = async (inBucket: string, prefix: string) => {
+      const out = await versionsOf(prefix, inBucket);
+      return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])];
+    };
+    // Customers of the earlier release: one opted in, one who opted out since the
+    // upgrade (the new release found no contact to delete), and one whose profile is gone.
+    const optedIn = (
+      await callApi(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true }))
+    ).body as Record<string, unknown> & { id: string };
+    const optedOut = (
+      await callApi(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true }))
+    ).body as Record<string, unknown> & { id: string };
+    await eventually(
+      'both contacts',
+      () =>
+        Promise.all(
+          [optedIn.id, optedOut.id].map(
+            async (id) => exactVersions(await contactVersionsOf(id), contactKey(id)).length,
+          ),
+        ),
+      (counts) => counts.every((n) => n === 1),
+    );
+    const earlierContact = await bodyOf(contactsBucket, contactKey(optedIn.id));
+    // Where the earlier release kept them: in the assets bucket, and only there.
+    for (const id of [optedIn.id, optedOut.id]) {
+      const versions = exactVersions(await contactVersionsOf(id), contactKey(id));
+      await cloud.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: contactsBucket,
+          Delete: {
+            Objects: versions.map((v) => ({ Key: contactKey(id), VersionId: v.VersionId })),
+          },
+        }),
+      );
+      await cloud.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: legacyKey(id), Body: earlierContact }),
+      );
+    }
+    const gone = crypto.randomUUID();
+    await cloud.s3.send(new PutObjectCommand({ Bucket: bucket, Key: legacyKey(gone), Body: '{}' }));
+    const current = await callApi(cloud, 'GET', `/customers/${optedOut.id}`);
+    await callApi(
+      cloud,
+      'PUT',
+      `/customers/${optedOut.id}`,
+      { ...newCustomerInput(), email: optedOut.email, marketingOptIn: false },
+      { 'if-match': current.headers.get('etag') ?? '' },
+    );
+    await eventually(
+      'the opt-out recorded',
+      async () =>
+        (await partitionItems(optedOut.id)).find((item) => item.sk === 'MARKETING#CONSENT')
+          ?.consent,
+      (consent) => consent === 'revoked',
+    );
+
+    const dryRun = await runMoveContacts(cloud, '--dry-run');
+
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.output).toContain(
+      `would move ${optedIn.id}: copied to the contacts bucket; 1 old version(s) deleted`,
+    );
+    expect(dryRun.output).toContain(`would move ${optedOut.id}: not copied (consent revoked)`);
+    expect(dryRun.output).toContain(`would move ${gone}: not copied (customer deleted)`);
+    expect(await everyEntry(bucket, 'marketing/contacts/')).toHaveLength(3);
+
+    const moved = await runMoveContacts(cloud);
+
+    expect(moved).toMatchObject({
+      code: 0,
+      output: expect.stringContaining('moved 3 contact(s): 1 copied, 2 deleted without a copy'),
+    });
+    expect(await bodyOf(contactsBucket, contactKey(optedIn.id))).toBe(earlierContact);
+    expect(exactVersions(await contactVersionsOf(optedOut.id), contactKey(optedOut.id))).toEqual(
+      [],
+    );
+    expect(await everyEntry(bucket, 'marketing/contacts/')).toEqual([]);
+    expect(await runMoveContacts(cloud)).toMatchObject({
+      code: 0,
+      output: expect.stringContaining('moved 0 contact(s)'),
     });
   });
 });

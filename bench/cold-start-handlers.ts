@@ -32,6 +32,7 @@ const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const TABLE_NAME = 'CustomerPipeline-bench-Table';
 const BUCKET_NAME = 'customer-pipeline-bench-assets';
+const CONTACTS_BUCKET_NAME = 'customer-pipeline-bench-contacts';
 const CUSTOMER_ID = '3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b';
 const OCCURRED_AT = '2025-01-15T10:00:00.000Z';
 
@@ -242,7 +243,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
   {
     name: 'marketing',
     memorySize: 256,
-    environment: () => ({ BUCKET_NAME, TABLE_NAME }),
+    environment: () => ({ CONTACTS_BUCKET_NAME, TABLE_NAME }),
     event: () => sqsEvent('marketing'),
     expectedOperations: ['dynamodb:BatchGetItem', 's3:PutObject', 'dynamodb:PutItem'],
     failureOf: batchFailureOf,

@@ -5,16 +5,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { CUSTOMER_EVENT_TYPES, MESSAGE_TYPE_ATTRIBUTE } from '../lambda/shared/domain/events';
 import type { StageConfig } from './config';
-import {
-  ARCHIVE_PREFIX,
-  AssetsBucket,
-  AVATARS_PREFIX,
-  MARKETING_CONTACTS_PREFIX,
-} from './constructs/assets-bucket';
+import { ARCHIVE_PREFIX, AssetsBucket, AVATARS_PREFIX } from './constructs/assets-bucket';
 import { CustomerApi } from './constructs/customer-api';
 import { CustomerEvents } from './constructs/customer-events';
 import { CustomerTable } from './constructs/customer-table';
 import { EventConsumer } from './constructs/event-consumer';
+import { MarketingContacts } from './constructs/marketing-contacts';
 import { Monitoring } from './constructs/monitoring';
 import { NotificationSecret } from './constructs/notification-secret';
 import { StreamPublisher } from './constructs/stream-publisher';
@@ -35,8 +31,8 @@ const toRetentionDays = (days: number): logs.RetentionDays => {
 
 /**
  * API → table → stream → publisher → topic → filtered queues → consumers, with a
- * dead-letter queue at every hop, a versioned assets bucket, the provider's secret,
- * and the alarms and dashboard that watch it all.
+ * dead-letter queue at every hop, a versioned assets bucket, the marketing contacts'
+ * own bucket, the provider's secret, and the alarms and dashboard that watch it all.
  */
 export class CustomerPipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: CustomerPipelineStackProps) {
@@ -53,6 +49,11 @@ export class CustomerPipelineStack extends Stack {
     const assets = new AssetsBucket(this, 'Assets', {
       avatarNoncurrentVersionExpirationDays: config.avatarNoncurrentVersionExpirationDays,
       corsAllowedOrigins: config.corsAllowedOrigins,
+      retainData,
+    });
+    // Apart from the assets bucket, which the archive may list.
+    const contacts = new MarketingContacts(this, 'MarketingContacts', {
+      accessLogsBucket: assets.accessLogsBucket,
       retainData,
     });
     const notificationSecret = new NotificationSecret(this, 'NotificationSecret', { retainData });
@@ -125,7 +126,10 @@ export class CustomerPipelineStack extends Stack {
           sns.SubscriptionFilter.stringFilter({ allowlist: ['granted', 'revoked'] }),
         ),
       },
-      environment: { BUCKET_NAME: assets.bucket.bucketName, TABLE_NAME: table.tableName },
+      environment: {
+        CONTACTS_BUCKET_NAME: contacts.bucket.bucketName,
+        TABLE_NAME: table.tableName,
+      },
       ...functionDefaults,
     });
     // The consent record and the profile in one read; a revoke's record is a transaction
@@ -136,15 +140,15 @@ export class CustomerPipelineStack extends Stack {
       'dynamodb:ConditionCheckItem',
       'dynamodb:PutItem',
     );
-    // A revoked consent deletes every version of the contact: DeleteObjectVersion.
-    assets.grantObjectActions(
+    // A revoked consent lists and deletes every version of the contact: DeleteObjects
+    // needs DeleteObject for each key and DeleteObjectVersion for each VersionId.
+    contacts.grantContactActions(
       marketing.function,
-      MARKETING_CONTACTS_PREFIX,
       's3:PutObject',
       's3:DeleteObject',
       's3:DeleteObjectVersion',
     );
-    assets.grantListVersions(marketing.function, MARKETING_CONTACTS_PREFIX);
+    contacts.grantListContactVersions(marketing.function);
 
     const monitoring = new Monitoring(this, 'Monitoring', {
       dashboardName: `CustomerPipeline-${config.stage}`,
@@ -171,6 +175,7 @@ export class CustomerPipelineStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'TopicArn', { value: topic.topicArn });
     new CfnOutput(this, 'AssetsBucketName', { value: assets.bucket.bucketName });
+    new CfnOutput(this, 'MarketingContactsBucketName', { value: contacts.bucket.bucketName });
     new CfnOutput(this, 'NotificationSecretArn', { value: notificationSecret.secret.secretArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.alarmTopic.topicArn });
   }

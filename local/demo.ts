@@ -261,7 +261,8 @@ interface Cloud {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly documents: DynamoDBDocumentClient;
-  readonly bucket: string;
+  readonly assetsBucket: string;
+  readonly contactsBucket: string;
   readonly table: string;
   readonly welcomeQueueUrl: string;
 }
@@ -274,7 +275,8 @@ const connect = (state: LocalCloudState): Cloud => {
     s3: new S3Client({ ...config, forcePathStyle: true }),
     sqs: new SQSClient(config),
     documents: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
-    bucket: physicalId(state, 'AWS::S3::Bucket', '/Assets/Bucket/'),
+    assetsBucket: physicalId(state, 'AWS::S3::Bucket', '/Assets/Bucket/'),
+    contactsBucket: physicalId(state, 'AWS::S3::Bucket', '/MarketingContacts/Bucket/'),
     table: physicalId(state, 'AWS::DynamoDB::Table', '/CustomerTable/'),
     welcomeQueueUrl: physicalId(state, 'AWS::SQS::Queue', '/WelcomeConsumer/Queue/'),
   };
@@ -351,11 +353,9 @@ const remove = async (cloud: Cloud, current: Written): Promise<void> => {
 
 // ---- observing the pipeline ----------------------------------------------------------------
 
-const keyVersions = async (cloud: Cloud, key: string): Promise<KeyVersions> => {
+const keyVersions = async (cloud: Cloud, bucket: string, key: string): Promise<KeyVersions> => {
   // A demo customer's key has a handful of versions: the first page (up to 1000) holds them all.
-  const page = await cloud.s3.send(
-    new ListObjectVersionsCommand({ Bucket: cloud.bucket, Prefix: key }),
-  );
+  const page = await cloud.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
   const versions = (page.Versions ?? []).filter((entry) => entry.Key === key);
   const markers = (page.DeleteMarkers ?? []).filter((entry) => entry.Key === key);
   return {
@@ -370,11 +370,11 @@ const observeArchive = async (
   customerId: string,
 ): Promise<ObservedCustomer['archive']> => {
   const key = archiveKey(customerId);
-  const versions = await keyVersions(cloud, key);
+  const versions = await keyVersions(cloud, cloud.assetsBucket, key);
   if (versions.versions === 0 || versions.latestIsDeleteMarker) return versions;
   // The archive consumer records the customer version in the object's metadata, and
   // marks the deleted customer's tombstone there.
-  const head = await cloud.s3.send(new HeadObjectCommand({ Bucket: cloud.bucket, Key: key }));
+  const head = await cloud.s3.send(new HeadObjectCommand({ Bucket: cloud.assetsBucket, Key: key }));
   if (head.Metadata?.deleted === 'true') return { ...versions, latestIsTombstone: true };
   const version = Number(head.Metadata?.version);
   return Number.isInteger(version) ? { ...versions, latestCustomerVersion: version } : versions;
@@ -449,7 +449,7 @@ const observe = async (
   const stores = await Promise.all(
     histories.map(async ({ id }) => ({
       archive: await observeArchive(cloud, id),
-      contact: await keyVersions(cloud, contactKey(id)),
+      contact: await keyVersions(cloud, cloud.contactsBucket, contactKey(id)),
       consentRecord: await observeConsentRecord(cloud, id),
     })),
   );

@@ -269,16 +269,36 @@ type LifecycleRule = NonNullable<
   NonNullable<PutBucketLifecycleConfigurationCommand['input']['LifecycleConfiguration']>['Rules']
 >[number];
 
+/** What `toLifecycleRule` carries over; anything else would be dropped in silence. */
+const LIFECYCLE_RULE_FIELDS = new Set([
+  'Id',
+  'Status',
+  'Prefix',
+  'ExpirationInDays',
+  'ExpiredObjectDeleteMarker',
+  'NoncurrentVersionExpiration',
+  'AbortIncompleteMultipartUpload',
+]);
+
 /** CloudFormation's lifecycle rule shape → the S3 API's. */
 const toLifecycleRule = (rule: Record<string, unknown>): LifecycleRule => {
+  const unknown = Object.keys(rule).filter((field) => !LIFECYCLE_RULE_FIELDS.has(field));
+  if (unknown.length > 0) {
+    throw new Error(`lifecycle rule ${String(rule.Id)}: ${unknown.join(', ')} not emulated`);
+  }
   const noncurrent = rule.NoncurrentVersionExpiration as { NoncurrentDays?: number } | undefined;
   const abort = rule.AbortIncompleteMultipartUpload as { DaysAfterInitiation?: number } | undefined;
   return {
     ID: rule.Id as string | undefined,
     Status: (rule.Status as 'Enabled' | 'Disabled' | undefined) ?? 'Enabled',
     Filter: { Prefix: (rule.Prefix as string | undefined) ?? '' },
+    // S3 takes the lone delete markers' clean-up as a kind of expiration.
     Expiration:
-      rule.ExpirationInDays === undefined ? undefined : { Days: rule.ExpirationInDays as number },
+      rule.ExpirationInDays !== undefined
+        ? { Days: rule.ExpirationInDays as number }
+        : rule.ExpiredObjectDeleteMarker !== undefined
+          ? { ExpiredObjectDeleteMarker: rule.ExpiredObjectDeleteMarker as boolean }
+          : undefined,
     NoncurrentVersionExpiration:
       noncurrent?.NoncurrentDays === undefined
         ? undefined

@@ -40,7 +40,10 @@ export interface Stores {
   readonly doc: DynamoDBDocumentClient;
   readonly s3: S3Client;
   readonly tableName: string;
-  readonly bucket: string;
+  /** The archive, under `customers/`. */
+  readonly assetsBucket: string;
+  /** The marketing contacts. */
+  readonly contactsBucket: string;
 }
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -128,13 +131,13 @@ const surveyTable = async ({ doc, tableName }: Stores): Promise<TableSurvey> => 
 };
 
 /** Versions and delete markers under the contacts prefix, by customer. */
-const surveyContacts = async ({ s3, bucket }: Stores): Promise<Map<string, number>> => {
+const surveyContacts = async ({ s3, contactsBucket }: Stores): Promise<Map<string, number>> => {
   const counts = new Map<string, number>();
   let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
   for (;;) {
     const page = await s3.send(
       new ListObjectVersionsCommand({
-        Bucket: bucket,
+        Bucket: contactsBucket,
         Prefix: keyParts(contactKey)[0],
         ...markers,
       }),
@@ -149,13 +152,13 @@ const surveyContacts = async ({ s3, bucket }: Stores): Promise<Map<string, numbe
 };
 
 /** Customers whose archive has a current object (a delete marker hides the others). */
-const surveyArchive = async ({ s3, bucket }: Stores): Promise<Set<string>> => {
+const surveyArchive = async ({ s3, assetsBucket }: Stores): Promise<Set<string>> => {
   const ids = new Set<string>();
   let token: string | undefined;
   do {
     const page = await s3.send(
       new ListObjectsV2Command({
-        Bucket: bucket,
+        Bucket: assetsBucket,
         Prefix: keyParts(archiveKey)[0],
         ContinuationToken: token,
       }),
@@ -226,7 +229,7 @@ export const findDeletedCustomers = async (stores: Stores): Promise<DeletedCusto
       expire.length > 0 || claims.length > 0 || (items.length > 0 && !isTombstone(record));
     let archive: DeletedCustomerRepair['archive'];
     if (archived.has(customerId)) {
-      const stored = await readStoredArchive(stores.s3, stores.bucket, customerId);
+      const stored = await readStoredArchive(stores.s3, stores.assetsBucket, customerId);
       if (stored.state === 'present') archive = { etag: stored.etag, version: stored.version };
     }
     const contactVersions = contacts.get(customerId) ?? 0;
@@ -323,12 +326,12 @@ export const applyRepair = async (
     await stores.doc.send(new TransactWriteCommand({ TransactItems: items }));
   }
   if (repair.contactVersions > 0) {
-    await deleteContactForGood(stores.s3, stores.bucket, repair.customerId);
+    await deleteContactForGood(stores.s3, stores.contactsBucket, repair.customerId);
   }
   if (repair.archive) {
     await writeTombstone(
       stores.s3,
-      stores.bucket,
+      stores.assetsBucket,
       {
         customerId: repair.customerId,
         version: deletionVersion(repair.archive.version),

@@ -58,9 +58,12 @@ export const runRepairDeleted = async (argv: readonly string[], io: CommandIo): 
       doc: DynamoDBDocumentClient.from(dynamodb),
       s3,
       tableName: await resourceOfOutput(target, 'TableName'),
-      bucket: await resourceOfOutput(target, 'AssetsBucketName'),
+      assetsBucket: await resourceOfOutput(target, 'AssetsBucketName'),
+      contactsBucket: await resourceOfOutput(target, 'MarketingContactsBucketName'),
     };
-    io.out(`${target.stackName}: table ${stores.tableName}, bucket ${stores.bucket}`);
+    io.out(
+      `${target.stackName}: table ${stores.tableName}, buckets ${stores.assetsBucket} (archive), ${stores.contactsBucket} (contacts)`,
+    );
     const repairs = await findDeletedCustomers(stores);
     let failed = 0;
     const now = new Date();

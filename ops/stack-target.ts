@@ -125,7 +125,8 @@ export const openTarget = async (
 
 /**
  * The physical id of the resource a template output `Ref`s: the stack's outputs name
- * what operators need (`TableName`, `AssetsBucketName`), locally and deployed alike.
+ * what operators need (`TableName`, `AssetsBucketName`, `MarketingContactsBucketName`),
+ * locally and deployed alike.
  */
 export const resourceOfOutput = async (target: StackTarget, output: string): Promise<string> => {
   const value = target.template.Outputs?.[output]?.Value as { Ref?: unknown } | undefined;

@@ -80,7 +80,7 @@ describe('the handlers the cold start invokes', () => {
       'stream-publisher': ['TOPIC_ARN'],
       welcome: ['TABLE_NAME', 'NOTIFICATION_ENDPOINT', 'NOTIFICATION_API_KEY_SECRET_ARN'],
       archive: ['BUCKET_NAME'],
-      marketing: ['BUCKET_NAME', 'TABLE_NAME'],
+      marketing: ['CONTACTS_BUCKET_NAME', 'TABLE_NAME'],
     });
   });
 

@@ -21,7 +21,8 @@ export interface Cloud {
   readonly logDir: string;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
-  readonly bucket: string;
+  readonly assetsBucket: string;
+  readonly contactsBucket: string;
   readonly deadLetterQueues: readonly string[];
   readonly roleOf: (caller: string) => string;
   stop(): Promise<void>;
@@ -46,10 +47,13 @@ const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
     const state = await readLocalCloudState(stateFile);
     const config = emulatorClientConfig(state);
     const resources = Object.values(state.resources);
-    const bucket = resources.find(
-      (r) => r.type === 'AWS::S3::Bucket' && r.constructPath?.includes('/Assets/Bucket/'),
-    );
-    if (bucket === undefined) throw new Error('no assets bucket in the local cloud');
+    const bucketAt = (part: string, what: string): string => {
+      const bucket = resources.find(
+        (r) => r.type === 'AWS::S3::Bucket' && r.constructPath?.includes(part),
+      );
+      if (bucket === undefined) throw new Error(`no ${what} bucket in the local cloud`);
+      return bucket.ref;
+    };
     const roles = new Map(
       resources.flatMap((r) => {
         const role = roleOfConstructPath(r.constructPath);
@@ -61,7 +65,8 @@ const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
       logDir: path.join(workDir, 'logs'),
       s3: new S3Client(config),
       sqs: new SQSClient(config),
-      bucket: bucket.ref,
+      assetsBucket: bucketAt('/Assets/Bucket/', 'assets'),
+      contactsBucket: bucketAt('/MarketingContacts/Bucket/', 'marketing contacts'),
       deadLetterQueues: resources
         .filter(
           (r) =>
@@ -91,16 +96,17 @@ export const withCloud = async <T>(
   }
 };
 
-/** How many versions each key under `prefix` has (delete markers not counted). */
+/** How many versions each key under `prefix` of `bucket` has (delete markers not counted). */
 export const versionsUnder = async (
   cloud: Cloud,
+  bucket: string,
   prefix: string,
 ): Promise<Map<string, { versions: number }>> => {
   const keys = new Map<string, { versions: number }>();
   let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
   for (;;) {
     const page = await cloud.s3.send(
-      new ListObjectVersionsCommand({ Bucket: cloud.bucket, Prefix: prefix, ...markers }),
+      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...markers }),
     );
     for (const v of page.Versions ?? []) {
       if (v.Key) keys.set(v.Key, { versions: (keys.get(v.Key)?.versions ?? 0) + 1 });

@@ -107,8 +107,8 @@ export const loadRun = async (
     const id = (call.body as { customerId?: string } | null)?.customerId;
     if (id !== undefined) finalWelcomes.set(id, (finalWelcomes.get(id) ?? 0) + 1);
   }
-  const archives = await versionsUnder(cloud, 'customers/');
-  const contacts = await versionsUnder(cloud, 'marketing/contacts/');
+  const archives = await versionsUnder(cloud, cloud.assetsBucket, 'customers/');
+  const contacts = await versionsUnder(cloud, cloud.contactsBucket, 'contacts/');
   const deadLetters = await deadLetterCount(cloud);
   const calls = (await functionCalls(cloud)).slice(callsBefore);
   const failedDeliveries = (await deliveries(cloud))
@@ -125,7 +125,7 @@ export const loadRun = async (
     (id) => archives.get(`customers/${id}.json`)?.versions === 1,
   ).length;
   const contactsPresent = ids.filter(
-    (id) => (contacts.get(`marketing/contacts/${id}.json`)?.versions ?? 0) >= 1,
+    (id) => (contacts.get(`contacts/${id}.json`)?.versions ?? 0) >= 1,
   ).length;
   const problems: string[] = [];
   if (ids.length < count) problems.push(`${count - ids.length} POSTs did not return 201`);

@@ -30,7 +30,13 @@ const measureCycle = async (
   logs: LogReader,
 ): Promise<Record<Action, ActionSample>> => {
   const archiveKey = (id: string) => `customers/${id}.json`;
-  const contactKey = (id: string) => `marketing/contacts/${id}.json`;
+  const contactKey = (id: string) => `contacts/${id}.json`;
+  const archiveVersions = async (id: string) =>
+    (await versionsUnder(cloud, cloud.assetsBucket, archiveKey(id))).get(archiveKey(id))
+      ?.versions ?? 0;
+  const contactVersions = async (id: string) =>
+    (await versionsUnder(cloud, cloud.contactsBucket, contactKey(id))).get(contactKey(id))
+      ?.versions ?? 0;
   const queueRole = (logicalId: string) =>
     roleOfConstructPath(cloud.state.resources[logicalId]?.constructPath) ?? logicalId;
   const sample = async (
@@ -76,9 +82,7 @@ const measureCycle = async (
       const welcomed = (await sinkCalls(cloud)).some(
         (c) => (c.body as { customerId?: string } | null)?.customerId === id,
       );
-      const archive = (await versionsUnder(cloud, archiveKey(id))).get(archiveKey(id));
-      const contact = (await versionsUnder(cloud, contactKey(id))).get(contactKey(id));
-      return welcomed && (archive?.versions ?? 0) >= 1 && (contact?.versions ?? 0) >= 1;
+      return welcomed && (await archiveVersions(id)) >= 1 && (await contactVersions(id)) >= 1;
     },
   );
   const update = await sample(
@@ -95,9 +99,7 @@ const measureCycle = async (
       etag = updated.headers.get('etag') ?? '';
     },
     async () => {
-      const archive = (await versionsUnder(cloud, archiveKey(id))).get(archiveKey(id));
-      const contact = (await versionsUnder(cloud, contactKey(id))).get(contactKey(id));
-      return (archive?.versions ?? 0) >= 2 && (contact?.versions ?? 0) === 0;
+      return (await archiveVersions(id)) >= 2 && (await contactVersions(id)) === 0;
     },
   );
   const remove = await sample(
@@ -110,7 +112,7 @@ const measureCycle = async (
     },
     async () =>
       // The tombstone is the archive's third version, after the creation and the update.
-      ((await versionsUnder(cloud, archiveKey(id))).get(archiveKey(id))?.versions ?? 0) >= 3,
+      (await archiveVersions(id)) >= 3,
   );
   return { create, update, delete: remove };
 };

@@ -8,7 +8,8 @@ export interface MarketingContact {
   readonly consentVersion: number;
 }
 
-export const contactKey = (customerId: string): string => `marketing/contacts/${customerId}.json`;
+/** In the contacts bucket, under the prefix its grants name (`CONTACTS_PREFIX`). */
+export const contactKey = (customerId: string): string => `contacts/${customerId}.json`;
 
 /**
  * Where a consent change sits in the customer's history. A deletion takes the place

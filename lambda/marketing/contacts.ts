@@ -43,15 +43,14 @@ export const deleteContactVersion = async (
 };
 
 /**
- * Removes the contact for good: every version and delete marker, each by VersionId
- * (a plain delete would only hide the contact behind a marker).
+ * Removes `key` for good: every version and delete marker, each by VersionId (a plain
+ * delete would only hide it behind a marker).
  */
-export const deleteContactForGood = async (
+export const deleteEveryVersion = async (
   s3: S3Client,
   bucket: string,
-  customerId: string,
+  key: string,
 ): Promise<void> => {
-  const key = contactKey(customerId);
   const doomed: ObjectIdentifier[] = [];
   let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
   for (;;) {
@@ -79,3 +78,10 @@ export const deleteContactForGood = async (
     }
   }
 };
+
+/** Removes the contact for good, every version and delete marker. */
+export const deleteContactForGood = (
+  s3: S3Client,
+  bucket: string,
+  customerId: string,
+): Promise<void> => deleteEveryVersion(s3, bucket, contactKey(customerId));

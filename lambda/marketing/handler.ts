@@ -17,7 +17,7 @@ import { deleteContactForGood, deleteContactVersion, putContact } from './contac
 const logger = new Logger();
 const doc = createDocumentClient();
 const s3 = new S3Client({});
-const bucket = requireEnv('BUCKET_NAME');
+const bucket = requireEnv('CONTACTS_BUCKET_NAME');
 const tableName = requireEnv('TABLE_NAME');
 
 /*

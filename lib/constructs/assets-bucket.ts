@@ -1,13 +1,12 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
 
 /** Key prefixes of the assets bucket, shared with the handlers that write them. */
 export const AVATARS_PREFIX = 'avatars/';
 export const ARCHIVE_PREFIX = 'customers/';
-export const MARKETING_CONTACTS_PREFIX = 'marketing/contacts/';
 
 export interface AssetsBucketProps {
   /** Days a replaced avatar's previous version is kept. */
@@ -22,9 +21,11 @@ export interface AssetsBucketProps {
 }
 
 /**
- * The versioned assets bucket: avatars, the customer archive (`customers/`) and
- * marketing contacts. Versions under `customers/` are each customer's history and
- * never expire; only old avatars do. Server access logs go to a second bucket.
+ * The versioned assets bucket: avatars and the customer archive (`customers/`).
+ * Versions under `customers/` are each customer's history and never expire; only old
+ * avatars do. Server access logs go to a second bucket, which the stack gives the
+ * marketing contacts' bucket too. The marketing contacts are not here: the archive
+ * may list this bucket.
  */
 export class AssetsBucket extends Construct {
   public readonly bucket: s3.Bucket;
@@ -32,26 +33,16 @@ export class AssetsBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: AssetsBucketProps) {
     super(scope, id);
-    const retain = props.retainData ?? false;
-    const lifetime = {
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      autoDeleteObjects: !retain,
-    };
-    const safety = {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-    };
+    const lifetime = bucketLifetime(props.retainData ?? false);
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
-      ...safety,
+      ...BUCKET_SAFETY,
       ...lifetime,
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
     });
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      ...safety,
+      ...BUCKET_SAFETY,
       ...lifetime,
       versioned: true,
       serverAccessLogsBucket: this.accessLogsBucket,
@@ -91,16 +82,5 @@ export class AssetsBucket extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${this.bucketLogicalId}.Arn>/${prefix}*]`,
       reason: `Object actions are limited to the ${prefix} prefix this function owns; each key is a customer id.`,
     });
-  }
-
-  /** Lets `grantee` list object versions, only under `prefix`. */
-  public grantListVersions(grantee: iam.IGrantable, prefix: string): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucketVersions'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': `${prefix}*` } },
-      }),
-    );
   }
 }

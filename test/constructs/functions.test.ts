@@ -4,6 +4,7 @@ import { CustomerApi } from '../../lib/constructs/customer-api';
 import { CustomerEvents } from '../../lib/constructs/customer-events';
 import { CustomerTable } from '../../lib/constructs/customer-table';
 import { EventConsumer } from '../../lib/constructs/event-consumer';
+import { MarketingContacts } from '../../lib/constructs/marketing-contacts';
 import { NotificationSecret } from '../../lib/constructs/notification-secret';
 import { PipelineFunction } from '../../lib/constructs/pipeline-function';
 import { StreamPublisher } from '../../lib/constructs/stream-publisher';
@@ -11,6 +12,7 @@ import { synthPipeline } from '../synth';
 import {
   actionsWithout,
   allowedActionsOfFunction,
+  allowStatementsOfFunction,
   allPolicyStatements,
   asList,
   constructsOfType,
@@ -67,6 +69,7 @@ describe.each([
     marketing: string;
     table: string;
     bucket: string;
+    contacts: string;
     topic: string;
     eventsKey: string;
     secret: string;
@@ -82,6 +85,7 @@ describe.each([
     const [publisher] = constructsOfType(stack, StreamPublisher);
     const [table] = constructsOfType(stack, CustomerTable);
     const [assets] = constructsOfType(stack, AssetsBucket);
+    const [contacts] = constructsOfType(stack, MarketingContacts);
     const [events] = constructsOfType(stack, CustomerEvents);
     const [secret] = constructsOfType(stack, NotificationSecret);
     const consumer = (name: string) => {
@@ -89,7 +93,7 @@ describe.each([
       if (!found) throw new Error(`expected ${name}`);
       return found;
     };
-    if (!api || !publisher || !table || !assets || !events || !secret) {
+    if (!api || !publisher || !table || !assets || !contacts || !events || !secret) {
       throw new Error('expected every construct of the pipeline');
     }
     const [welcome, archive, marketing] = [
@@ -106,6 +110,7 @@ describe.each([
       marketing: id(marketing.function),
       table: id(table.table),
       bucket: id(assets.bucket),
+      contacts: id(contacts.bucket),
       topic: id(events.topic),
       eventsKey: id(events.key),
       secret: id(secret.secret),
@@ -127,6 +132,18 @@ describe.each([
       Resource,
       Condition,
     }));
+  /** The buckets (logical ids) that any of a function's S3 statements names. */
+  const bucketsReachedBy = (functionId: string): string[] => {
+    const buckets = Object.keys(resourcesOfType(template(), 'AWS::S3::Bucket'));
+    const s3Statements = allowStatementsOfFunction(template(), functionId).filter((s) =>
+      asList(s.Action).some((action) => action.startsWith('s3:')),
+    );
+    return buckets
+      .filter((bucket) =>
+        s3Statements.some((s) => JSON.stringify(s.Resource).includes(`"${bucket}"`)),
+      )
+      .sort();
+  };
 
   describe('shared defaults', () => {
     test('there are six pipeline functions', () => {
@@ -385,7 +402,25 @@ describe.each([
       ]);
     });
 
-    test('marketing may read consent and the profile, record consent, and write and delete contacts under marketing/contacts/', () => {
+    test('archive can neither read nor list any bucket marketing keeps contacts in', () => {
+      const contactBuckets = bucketsReachedBy(ids.marketing);
+      expect(contactBuckets).toHaveLength(1);
+      expect(bucketsReachedBy(ids.archive).filter((b) => contactBuckets.includes(b))).toEqual([]);
+      expect(bucketsReachedBy(ids.archive)).toEqual([ids.bucket]);
+      const statements = JSON.stringify(allowStatementsOfFunction(template(), ids.archive));
+      expect(statements).not.toContain(`"${ids.contacts}"`);
+    });
+
+    test('no function but marketing names the contacts bucket in its policy', () => {
+      const reaching = functionIds.filter((functionId) =>
+        JSON.stringify(allowStatementsOfFunction(template(), functionId)).includes(
+          `"${ids.contacts}"`,
+        ),
+      );
+      expect(reaching).toEqual([ids.marketing]);
+    });
+
+    test('marketing may read consent and the profile, record consent, and write and delete contacts in the contacts bucket only', () => {
       expect(
         actionsWithout(
           allowedActionsOfFunction(template(), ids.marketing),
@@ -404,17 +439,27 @@ describe.each([
       expect(grantsOf(ids.marketing, 'dynamodb:BatchGetItem')).toEqual([
         { Resource: getAtt(ids.table, 'Arn') },
       ]);
+      // DeleteObjects needs DeleteObject for every key, and DeleteObjectVersion for a VersionId.
       for (const action of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']) {
         expect(grantsOf(ids.marketing, action)).toEqual([
-          { Resource: objectsArn(ids.bucket, 'marketing/contacts/*') },
+          { Resource: objectsArn(ids.contacts, 'contacts/*') },
         ]);
       }
       expect(grantsOf(ids.marketing, 's3:ListBucketVersions')).toEqual([
         {
-          Resource: getAtt(ids.bucket, 'Arn'),
-          Condition: { StringLike: { 's3:prefix': 'marketing/contacts/*' } },
+          Resource: getAtt(ids.contacts, 'Arn'),
+          Condition: { StringLike: { 's3:prefix': 'contacts/*' } },
         },
       ]);
+      expect(bucketsReachedBy(ids.marketing)).toEqual([ids.contacts]);
+    });
+
+    test('marketing is told the contacts bucket, and nothing of the assets bucket', () => {
+      const { Environment } = functionProperties(ids.marketing) as {
+        Environment: { Variables: Record<string, unknown> };
+      };
+      expect(Environment.Variables).toMatchObject({ CONTACTS_BUCKET_NAME: ref(ids.contacts) });
+      expect(JSON.stringify(Environment.Variables)).not.toContain(`"${ids.bucket}"`);
     });
   });
 });

@@ -102,6 +102,10 @@ export const runDlq = (cloud: LocalCloud, ...args: string[]) =>
 export const runRepairDeleted = (cloud: LocalCloud, ...args: string[]) =>
   runCommand(cloud, 'ops/repair-deleted.ts', ...args);
 
+/** `npm run move-contacts -- <args>` */
+export const runMoveContacts = (cloud: LocalCloud, ...args: string[]) =>
+  runCommand(cloud, 'ops/move-contacts.ts', ...args);
+
 let counter = 0;
 /** A customer no other test uses. */
 export const newCustomerInput = (overrides: Record<string, unknown> = {}) => {

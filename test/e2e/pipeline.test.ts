@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
@@ -28,7 +30,9 @@ import {
   type LocalCloud,
   newCustomerInput,
   resourceAt,
+  runCommand,
   runDlq,
+  runMoveContacts,
   runRepairDeleted,
 } from './local-cloud';
 
@@ -41,13 +45,18 @@ jest.setTimeout(240_000);
 
 let cloud: LocalCloud;
 let bucket: string;
+let contactsBucket: string;
 beforeAll(() => {
   cloud = connect();
   bucket = resourceAt(cloud, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
+  contactsBucket = resourceAt(cloud, 'AWS::S3::Bucket', '/MarketingContacts/Bucket/').ref;
 });
 
-const versionsOf = (key: string): Promise<ListObjectVersionsCommandOutput> =>
-  cloud.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+const versionsOf = (key: string, inBucket = bucket): Promise<ListObjectVersionsCommandOutput> =>
+  cloud.s3.send(new ListObjectVersionsCommand({ Bucket: inBucket, Prefix: key }));
+/** Where the marketing consumer keeps a customer's contact, in the contacts bucket. */
+const contactKey = (id: string) => `contacts/${id}.json`;
+const contactVersionsOf = (id: string) => versionsOf(contactKey(id), contactsBucket);
 const exactVersions = (output: ListObjectVersionsCommandOutput, key: string) =>
   (output.Versions ?? []).filter((v) => v.Key === key);
 const exactMarkers = (output: ListObjectVersionsCommandOutput, key: string) =>
@@ -140,8 +149,8 @@ describe('a customer’s life', () => {
     );
     await eventually(
       'the opted-in contact',
-      () => versionsOf(`marketing/contacts/${optedIn.id}.json`),
-      (out) => exactVersions(out, `marketing/contacts/${optedIn.id}.json`).length === 1,
+      () => contactVersionsOf(optedIn.id),
+      (out) => exactVersions(out, contactKey(optedIn.id)).length === 1,
     );
 
     const secretArn = resourceAt(cloud, 'AWS::SecretsManager::Secret', '/NotificationSecret/').ref;
@@ -154,8 +163,8 @@ describe('a customer’s life', () => {
       expect(welcome[0]?.bearerToken).toBe(SecretString);
       expect(welcome[0]?.idempotencyKey).toEqual(expect.any(String));
     }
-    const noContact = await versionsOf(`marketing/contacts/${optedOut.id}.json`);
-    expect(exactVersions(noContact, `marketing/contacts/${optedOut.id}.json`)).toHaveLength(0);
+    const noContact = await contactVersionsOf(optedOut.id);
+    expect(exactVersions(noContact, contactKey(optedOut.id))).toHaveLength(0);
     // Nothing more arrives later: still exactly one welcome each.
     const again = await sinkCalls(cloud);
     expect(welcomeCallsFor(again, optedIn.id)).toHaveLength(1);
@@ -185,10 +194,10 @@ describe('a customer’s life', () => {
     expect(exactMarkers(archive, `customers/${optedIn.id}.json`)).toHaveLength(0);
     await eventually(
       'no trace of the contact',
-      () => versionsOf(`marketing/contacts/${optedIn.id}.json`),
+      () => contactVersionsOf(optedIn.id),
       (out) =>
-        exactVersions(out, `marketing/contacts/${optedIn.id}.json`).length === 0 &&
-        exactMarkers(out, `marketing/contacts/${optedIn.id}.json`).length === 0,
+        exactVersions(out, contactKey(optedIn.id)).length === 0 &&
+        exactMarkers(out, contactKey(optedIn.id)).length === 0,
     );
   });
 
@@ -426,8 +435,8 @@ describe('failures and duplicates', () => {
       (ds) => ds.filter((d) => d.outcome === 'succeeded').length >= 2,
     );
 
-    const contact = `marketing/contacts/${v1.id}.json`;
-    const contactVersions = await versionsOf(contact);
+    const contact = contactKey(v1.id);
+    const contactVersions = await contactVersionsOf(v1.id);
     expect([
       ...exactVersions(contactVersions, contact),
       ...exactMarkers(contactVersions, contact),
@@ -596,6 +605,16 @@ describe('under load', () => {
   });
 });
 
+describe('npm run demo', () => {
+  test('settles, finding each consumer’s work where that consumer keeps it', async () => {
+    const demo = await runCommand(cloud, 'local/demo.ts', '--timeout', '60');
+
+    expect(demo).toMatchObject({ code: 0, output: expect.stringContaining('settled in') });
+    expect(demo.output).toContain('marketing: contact kept (2 versions)');
+    expect(demo.output).not.toContain('still missing');
+  });
+});
+
 describe('npm run repair-deleted', () => {
   test('gives what a customer deleted before tombstones left the treatment a deletion gives now, and nothing else', async () => {
     // What a customer deleted by the earlier release could leave: a consent record and a
@@ -613,9 +632,11 @@ describe('npm run repair-deleted', () => {
     });
     await put({ pk: `CUSTOMER#${orphan}`, sk: 'NOTIFICATION#WELCOME', status: 'SENT' });
     await put({ pk: `EMAIL#${orphan}@example.com`, sk: 'EMAIL', customerId: orphan });
-    const contact = `marketing/contacts/${orphan}.json`;
+    const contact = contactKey(orphan);
     for (const body of ['{"v":1}', '{"v":2}']) {
-      await cloud.s3.send(new PutObjectCommand({ Bucket: bucket, Key: contact, Body: body }));
+      await cloud.s3.send(
+        new PutObjectCommand({ Bucket: contactsBucket, Key: contact, Body: body }),
+      );
     }
     await cloud.s3.send(
       new PutObjectCommand({
@@ -635,10 +656,7 @@ describe('npm run repair-deleted', () => {
     await eventually(
       'the live contact and both archives',
       async () => [
-        exactVersions(
-          await versionsOf(`marketing/contacts/${live.id}.json`),
-          `marketing/contacts/${live.id}.json`,
-        ).length,
+        exactVersions(await contactVersionsOf(live.id), contactKey(live.id)).length,
         await archiveState(gone.id),
       ],
       ([contacts, archived]) => contacts === 1 && archived === 'customer',
@@ -689,7 +707,7 @@ describe('npm run repair-deleted', () => {
       }),
     );
     expect(claim.Item).toBeUndefined();
-    const contactVersions = await versionsOf(contact);
+    const contactVersions = await contactVersionsOf(orphan);
     expect([
       ...exactVersions(contactVersions, contact),
       ...exactMarkers(contactVersions, contact),
@@ -703,6 +721,97 @@ describe('npm run repair-deleted', () => {
     expect(again).toMatchObject({
       code: 0,
       output: expect.stringContaining('repaired 0 deleted customer(s)'),
+    });
+  });
+});
+
+describe('npm run move-contacts', () => {
+  test('moves what the earlier release kept under marketing/contacts/: a granted contact copied, the others deleted, nothing left behind', async () => {
+    const legacyKey = (id: string) => `marketing/contacts/${id}.json`;
+    const bodyOf = async (inBucket: string, key: string) =>
+      (
+        await cloud.s3.send(new GetObjectCommand({ Bucket: inBucket, Key: key }))
+      ).Body?.transformToString();
+    const everyEntry = async (inBucket: string, prefix: string) => {
+      const out = await versionsOf(prefix, inBucket);
+      return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])];
+    };
+    // Customers of the earlier release: one opted in, one who opted out since the
+    // upgrade (the new release found no contact to delete), and one whose profile is gone.
+    const optedIn = (
+      await callApi(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true }))
+    ).body as Record<string, unknown> & { id: string };
+    const optedOut = (
+      await callApi(cloud, 'POST', '/customers', newCustomerInput({ marketingOptIn: true }))
+    ).body as Record<string, unknown> & { id: string };
+    await eventually(
+      'both contacts',
+      () =>
+        Promise.all(
+          [optedIn.id, optedOut.id].map(
+            async (id) => exactVersions(await contactVersionsOf(id), contactKey(id)).length,
+          ),
+        ),
+      (counts) => counts.every((n) => n === 1),
+    );
+    const earlierContact = await bodyOf(contactsBucket, contactKey(optedIn.id));
+    // Where the earlier release kept them: in the assets bucket, and only there.
+    for (const id of [optedIn.id, optedOut.id]) {
+      const versions = exactVersions(await contactVersionsOf(id), contactKey(id));
+      await cloud.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: contactsBucket,
+          Delete: {
+            Objects: versions.map((v) => ({ Key: contactKey(id), VersionId: v.VersionId })),
+          },
+        }),
+      );
+      await cloud.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: legacyKey(id), Body: earlierContact }),
+      );
+    }
+    const gone = crypto.randomUUID();
+    await cloud.s3.send(new PutObjectCommand({ Bucket: bucket, Key: legacyKey(gone), Body: '{}' }));
+    const current = await callApi(cloud, 'GET', `/customers/${optedOut.id}`);
+    await callApi(
+      cloud,
+      'PUT',
+      `/customers/${optedOut.id}`,
+      { ...newCustomerInput(), email: optedOut.email, marketingOptIn: false },
+      { 'if-match': current.headers.get('etag') ?? '' },
+    );
+    await eventually(
+      'the opt-out recorded',
+      async () =>
+        (await partitionItems(optedOut.id)).find((item) => item.sk === 'MARKETING#CONSENT')
+          ?.consent,
+      (consent) => consent === 'revoked',
+    );
+
+    const dryRun = await runMoveContacts(cloud, '--dry-run');
+
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.output).toContain(
+      `would move ${optedIn.id}: copied to the contacts bucket; 1 old version(s) deleted`,
+    );
+    expect(dryRun.output).toContain(`would move ${optedOut.id}: not copied (consent revoked)`);
+    expect(dryRun.output).toContain(`would move ${gone}: not copied (customer deleted)`);
+    expect(await everyEntry(bucket, 'marketing/contacts/')).toHaveLength(3);
+
+    const moved = await runMoveContacts(cloud);
+
+    expect(moved).toMatchObject({
+      code: 0,
+      output: expect.stringContaining('moved 3 contact(s): 1 copied, 2 deleted without a copy'),
+    });
+    expect(await bodyOf(contactsBucket, contactKey(optedIn.id))).toBe(earlierContact);
+    expect(exactVersions(await contactVersionsOf(optedOut.id), contactKey(optedOut.id))).toEqual(
+      [],
+    );
+    expect(await everyEntry(bucket, 'marketing/contacts/')).toEqual([]);
+    expect(await runMoveContacts(cloud)).toMatchObject({
+      code: 0,
+      output: expect.stringContaining('moved 0 contact(s)'),
     });
   });
 });

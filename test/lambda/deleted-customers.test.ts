@@ -46,6 +46,7 @@ jest.setTimeout(60_000);
 
 const TABLE_NAME = 'customers';
 const BUCKET = 'assets-bucket';
+const CONTACTS_BUCKET = 'marketing-contacts-bucket';
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -121,13 +122,15 @@ beforeAll(async () => {
   const secrets = new SecretsManagerClient(config);
 
   await createCustomerTable(dynamodb, TABLE_NAME);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await s3.send(
-    new PutBucketVersioningCommand({
-      Bucket: BUCKET,
-      VersioningConfiguration: { Status: 'Enabled' },
-    }),
-  );
+  for (const bucket of [BUCKET, CONTACTS_BUCKET]) {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: bucket,
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+  }
   const { ARN } = await secrets.send(
     new CreateSecretCommand({ Name: 'notification-key', SecretString: 'test-api-key' }),
   );
@@ -140,6 +143,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
     TABLE_NAME,
     BUCKET_NAME: BUCKET,
+    CONTACTS_BUCKET_NAME: CONTACTS_BUCKET,
     NOTIFICATION_ENDPOINT: provider.url,
     NOTIFICATION_API_KEY_SECRET_ARN: ARN,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -267,8 +271,10 @@ const expectOnlyExpiringItems = async (id: string): Promise<Record<string, unkno
 };
 
 const contactVersions = async (id: string): Promise<number> => {
-  const key = `marketing/contacts/${id}.json`;
-  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: key }));
+  const key = `contacts/${id}.json`;
+  const out = await s3.send(
+    new ListObjectVersionsCommand({ Bucket: CONTACTS_BUCKET, Prefix: key }),
+  );
   return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])].filter((v) => v.Key === key)
     .length;
 };
@@ -329,6 +335,8 @@ describe('a deleted or opted-out customer never comes back', () => {
       });
     });
     expect(await deliver(marketing, granted)).toBe('failed');
+    // The failed attempt's write is there, in the contacts bucket, for its retry to undo.
+    expect(await contactVersions(v1.id)).toBe(1);
 
     expect(await deliver(marketing, granted)).toBe('done');
 

@@ -21,9 +21,11 @@ import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { marketingConsentKey, profileKey } from '../../lambda/shared/domain/keys';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
-const BUCKET = 'assets-bucket';
+const BUCKET = 'marketing-contacts-bucket';
 const TABLE_NAME = 'customers';
-process.env.BUCKET_NAME = BUCKET;
+// The template gives marketing the contacts bucket and nothing of the assets bucket.
+delete process.env.BUCKET_NAME;
+process.env.CONTACTS_BUCKET_NAME = BUCKET;
 process.env.TABLE_NAME = TABLE_NAME;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
@@ -41,7 +43,7 @@ const s3 = mockClient(S3Client);
 // ---- builders -----------------------------------------------------------------------------
 
 const CUSTOMER_ID = '0b9f6c1e-3f7a-4c2d-9e8b-000000000001';
-const KEY = `marketing/contacts/${CUSTOMER_ID}.json`;
+const KEY = `contacts/${CUSTOMER_ID}.json`;
 const GUARD_KEY = marketingConsentKey(CUSTOMER_ID);
 const PROFILE_KEY = profileKey(CUSTOMER_ID);
 
@@ -505,5 +507,21 @@ describe('marketing consumer', () => {
       'event-first',
       'event-second',
     ]);
+  });
+});
+
+describe('marketing configuration', () => {
+  it('fails at cold start without CONTACTS_BUCKET_NAME, naming it', () => {
+    const saved = process.env.CONTACTS_BUCKET_NAME;
+    delete process.env.CONTACTS_BUCKET_NAME;
+    try {
+      jest.isolateModules(() => {
+        expect(() => jest.requireActual('../../lambda/marketing/handler')).toThrow(
+          'Missing required environment variable CONTACTS_BUCKET_NAME',
+        );
+      });
+    } finally {
+      process.env.CONTACTS_BUCKET_NAME = saved;
+    }
   });
 });

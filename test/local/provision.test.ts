@@ -6,7 +6,11 @@ import {
   DescribeTimeToLiveCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { GetBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketVersioningCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -78,6 +82,24 @@ const TEMPLATE: CfnTemplate = {
     Bucket: {
       Type: 'AWS::S3::Bucket',
       Properties: { VersioningConfiguration: { Status: 'Enabled' } },
+    },
+    // A second versioned bucket, as the marketing contacts have: replaced versions and
+    // lone delete markers expire.
+    ContactsBucket: {
+      Type: 'AWS::S3::Bucket',
+      Properties: {
+        VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              Id: 'ForgetReplacedContacts',
+              Status: 'Enabled',
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+              ExpiredObjectDeleteMarker: true,
+            },
+          ],
+        },
+      },
     },
     Secret: {
       Type: 'AWS::SecretsManager::Secret',
@@ -293,6 +315,42 @@ describe('provision against moto', () => {
     );
 
     expect(versioning.Status).toBe('Enabled');
+  });
+
+  it('provisions a second versioned bucket with its lifecycle rule, delete markers included', async () => {
+    const bucket = resource(result, 'ContactsBucket').ref;
+    expect(bucket).not.toBe(resource(result, 'Bucket').ref);
+    const versioning = await clients.s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+    const lifecycle = await clients.s3.send(
+      new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+    );
+
+    expect(versioning.Status).toBe('Enabled');
+    expect(lifecycle.Rules).toEqual([
+      expect.objectContaining({
+        ID: 'ForgetReplacedContacts',
+        Status: 'Enabled',
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        Expiration: { ExpiredObjectDeleteMarker: true },
+      }),
+    ]);
+  });
+
+  it('refuses a lifecycle rule with a setting it would not carry over', async () => {
+    const template: CfnTemplate = {
+      Resources: {
+        Bucket: {
+          Type: 'AWS::S3::Bucket',
+          Properties: {
+            LifecycleConfiguration: {
+              Rules: [{ Status: 'Enabled', Transitions: [{ StorageClass: 'GLACIER' }] }],
+            },
+          },
+        },
+      },
+    };
+
+    await expect(run(template)).rejects.toThrow(/Transitions/);
   });
 
   it('gives a generated secret a fresh random value on every run', async () => {

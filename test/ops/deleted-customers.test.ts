@@ -29,6 +29,7 @@ import { createCustomerTable } from '../local/moto-tables';
 jest.setTimeout(60_000);
 
 const BUCKET = 'assets-bucket';
+const CONTACTS_BUCKET = 'contacts-bucket';
 let moto: RunningMoto;
 let dynamodb: DynamoDBClient;
 let stores: Stores;
@@ -44,14 +45,22 @@ beforeAll(async () => {
   };
   dynamodb = new DynamoDBClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await s3.send(
-    new PutBucketVersioningCommand({
-      Bucket: BUCKET,
-      VersioningConfiguration: { Status: 'Enabled' },
-    }),
-  );
-  stores = { doc: DynamoDBDocumentClient.from(dynamodb), s3, tableName: '', bucket: BUCKET };
+  for (const bucket of [BUCKET, CONTACTS_BUCKET]) {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: bucket,
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+  }
+  stores = {
+    doc: DynamoDBDocumentClient.from(dynamodb),
+    s3,
+    tableName: '',
+    assetsBucket: BUCKET,
+    contactsBucket: CONTACTS_BUCKET,
+  };
 });
 
 afterAll(async () => {
@@ -73,6 +82,10 @@ const putObject = (key: string, body = '{}', metadata?: Record<string, string>) 
   stores.s3.send(
     new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, Metadata: metadata }),
   );
+const putContact = (id: string) =>
+  stores.s3.send(
+    new PutObjectCommand({ Bucket: CONTACTS_BUCKET, Key: `contacts/${id}.json`, Body: '{}' }),
+  );
 const items = async (id: string) =>
   (
     await stores.doc.send(
@@ -90,8 +103,8 @@ const claimOf = async (email: string) =>
       new GetCommand({ TableName: table, Key: { pk: `EMAIL#${email}`, sk: 'EMAIL' } }),
     )
   ).Item;
-const versionCount = async (key: string) => {
-  const out = await stores.s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: key }));
+const versionCount = async (key: string, bucket = BUCKET) => {
+  const out = await stores.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
   return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])].filter((v) => v.Key === key)
     .length;
 };
@@ -102,7 +115,7 @@ const seedOrphan = async () => {
   await put({ pk: `CUSTOMER#${id}`, sk: 'MARKETING#CONSENT', consent: 'granted', version: 3 });
   await put({ pk: `CUSTOMER#${id}`, sk: 'NOTIFICATION#WELCOME', status: 'SENT' });
   await put({ pk: `EMAIL#${id}@example.com`, sk: 'EMAIL', customerId: id });
-  await putObject(`marketing/contacts/${id}.json`);
+  await putContact(id);
   await putObject(`customers/${id}.json`, '{}', { version: '3' });
   return id;
 };
@@ -114,7 +127,7 @@ describe('finding what deleted customers left', () => {
     await put({ pk: `CUSTOMER#${live}`, sk: 'PROFILE', version: 1 });
     await put({ pk: `CUSTOMER#${live}`, sk: 'MARKETING#CONSENT', consent: 'granted', version: 1 });
     await put({ pk: `EMAIL#${live}@example.com`, sk: 'EMAIL', customerId: live });
-    await putObject(`marketing/contacts/${live}.json`);
+    await putContact(live);
     await putObject(`customers/${live}.json`, '{}', { version: '1' });
     const deletedSince = randomUUID();
     await put({
@@ -167,7 +180,7 @@ describe('finding what deleted customers left', () => {
     ]);
     expect(left.every((item) => typeof item.expiresAt === 'number')).toBe(true);
     expect(await claimOf(`${orphan}@example.com`)).toBeUndefined();
-    expect(await versionCount(`marketing/contacts/${orphan}.json`)).toBe(0);
+    expect(await versionCount(`contacts/${orphan}.json`, CONTACTS_BUCKET)).toBe(0);
     const head = await stores.s3.send(
       new HeadObjectCommand({ Bucket: BUCKET, Key: `customers/${orphan}.json` }),
     );

@@ -17,12 +17,16 @@ const sequenceNumberOf = (record: DynamoDBRecord | undefined): string =>
   record?.dynamodb?.SequenceNumber ?? '';
 
 /**
- * Publishes each profile change of a shard's batch, in stream order. At the first record that
- * cannot be published, it stops and reports that record and every later one: Lambda then
- * retries from there, so consumers may see a duplicate (they dedupe on eventId) but never a
- * later change before an earlier one. A malformed record therefore blocks its shard until
- * the mapping's bounded retries give up and hand it to the on-failure destination: nothing is
- * dropped silently, and nothing jumps the queue.
+ * Hands each profile change of a shard's batch to SNS in stream order, and stops at the first
+ * record it cannot publish: that record and every later one are reported failed, so Lambda
+ * retries from there and nothing is lost. That is no promise of order. Entries after a failed
+ * one in the same PublishBatch were delivered already and go out again on the retry (with the
+ * same eventId, which consumers dedupe on), and a standard topic and its queues deliver in any
+ * order anyway: every consumer is written for late and out-of-order events (README,
+ * Guarantees). Stopping at the first failure is kept on purpose: per-customer ordering, in a
+ * later change, builds on never skipping past a failed record.
+ * A malformed record therefore blocks its shard until the mapping's bounded retries give up and
+ * hand it to the on-failure destination: nothing is dropped silently.
  */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const records = event.Records;

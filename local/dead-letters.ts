@@ -50,7 +50,7 @@ export class UnknownConsumer extends Error {
 }
 
 /** The logical id a `Ref` or `Fn::GetAtt` points at; `undefined` for a literal. */
-const referencedId = (value: unknown): string | undefined => {
+export const referencedId = (value: unknown): string | undefined => {
   if (typeof value !== 'object' || value === null) return undefined;
   const { Ref: ref, 'Fn::GetAtt': getAtt } = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
   if (typeof ref === 'string') return ref;
@@ -68,7 +68,7 @@ const propertyAt = (resource: CfnResource, ...path: string[]): unknown => {
 };
 
 /** `CustomerPipeline-dev/WelcomeConsumer/Queue/Resource` → `WelcomeConsumer`. */
-const consumerOf = (logicalId: string, resource: CfnResource): string => {
+export const consumerOf = (logicalId: string, resource: CfnResource): string => {
   const path = resource.Metadata?.['aws:cdk:path'];
   const consumer = typeof path === 'string' ? path.split('/')[1] : undefined;
   if (!consumer) {

@@ -22,7 +22,8 @@ import {
 import { type Outgoing, publishInOrder } from '../lambda/stream-publisher/sns-publisher';
 import { readStreamRecord } from '../lambda/stream-publisher/stream-record';
 import type { ResourceLocator } from '../ops/stack-target';
-import type { CfnResource, CfnTemplate } from './model';
+import { consumerOf, referencedId } from './dead-letters';
+import type { CfnTemplate } from './model';
 
 /** A failure bucket of the template, and what its records belong to. */
 export interface StreamFailureBucket {
@@ -40,26 +41,6 @@ export interface LocatedStreamFailureBucket extends StreamFailureBucket {
   readonly table: string;
   readonly topicArn: string;
 }
-
-const referencedId = (value: unknown): string | undefined => {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { Ref: ref, 'Fn::GetAtt': getAtt } = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
-  if (typeof ref === 'string') return ref;
-  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
-  return undefined;
-};
-
-const consumerOf = (logicalId: string, resource: CfnResource): string => {
-  const path = resource.Metadata?.['aws:cdk:path'];
-  const consumer = typeof path === 'string' ? path.split('/')[1] : undefined;
-  if (!consumer) {
-    throw new Error(
-      `${logicalId} has no aws:cdk:path metadata: synthesize with the CDK CLI (npx cdk synth), ` +
-        'or with the context aws:cdk:enable-path-metadata=true',
-    );
-  }
-  return consumer;
-};
 
 /** Every stream mapping of `template` whose on-failure destination is an S3 bucket. */
 export const findStreamFailureBuckets = (template: CfnTemplate): StreamFailureBucket[] => {

@@ -16,6 +16,11 @@ export interface StageConfig {
   readonly logRetentionDays: number;
   /** Steady-state and burst request limits of the API's default stage. */
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Oldest stream record the publisher's mapping still retries; older ones go to the failure
+   * bucket. Lambda's minimum is 60 s; the stream keeps records 24 h.
+   */
+  readonly streamMaxRecordAgeSeconds: number;
   /** Where alarm notifications go; `undefined` leaves the alarm topic without subscribers. */
   readonly alarmEmail?: string;
   /** `prod` keeps data on stack deletion and turns on deletion protection. */
@@ -46,17 +51,26 @@ const fail = (message: string): never => {
   throw new Error(`Invalid configuration: ${message}`);
 };
 
+/** Lambda refuses a shorter maximum record age. */
+const MIN_STREAM_RECORD_AGE_SECONDS = 60;
+/**
+ * Four hours before the stream trims a record (24 h): a record must reach the failure
+ * bucket, payload and all, while the mapping can still read it.
+ */
+const MAX_STREAM_RECORD_AGE_SECONDS = 20 * 60 * 60;
+
 /**
  * Reads the stage (`-c stage=prod`, default `dev`) and its settings from context.
  * A single value can be overridden on the command line, e.g.
- * `-c notificationEndpoint=https://…` or `-c alarmEmail=ops@example.com`.
+ * `-c notificationEndpoint=https://…`, `-c alarmEmail=ops@example.com` or
+ * `-c streamMaxRecordAgeSeconds=60` (the end-to-end tests' short record age).
  */
 export const loadStageConfig = (node: Node): StageConfig => {
   const stage = node.tryGetContext('stage') ?? 'dev';
   if (!isStage(stage)) fail(`stage must be one of ${STAGES.join(', ')}, got "${stage}"`);
   const stages = node.tryGetContext('customerPipeline') ?? {};
   const settings: Record<string, unknown> = { ...stages[stage] };
-  for (const key of ['notificationEndpoint', 'alarmEmail']) {
+  for (const key of ['notificationEndpoint', 'alarmEmail', 'streamMaxRecordAgeSeconds']) {
     const override = node.tryGetContext(key);
     if (override !== undefined) settings[key] = override;
   }
@@ -78,6 +92,18 @@ export const loadStageConfig = (node: Node): StageConfig => {
       ? value
       : fail(`customerPipeline.${stage}.${key} must be a positive integer`);
   };
+  // A -c override arrives as a string.
+  const recordAge = Number(settings.streamMaxRecordAgeSeconds ?? Number.NaN);
+  if (
+    !Number.isInteger(recordAge) ||
+    recordAge < MIN_STREAM_RECORD_AGE_SECONDS ||
+    recordAge > MAX_STREAM_RECORD_AGE_SECONDS
+  ) {
+    fail(
+      `customerPipeline.${stage}.streamMaxRecordAgeSeconds must be a whole number of seconds from ` +
+        `${MIN_STREAM_RECORD_AGE_SECONDS} to ${MAX_STREAM_RECORD_AGE_SECONDS}, got "${String(settings.streamMaxRecordAgeSeconds)}"`,
+    );
+  }
   const alarmEmail = settings.alarmEmail;
   if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !alarmEmail.includes('@'))) {
     fail('alarmEmail must be an email address');
@@ -90,6 +116,7 @@ export const loadStageConfig = (node: Node): StageConfig => {
     avatarNoncurrentVersionExpirationDays: positive('avatarNoncurrentVersionExpirationDays'),
     logRetentionDays: positive('logRetentionDays'),
     apiThrottle: { rateLimit: positive('apiRateLimit'), burstLimit: positive('apiBurstLimit') },
+    streamMaxRecordAgeSeconds: recordAge,
     alarmEmail: alarmEmail as string | undefined,
     retainData: stage === 'prod',
   };

@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,7 +13,7 @@ import { EventConsumer } from './constructs/event-consumer';
 import { MarketingContacts } from './constructs/marketing-contacts';
 import { Monitoring } from './constructs/monitoring';
 import { NotificationSecret } from './constructs/notification-secret';
-import { StreamPublisher } from './constructs/stream-publisher';
+import { FAILURE_BUCKET_WRITES_FILTER, StreamPublisher } from './constructs/stream-publisher';
 
 export interface CustomerPipelineStackProps extends StackProps {
   readonly config: StageConfig;
@@ -69,6 +69,8 @@ export class CustomerPipelineStack extends Stack {
     const publisher = new StreamPublisher(this, 'StreamPublisher', {
       table,
       topic,
+      accessLogsBucket: assets.accessLogsBucket,
+      maxRecordAge: Duration.seconds(config.streamMaxRecordAgeSeconds),
       ...functionDefaults,
     });
 
@@ -155,7 +157,11 @@ export class CustomerPipelineStack extends Stack {
       alarmEmail: config.alarmEmail,
       retainData,
     });
-    monitoring.watchDeadLetterQueue('StreamPublisherFailures', publisher.failureQueue);
+    monitoring.watchFailureBucket(
+      'StreamPublisherFailures',
+      publisher.failureBucket,
+      FAILURE_BUCKET_WRITES_FILTER,
+    );
     monitoring.watchHttpApi('Api', api.stage);
     monitoring.watchFunction('Api', api.function);
     monitoring.watchFunction('AvatarUpload', api.avatarUploadFunction);

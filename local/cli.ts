@@ -17,6 +17,7 @@ Runs the synthesized pipeline (stage dev) on a local AWS emulator.
                       or LOCAL_CLOUD_STATE); npm run dlq and npm run demo read it
   --work-dir <d>      synthesized assembly and function logs (default .local-cloud)
   --assembly <d>      run this already synthesized cloud assembly instead of synthesizing
+  --context <k=v>     pass -c k=v to the synth (repeatable), e.g. streamMaxRecordAgeSeconds=60
 
 Uses AWS_ENDPOINT_URL as the emulator when set; otherwise starts moto_server.`;
 
@@ -31,6 +32,17 @@ const positiveNumber = (name: string, value: string | undefined, fallback: numbe
   return parsed;
 };
 
+/** `['a=1', 'b=x=y']` → `{ a: '1', b: 'x=y' }`, as `cdk -c` reads them. */
+const parseContext = (pairs: readonly string[]): Record<string, string> => {
+  const context: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--context must be key=value, got "${pair}"`);
+    context[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return context;
+};
+
 const main = async (): Promise<number> => {
   const { values } = parseArgs({
     options: {
@@ -40,12 +52,17 @@ const main = async (): Promise<number> => {
       'state-file': { type: 'string' },
       'work-dir': { type: 'string' },
       assembly: { type: 'string' },
+      context: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(USAGE);
     return 0;
+  }
+  const context = parseContext(values.context ?? []);
+  if (values.assembly !== undefined && Object.keys(context).length > 0) {
+    throw new Error('--context applies to a synth: it cannot change an --assembly');
   }
   const print = (line: string) => console.log(line);
   const workDir = values['work-dir'] ?? '.local-cloud';
@@ -60,6 +77,7 @@ const main = async (): Promise<number> => {
     ),
     workDir,
     assembly: values.assembly === undefined ? undefined : path.resolve(values.assembly),
+    context,
     print,
   });
   print(`function logs: ${path.join(workDir, 'logs')}/`);

@@ -46,6 +46,11 @@ export interface LocalCloudOptions {
    * `notificationEndpoint` then points wherever it was synthesized for).
    */
   readonly assembly?: string;
+  /**
+   * Extra `-c key=value` context for the synth, e.g. a short `streamMaxRecordAgeSeconds`.
+   * @default - none: the stage's settings from cdk.json
+   */
+  readonly context?: Readonly<Record<string, string>>;
   /** Concurrent invocations per function. */
   readonly concurrency: number;
   readonly print: (line: string) => void;
@@ -100,7 +105,11 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       print(`synthesizing ${stackName} into ${path.relative(process.cwd(), outdir)} …`);
       await synthesize({
         outdir,
-        context: { stage: options.stage, notificationEndpoint: `${sink.url}/v1/messages` },
+        context: {
+          ...options.context,
+          stage: options.stage,
+          notificationEndpoint: `${sink.url}/v1/messages`,
+        },
       });
     } else {
       print(`running the cloud assembly in ${outdir}`);
@@ -297,10 +306,12 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
           tableGate,
           sqs: clients.sqs,
           sns: clients.sns,
+          s3: clients.s3,
           target,
           settings: {
             streamArn: p.EventSourceArn as string,
             functionArn: target.definition.functionArn,
+            mappingId: provisioned.resources[id]?.ref ?? id,
             region: LOCAL_REGION,
             startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
             batchSize: Number(p.BatchSize ?? 100),
@@ -314,6 +325,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
               ? {
                   arn: destinationArn,
                   queueUrl: destination?.type === 'AWS::SQS::Queue' ? destination.ref : undefined,
+                  bucket: destination?.type === 'AWS::S3::Bucket' ? destination.ref : undefined,
                 }
               : undefined,
             retryBaseDelayMs: 1000 * options.timeScale,

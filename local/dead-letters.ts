@@ -18,25 +18,21 @@ import * as z from 'zod';
 import type { ResourceLocator } from '../ops/stack-target';
 import type { CfnResource, CfnTemplate } from './model';
 
-export type DeadLetterKind = 'queue' | 'subscription' | 'stream';
+export type DeadLetterKind = 'queue' | 'subscription';
 
 export const KIND_LABELS: Readonly<Record<DeadLetterKind, string>> = {
   queue: 'queue DLQ',
   subscription: 'subscription DLQ',
-  stream: 'stream failures',
 };
 
 /** A dead-letter queue of the template and what its messages failed on their way to. */
 export interface DeadLetterQueue {
-  /** The construct id that owns the source (`WelcomeConsumer`, `StreamPublisher`). */
+  /** The construct id that owns the source (`WelcomeConsumer`). */
   readonly consumer: string;
   readonly kind: DeadLetterKind;
   /** The dead-letter queue's logical id. */
   readonly logicalId: string;
-  /**
-   * Where its messages go back to: the consumer's queue (logical id) for the queue
-   * and subscription kinds; for stream failures, the table whose stream holds the records.
-   */
+  /** Where its messages go back to: the consumer's queue (logical id). */
   readonly sourceLogicalId: string;
   /** Subscription DLQs only: the subscription delivers raw messages, not SNS envelopes. */
   readonly rawDelivery: boolean;
@@ -54,7 +50,7 @@ export class UnknownConsumer extends Error {
 }
 
 /** The logical id a `Ref` or `Fn::GetAtt` points at; `undefined` for a literal. */
-const referencedId = (value: unknown): string | undefined => {
+export const referencedId = (value: unknown): string | undefined => {
   if (typeof value !== 'object' || value === null) return undefined;
   const { Ref: ref, 'Fn::GetAtt': getAtt } = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
   if (typeof ref === 'string') return ref;
@@ -72,7 +68,7 @@ const propertyAt = (resource: CfnResource, ...path: string[]): unknown => {
 };
 
 /** `CustomerPipeline-dev/WelcomeConsumer/Queue/Resource` → `WelcomeConsumer`. */
-const consumerOf = (logicalId: string, resource: CfnResource): string => {
+export const consumerOf = (logicalId: string, resource: CfnResource): string => {
   const path = resource.Metadata?.['aws:cdk:path'];
   const consumer = typeof path === 'string' ? path.split('/')[1] : undefined;
   if (!consumer) {
@@ -87,8 +83,8 @@ const consumerOf = (logicalId: string, resource: CfnResource): string => {
 
 /**
  * Every dead-letter queue of `template`, read from what points at it: a queue's
- * redrive policy, a subscription's redrive policy, an event source mapping's
- * on-failure destination. Ordered by consumer, in template order.
+ * redrive policy, a subscription's redrive policy. Ordered by consumer, in template
+ * order. (The stream publisher keeps its failures in a bucket: `stream-failures.ts`.)
  */
 export const findDeadLetterQueues = (template: CfnTemplate): DeadLetterQueue[] => {
   const resources = template.Resources;
@@ -121,24 +117,10 @@ export const findDeadLetterQueues = (template: CfnTemplate): DeadLetterQueue[] =
           rawDelivery: raw === true || raw === 'true',
         });
       }
-    } else if (resource.Type === 'AWS::Lambda::EventSourceMapping') {
-      const dlq = referencedId(
-        propertyAt(resource, 'DestinationConfig', 'OnFailure', 'Destination'),
-      );
-      const table = referencedId(propertyAt(resource, 'EventSourceArn'));
-      if (isQueue(dlq) && table && resources[table]?.Type === 'AWS::DynamoDB::Table') {
-        found.push({
-          consumer: consumerOf(id, resource),
-          kind: 'stream',
-          logicalId: dlq,
-          sourceLogicalId: table,
-          rawDelivery: false,
-        });
-      }
     }
   }
   const consumers = [...new Set(found.map((dlq) => dlq.consumer))];
-  const kinds: DeadLetterKind[] = ['queue', 'subscription', 'stream'];
+  const kinds: DeadLetterKind[] = ['queue', 'subscription'];
   return found.sort(
     (a, b) =>
       consumers.indexOf(a.consumer) - consumers.indexOf(b.consumer) ||
@@ -147,7 +129,7 @@ export const findDeadLetterQueues = (template: CfnTemplate): DeadLetterQueue[] =
 };
 
 /** `WelcomeConsumer` answers to `WelcomeConsumer` and `welcome`, in any case. */
-const namesOf = (consumer: string): string[] => {
+export const namesOf = (consumer: string): string[] => {
   const short = consumer.replace(/(Consumer|Publisher)$/, '');
   return [consumer.toLowerCase(), short.toLowerCase()].filter((name) => name.length > 0);
 };
@@ -168,7 +150,7 @@ export const deadLetterQueuesOf = (
 /** A dead-letter queue with its physical ids resolved. */
 export interface LocatedDeadLetterQueue extends DeadLetterQueue {
   readonly queueUrl: string;
-  /** The source queue's URL; for stream failures, the table's name. */
+  /** The source queue's URL. */
   readonly source: string;
 }
 
@@ -343,14 +325,6 @@ export interface RedriveOptions {
   readonly refuse?: (body: string) => string | undefined;
 }
 
-/** The redrive of stream failures is not a queue move; see `STREAM_REPLAY_BY_HAND`. */
-export class NotAQueueMove extends Error {
-  constructor(readonly dlq: DeadLetterQueue) {
-    super(`${dlq.logicalId} holds stream positions, not messages to move back`);
-    this.name = 'NotAQueueMove';
-  }
-}
-
 /**
  * Moves every message of `dlq` back to its source queue: each is sent (body and
  * message attributes as they were; a raw subscription's SNS envelope unwrapped)
@@ -368,7 +342,6 @@ export const redriveMessages = async (
   dlq: LocatedDeadLetterQueue,
   { visibilityTimeoutSeconds = 60, refuse = () => undefined }: RedriveOptions = {},
 ): Promise<RedriveResult> => {
-  if (dlq.kind === 'stream') throw new NotAQueueMove(dlq);
   const sentIds = new Set<string>();
   // By message id: a refused message seen again (its hiding ran out) counts once.
   const kept = new Map<string, { message: Message; reason: string }>();
@@ -494,34 +467,3 @@ const releaseAll = async (
       });
   }
 };
-
-/** Lambda's on-failure record for a stream batch: where the records it gave up on are. */
-export const streamBatchInfo = z.object({
-  DDBStreamBatchInfo: z.object({
-    shardId: z.string(),
-    startSequenceNumber: z.string(),
-    endSequenceNumber: z.string(),
-    batchSize: z.number().optional(),
-    streamArn: z.string(),
-  }),
-});
-export type StreamBatchInfo = z.infer<typeof streamBatchInfo>['DDBStreamBatchInfo'];
-
-/** The stream range a stream-failure message points at, or `undefined` when it is not one. */
-export const streamRangeOf = (body: string): StreamBatchInfo | undefined => {
-  try {
-    return streamBatchInfo.safeParse(JSON.parse(body)).data?.DDBStreamBatchInfo;
-  } catch {
-    return undefined;
-  }
-};
-
-/** What to do instead of a redrive for stream failures, in one sentence. */
-export const STREAM_REPLAY_BY_HAND =
-  'Stream failures are not moved back: each message names a stream range (peek shows shardId, ' +
-  'startSequenceNumber and endSequenceNumber), so replay it by hand with ' +
-  '`aws dynamodbstreams get-shard-iterator --stream-arn <streamArn> --shard-id <shardId> ' +
-  '--shard-iterator-type AT_SEQUENCE_NUMBER --sequence-number <startSequenceNumber>`, then ' +
-  '`aws dynamodbstreams get-records --shard-iterator <iterator>` up to endSequenceNumber, and invoke ' +
-  'the publisher with those records (the local cloud has no invoke-stream-range control call yet); ' +
-  'the records are in the stream for 24 hours only.';

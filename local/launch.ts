@@ -11,6 +11,8 @@ export interface LaunchOptions {
   readonly timeScale: string;
   /** @default - the app's, synthesized by the CLI */
   readonly assembly?: string;
+  /** `-c` context for that synth. @default - none */
+  readonly context?: Readonly<Record<string, string>>;
   /** @default 180_000 */
   readonly readyTimeoutMs?: number;
 }
@@ -48,6 +50,7 @@ export const launchLocalCloud = async ({
   dir,
   timeScale,
   assembly,
+  context = {},
   readyTimeoutMs = 180_000,
 }: LaunchOptions): Promise<LaunchedLocalCloud> => {
   const stateFile = path.join(dir, 'state.json');
@@ -62,6 +65,7 @@ export const launchLocalCloud = async ({
     [
       'local/cli.ts',
       ...(assembly === undefined ? [] : ['--assembly', assembly]),
+      ...Object.entries(context).flatMap(([key, value]) => ['--context', `${key}=${value}`]),
       '--time-scale',
       timeScale,
       '--state-file',

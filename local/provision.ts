@@ -347,6 +347,14 @@ const standIn = (id: string, type: string, o: ProvisionOptions, name: string): P
       return physical(id, type, name, { Arn: arn(o, 'logs', `log-group:${name}:*`) });
     case 'AWS::Lambda::Function':
       return physical(id, type, name, { Arn: arn(o, 'lambda', `function:${name}`) });
+    case 'AWS::Lambda::EventSourceMapping': {
+      // Its Ref is the mapping's UUID, which Lambda files S3 on-failure records under.
+      const uuid = randomUUID();
+      return physical(id, type, uuid, {
+        Id: uuid,
+        EventSourceMappingArn: arn(o, 'lambda', `event-source-mapping:${uuid}`),
+      });
+    }
     case 'AWS::ApiGatewayV2::Api': {
       const apiId = randomBytes(5).toString('hex');
       return physical(id, type, apiId, {

@@ -1,11 +1,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type {
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
 import { requireEnv } from '../shared/adapters/env';
+import type { InvocationContext } from './failure-record';
+import { FailureStore } from './failure-store';
 import { type Outgoing, publishInOrder } from './sns-publisher';
 import { readStreamRecord } from './stream-record';
 
 const topicArn = requireEnv('TOPIC_ARN');
+const failures = new FailureStore(new S3Client({}), requireEnv('FAILURE_BUCKET_NAME'));
 const sns = new SNSClient({});
 const logger = new Logger();
 
@@ -16,15 +25,31 @@ const logger = new Logger();
 const sequenceNumberOf = (record: DynamoDBRecord | undefined): string =>
   record?.dynamodb?.SequenceNumber ?? '';
 
+const invocationOf = (context: Context | undefined): InvocationContext => ({
+  awsRequestId: context?.awsRequestId ?? '',
+  invokedFunctionArn: context?.invokedFunctionArn ?? '',
+  functionVersion: context?.functionVersion ?? '$LATEST',
+});
+
 /**
- * Publishes each profile change of a shard's batch, in stream order. At the first record that
- * cannot be published, it stops and reports that record and every later one: Lambda then
- * retries from there, so consumers may see a duplicate (they dedupe on eventId) but never a
- * later change before an earlier one. A malformed record therefore blocks its shard until
- * the mapping's bounded retries give up and hand it to the on-failure destination: nothing is
- * dropped silently, and nothing jumps the queue.
+ * Hands each profile change of a shard's batch to SNS in stream order, and stops at the first
+ * record it cannot publish: that record and every later one are reported failed, so Lambda
+ * retries from there and nothing is lost. That is no promise of order. Entries after a failed
+ * one in the same PublishBatch were delivered already and go out again on the retry (with the
+ * same eventId, which consumers dedupe on), and a standard topic and its queues deliver in any
+ * order anyway: every consumer is written for late and out-of-order events (README,
+ * Guarantees). Stopping at the first failure is kept on purpose: per-customer ordering, in a
+ * later change, builds on never skipping past a failed record.
+ *
+ * A record that can never be published (it fails validation) is not retried, which would
+ * block its shard until the mapping gave up on it: it is written, payload and all, to the
+ * failure bucket, where `npm run dlq -- replay` finds it, and skipped. Only if the bucket does
+ * not take it is it reported failed, with every later record.
  */
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const handler = async (
+  event: DynamoDBStreamEvent,
+  context?: Context,
+): Promise<DynamoDBBatchResponse> => {
   const records = event.Records;
   const outgoing: Outgoing[] = [];
   let stopAt = records.length;
@@ -32,13 +57,29 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   for (const [position, record] of records.entries()) {
     const reading = readStreamRecord(record);
     if (reading.outcome === 'malformed') {
-      logger.error('Malformed stream record; it and every later record will be retried', {
-        sequenceNumber: sequenceNumberOf(record),
-        eventId: record.eventID,
-        reason: reading.reason,
-      });
-      stopAt = position;
-      break;
+      const sequenceNumber = sequenceNumberOf(record);
+      try {
+        const key = await failures.putUnpublishable(record, reading.reason, invocationOf(context));
+        logger.error('Unpublishable stream record written to the failure bucket and skipped', {
+          sequenceNumber,
+          eventId: record.eventID,
+          reason: reading.reason,
+          key,
+        });
+        continue;
+      } catch (error) {
+        logger.error(
+          'Unpublishable stream record not written; it and every later one will be retried',
+          {
+            sequenceNumber,
+            eventId: record.eventID,
+            reason: reading.reason,
+            error: error instanceof Error ? error.name : typeof error,
+          },
+        );
+        stopAt = position;
+        break;
+      }
     }
     if (reading.outcome === 'skip') {
       logger.debug('Skipped stream record', {
@@ -58,7 +99,7 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       eventId: record?.eventID,
       reason: failure.reason,
     });
-    stopAt = failure.position;
+    stopAt = Math.min(stopAt, failure.position);
   }
 
   return {

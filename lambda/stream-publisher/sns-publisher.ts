@@ -15,7 +15,7 @@ export interface Outgoing {
   readonly event: CustomerEvent;
 }
 
-/** The first record that SNS did not confirm: it and everything after it must be retried. */
+/** The first record that SNS did not confirm: it and everything after it are retried. */
 export interface PublishFailure {
   readonly position: number;
   readonly reason: string;
@@ -60,8 +60,9 @@ const publishChunk = async (
 };
 
 /**
- * Publishes the events in order, 10 per call, and stops at the first one SNS does not
- * confirm, so nothing after a gap is published before the gap is filled.
+ * Publishes the events in order, 10 per call, and returns the first one SNS does not confirm;
+ * no later call is made. Entries after it in the same call may have been delivered: SNS
+ * handles each entry of a PublishBatch on its own.
  */
 export const publishInOrder = async (
   sns: SNSClient,

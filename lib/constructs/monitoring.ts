@@ -5,6 +5,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -94,6 +95,41 @@ export class Monitoring extends Construct {
       alarmDescription: `Dead-letter queue ${id} holds messages: see the README's DLQ runbook`,
     });
     this.dashboard.addWidgets(new cloudwatch.GraphWidget({ title: `${id} depth`, left: [depth] }));
+  }
+
+  /**
+   * Alarms as soon as an object is written to `bucket` (its request metrics filter
+   * `filterId`): a stream record given up on always needs a human. Unlike a queue's depth,
+   * the count of writes falls back to zero while the objects stay: `npm run dlq -- list`
+   * says what is left, and the dashboard charts the objects held (a daily metric).
+   */
+  public watchFailureBucket(id: string, bucket: s3.IBucket, filterId: string): void {
+    const writes = new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName: 'PutRequests',
+      dimensionsMap: { BucketName: bucket.bucketName, FilterId: filterId },
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.SUM,
+    });
+    const held = new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName: 'NumberOfObjects',
+      dimensionsMap: { BucketName: bucket.bucketName, StorageType: 'AllStorageTypes' },
+      period: Duration.days(1),
+      statistic: cloudwatch.Stats.AVERAGE,
+    });
+    this.addAlarm(`${id}WritesAlarm`, {
+      metric: writes,
+      threshold: 1,
+      alarmDescription: `Stream records were written to failure bucket ${id}: see the README's DLQ runbook`,
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `${id} writes and objects`,
+        left: [writes],
+        right: [held],
+      }),
+    );
   }
 
   /** Alarms on any error of `fn`, and charts its invocations, errors and duration. */

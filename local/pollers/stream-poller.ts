@@ -5,6 +5,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
@@ -17,6 +18,8 @@ import { sleep } from '../net';
 export interface StreamMappingSettings {
   readonly streamArn: string;
   readonly functionArn: string;
+  /** The mapping's UUID (its `Ref`): S3 on-failure objects are filed under it. */
+  readonly mappingId: string;
   readonly region: string;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
   readonly batchSize: number;
@@ -29,8 +32,15 @@ export interface StreamMappingSettings {
   readonly maximumRecordAgeSeconds: number;
   readonly reportBatchItemFailures: boolean;
   readonly filters: readonly EventPattern[];
-  /** An SQS queue URL or an SNS topic ARN, with the ARN it was given as. */
-  readonly onFailure?: { readonly arn: string; readonly queueUrl?: string };
+  /**
+   * Where records given up on go, with the ARN it was given as: an SQS queue (its URL), an S3
+   * bucket (its name) or else an SNS topic.
+   */
+  readonly onFailure?: {
+    readonly arn: string;
+    readonly queueUrl?: string;
+    readonly bucket?: string;
+  };
   /** Delay before the first retry; doubles each time, capped at 30 times it. Already time-scaled. */
   readonly retryBaseDelayMs: number;
 }
@@ -60,6 +70,8 @@ export interface StreamPollerOptions extends StreamPollerEvents {
   readonly tableGate?: CallGate;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
+  /** For an S3 on-failure destination. */
+  readonly s3?: S3Client;
   readonly target: LambdaInvoker;
   readonly settings: StreamMappingSettings;
 }
@@ -101,6 +113,17 @@ const sequenceNumber = (record: DynamoDBRecord): string => record.dynamodb?.Sequ
 const bySequence = (a: string, b: string): number =>
   a.length === b.length ? a.localeCompare(b) : a.length - b.length;
 
+/**
+ * Where Lambda files an S3 on-failure record of a stream mapping:
+ * `aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>`.
+ */
+export const s3FailureKey = (mappingId: string, shardId: string, at: Date): string => {
+  const [date = '', time = ''] = at.toISOString().split('T');
+  const [year, month, day] = date.split('-');
+  const clock = time.slice(0, 8).replaceAll(':', '.');
+  return `aws/lambda/${mappingId}/${shardId}/${year}/${month}/${day}/${date}T${clock}-${crypto.randomUUID()}`;
+};
+
 type BatchResult =
   | { readonly kind: 'done' }
   | { readonly kind: 'retry-from'; readonly index: number };
@@ -137,7 +160,8 @@ export const batchResult = (
  * does: in order per shard, filtered by the mapping's criteria, batched within the
  * window; a failing batch is bisected (on function errors) and retried with
  * backoff up to the retry limit, records too old are not retried, and what is
- * given up goes to the on-failure destination as Lambda's invocation record.
+ * given up goes to the on-failure destination as Lambda's invocation record (to an S3
+ * bucket, with the records themselves as its payload).
  */
 export class StreamPoller {
   private running = false;
@@ -357,6 +381,24 @@ export class StreamPoller {
         streamArn: settings.streamArn,
       },
     };
+    if (destination.bucket !== undefined) {
+      const s3 = this.options.s3;
+      if (s3 === undefined) throw new Error('an S3 on-failure destination needs an S3 client');
+      // As AWS documents it: the payload is the event, as an escaped JSON string.
+      const body = JSON.stringify({
+        ...invocationRecord,
+        payload: JSON.stringify({ Records: records }),
+      });
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: destination.bucket,
+          Key: s3FailureKey(settings.mappingId, shardId, new Date()),
+          Body: body,
+          ContentType: 'application/json',
+        }),
+      );
+      return;
+    }
     const body = JSON.stringify(invocationRecord);
     if (destination.queueUrl) {
       await this.options.sqs.send(

@@ -90,6 +90,27 @@ describe('loadStageConfig', () => {
     expect(() => load({ alarmEmail: 'not-an-address' })).toThrow(/alarmEmail/);
   });
 
+  test('gives each stage a stream record age well inside the stream’s 24 hours', () => {
+    expect(load().streamMaxRecordAgeSeconds).toBe(STAGE_SETTINGS.dev.streamMaxRecordAgeSeconds);
+    expect(load({ stage: 'prod' }).streamMaxRecordAgeSeconds).toBe(12 * 60 * 60);
+  });
+
+  test('lets -c streamMaxRecordAgeSeconds override it, as the CLI gives it: a string', () => {
+    expect(load({ streamMaxRecordAgeSeconds: '60' }).streamMaxRecordAgeSeconds).toBe(60);
+    expect(load({ stage: 'prod', streamMaxRecordAgeSeconds: 3600 }).streamMaxRecordAgeSeconds).toBe(
+      3600,
+    );
+  });
+
+  test.each([
+    ['below Lambda’s minimum of 60 s', '59'],
+    ['so close to the stream’s 24 h that a record could be trimmed first', String(20 * 3600 + 1)],
+    ['not a whole number', '90.5'],
+    ['not a number', 'an hour'],
+  ])('rejects a stream record age %s', (_, value) => {
+    expect(() => load({ streamMaxRecordAgeSeconds: value })).toThrow(/streamMaxRecordAgeSeconds/);
+  });
+
   test.each([
     'notificationEndpoint',
     'corsAllowedOrigins',
@@ -97,6 +118,7 @@ describe('loadStageConfig', () => {
     'logRetentionDays',
     'apiRateLimit',
     'apiBurstLimit',
+    'streamMaxRecordAgeSeconds',
   ])('rejects a stage without %s, naming it', (key) => {
     expect(() => load(withoutDevSetting(key))).toThrow(
       new RegExp(`customerPipeline\\.dev\\.${key}`),

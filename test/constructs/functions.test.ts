@@ -73,7 +73,7 @@ describe.each([
     topic: string;
     eventsKey: string;
     secret: string;
-    failureQueue: string;
+    failureBucket: string;
     queues: Record<'welcome' | 'archive' | 'marketing', string>;
   };
   beforeAll(() => {
@@ -114,7 +114,7 @@ describe.each([
       topic: id(events.topic),
       eventsKey: id(events.key),
       secret: id(secret.secret),
-      failureQueue: id(publisher.failureQueue),
+      failureBucket: id(publisher.failureBucket),
       queues: {
         welcome: id(welcome.queue),
         archive: id(archive.queue),
@@ -319,7 +319,7 @@ describe.each([
       ]);
     });
 
-    test('the publisher may read the stream, publish encrypted events and send to its failure queue', () => {
+    test('the publisher may read the stream, publish encrypted events and write to its failure bucket', () => {
       expect(
         actionsWithout(
           allowedActionsOfFunction(template(), ids.publisher),
@@ -332,10 +332,9 @@ describe.each([
         'dynamodb:ListStreams',
         'kms:Decrypt',
         'kms:GenerateDataKey*',
+        's3:ListBucket',
+        's3:PutObject',
         'sns:Publish',
-        'sqs:GetQueueAttributes',
-        'sqs:GetQueueUrl',
-        'sqs:SendMessage',
       ]);
       expect(grantsOf(ids.publisher, 'dynamodb:GetRecords')).toEqual([
         { Resource: getAtt(ids.table, 'StreamArn') },
@@ -344,8 +343,23 @@ describe.each([
       expect(grantsOf(ids.publisher, 'kms:GenerateDataKey*')).toEqual([
         { Resource: getAtt(ids.eventsKey, 'Arn') },
       ]);
-      expect(grantsOf(ids.publisher, 'sqs:SendMessage')).toEqual([
-        { Resource: getAtt(ids.failureQueue, 'Arn') },
+    });
+
+    test('the publisher writes, in its own account only, where Lambda and it keep failures', () => {
+      // Lambda's on-failure records (aws/lambda/) and the ones the function writes itself.
+      const inOwnAccount = { StringEquals: { 's3:ResourceAccount': '123456789012' } };
+      expect(grantsOf(ids.publisher, 's3:PutObject')).toEqual([
+        {
+          Resource: [
+            objectsArn(ids.failureBucket, 'aws/lambda/*'),
+            objectsArn(ids.failureBucket, 'unpublishable/*'),
+          ],
+          Condition: inOwnAccount,
+        },
+      ]);
+      // AWS requires ListBucket of an S3 on-failure destination.
+      expect(grantsOf(ids.publisher, 's3:ListBucket')).toEqual([
+        { Resource: getAtt(ids.failureBucket, 'Arn') },
       ]);
     });
 

@@ -41,6 +41,7 @@ describe('Monitoring', () => {
   let functionIds: string[];
   let publisherFunctionId: string;
   let stack: Stack;
+  let failureBucketId: string;
   beforeAll(() => {
     const synthesized = synthPipeline('dev');
     stack = synthesized.stack;
@@ -50,18 +51,38 @@ describe('Monitoring', () => {
     if (!monitoring || !publisher) throw new Error('expected monitoring and the publisher');
     alarmTopicId = logicalIdOf(stack, monitoring.alarmTopic);
     publisherFunctionId = logicalIdOf(stack, publisher.function);
-    deadLetterQueueIds = [
-      ...constructsOfType(stack, EventConsumer).flatMap((c) => [
-        c.deadLetterQueue,
-        c.subscriptionDeadLetterQueue,
-      ]),
-      publisher.failureQueue,
-    ].map((queue) => logicalIdOf(stack, queue));
+    failureBucketId = logicalIdOf(stack, publisher.failureBucket);
+    deadLetterQueueIds = constructsOfType(stack, EventConsumer)
+      .flatMap((c) => [c.deadLetterQueue, c.subscriptionDeadLetterQueue])
+      .map((queue) => logicalIdOf(stack, queue));
     functionIds = constructsOfType(stack, PipelineFunction).map((fn) => logicalIdOf(stack, fn));
   });
 
-  test('watches all 7 dead-letter queues: 2 per consumer and the publisher’s failure queue', () => {
-    expect(new Set(deadLetterQueueIds).size).toBe(7);
+  test('watches all 6 dead-letter queues: 2 per consumer', () => {
+    expect(new Set(deadLetterQueueIds).size).toBe(6);
+  });
+
+  test('alarms as soon as anything is written to the publisher’s failure bucket, and charts it', () => {
+    const writeAlarms = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).filter(
+      (alarm) =>
+        alarm.Properties.Namespace === 'AWS/S3' &&
+        (alarm.Properties.Dimensions as { Name: string; Value: unknown }[]).some(
+          (d) => d.Name === 'BucketName' && referencedId(d.Value) === failureBucketId,
+        ),
+    );
+    expect(writeAlarms.map((alarm) => alarm.Properties)).toEqual([
+      expect.objectContaining({
+        MetricName: 'PutRequests',
+        Dimensions: expect.arrayContaining([{ Name: 'FilterId', Value: 'Writes' }]),
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    ]);
+    const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(body).toContain('PutRequests');
+    expect(body).toContain(JSON.stringify(ref(failureBucketId)));
   });
 
   test('alarms as soon as any dead-letter queue holds a message', () => {
@@ -116,7 +137,7 @@ describe('Monitoring', () => {
 
   test('every alarm notifies the alarm topic', () => {
     const alarms = Object.entries(resourcesOfType(template, 'AWS::CloudWatch::Alarm'));
-    expect(alarms.length).toBeGreaterThanOrEqual(7 + 6 + 1);
+    expect(alarms.length).toBeGreaterThanOrEqual(6 + 1 + 6 + 1);
     for (const [id, alarm] of alarms) {
       expect({ id, actions: alarm.Properties.AlarmActions }).toEqual({
         id,

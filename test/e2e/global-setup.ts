@@ -6,6 +6,11 @@ import { launchLocalCloud } from '../../local/launch';
 
 /** Short enough that three receives of a failing message take seconds. */
 export const E2E_TIME_SCALE = '0.02';
+/**
+ * Lambda's shortest maximum record age (the time scale does not shrink it), so the stream's
+ * on-failure path is reached in a minute rather than the stage's 12 hours.
+ */
+export const E2E_STREAM_RECORD_AGE_SECONDS = '60';
 
 declare global {
   // Handed from setup to teardown, which run in the same process.
@@ -15,7 +20,11 @@ declare global {
 /** Starts the local cloud the whole suite uses, and tells the tests where it is. */
 export default async function globalSetup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-e2e-'));
-  const { child, stateFile, logFile } = await launchLocalCloud({ dir, timeScale: E2E_TIME_SCALE });
+  const { child, stateFile, logFile } = await launchLocalCloud({
+    dir,
+    timeScale: E2E_TIME_SCALE,
+    context: { streamMaxRecordAgeSeconds: E2E_STREAM_RECORD_AGE_SECONDS },
+  });
   globalThis.__LOCAL_CLOUD__ = { child, dir };
   process.env.LOCAL_CLOUD_STATE = stateFile;
   process.env.LOCAL_CLOUD_LOG = logFile;

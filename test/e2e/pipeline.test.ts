@@ -6,6 +6,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
   PutObjectCommand,
@@ -14,7 +15,6 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import {
   GetQueueAttributesCommand,
   PurgeQueueCommand,
-  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
@@ -102,11 +102,7 @@ const archiveState = async (id: string): Promise<'absent' | 'tombstone' | 'custo
 };
 const deadLetterQueueUrls = () =>
   Object.values(cloud.state.resources)
-    .filter(
-      (r) =>
-        r.type === 'AWS::SQS::Queue' &&
-        /(DeadLetterQueue|FailureQueue)\//.test(r.constructPath ?? ''),
-    )
+    .filter((r) => r.type === 'AWS::SQS::Queue' && /DeadLetterQueue\//.test(r.constructPath ?? ''))
     .map((r) => r.ref);
 
 const customerEvent = (
@@ -514,41 +510,46 @@ describe('failures and duplicates', () => {
     );
   });
 
-  test('the topic unreachable while the publisher runs: the records reach the on-failure queue after the retries', async () => {
+  test('the topic unreachable while the publisher runs: retried until the record age, kept whole in the failure bucket, replayed once', async () => {
     const publisher = resourceAt(cloud, 'AWS::Lambda::Function', '/StreamPublisher/Function/');
-    const failures = resourceAt(cloud, 'AWS::SQS::Queue', '/StreamPublisher/FailureQueue/');
+    const mapping = resourceAt(cloud, 'AWS::Lambda::EventSourceMapping', '/StreamPublisher/');
+    const failures = resourceAt(cloud, 'AWS::S3::Bucket', '/StreamPublisher/FailureBucket/').ref;
+    const storedKeys = async () =>
+      ((await cloud.s3.send(new ListObjectsV2Command({ Bucket: failures }))).Contents ?? []).map(
+        (object) => object.Key ?? '',
+      );
     await control(cloud, 'POST', '/faults', {
       caller: publisher.logicalId,
       service: 'sns',
       mode: 'unreachable',
     });
     let lost: { id: string };
+    let keys: string[];
     try {
       const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
       expect(created.status).toBe(201);
       lost = created.body as { id: string };
-      await eventually(
-        'the on-failure record',
-        () => queueDepth(failures.ref),
-        (n) => n >= 1,
-        120_000,
-      );
+      // The suite's record age is 60 s (global setup), not the stage's 12 h.
+      keys = await eventually('the on-failure object', storedKeys, (k) => k.length >= 1, 150_000);
     } finally {
       await control(cloud, 'DELETE', '/faults');
     }
-    // Only this customer's record was in flight: one record given up on, in one batch.
-    expect(await queueDepth(failures.ref)).toBe(1);
-    const { Messages } = await cloud.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: failures.ref, VisibilityTimeout: 0 }),
-    );
-    const record = JSON.parse(Messages?.[0]?.Body ?? '{}');
-    expect(record.requestContext.condition).toBe('RetryAttemptsExhausted');
-    // The first attempt and the template's five retries.
-    expect(record.requestContext.approximateInvokeCount).toBe(6);
+    // Only this customer's record was in flight: one record given up on, in one object.
+    expect(keys).toHaveLength(1);
+    const [key = ''] = keys;
+    expect(key).toMatch(new RegExp(`^aws/lambda/${mapping.ref}/[^/]+/\\d{4}/\\d{2}/\\d{2}/`));
+    const object = await cloud.s3.send(new GetObjectCommand({ Bucket: failures, Key: key }));
+    const record = JSON.parse((await object.Body?.transformToString()) ?? '{}');
+    // Retried without a count until the record was too old, not given up on after five.
+    expect(record.requestContext.condition).toBe('RecordAgeExceeded');
+    expect(record.requestContext.approximateInvokeCount).toBeGreaterThan(6);
     expect(record.DDBStreamBatchInfo).toMatchObject({
       batchSize: 1,
       streamArn: expect.any(String),
     });
+    // The record itself, not only where it was in the stream.
+    const [stored] = JSON.parse(record.payload).Records;
+    expect(stored.dynamodb.Keys.pk.S).toBe(`CUSTOMER#${lost.id}`);
     expect(welcomeCallsFor(await sinkCalls(cloud), lost.id)).toHaveLength(0);
 
     // The stream moves on: the next customer is published again.
@@ -559,7 +560,22 @@ describe('failures and duplicates', () => {
       async () => welcomeCallsFor(await sinkCalls(cloud), nextId),
       (c) => c.length === 1,
     );
-    await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: failures.ref }));
+
+    // The runbook: replay the object; the event keeps the stream record's id.
+    expect(await runDlq(cloud, 'replay', key)).toMatchObject({
+      code: 0,
+      output: expect.stringContaining(`${key}: published 1, skipped 0; deleted`),
+    });
+    const [welcome] = await eventually(
+      'the replayed welcome',
+      async () => welcomeCallsFor(await sinkCalls(cloud), lost.id),
+      (c) => c.length === 1,
+    );
+    expect(welcome?.idempotencyKey).toBe(stored.eventID);
+    expect(await storedKeys()).toEqual([]);
+    // Replayed once: a second replay finds nothing, and nothing is sent twice.
+    expect((await runDlq(cloud, 'replay', key)).code).toBe(1);
+    expect(welcomeCallsFor(await sinkCalls(cloud), lost.id)).toHaveLength(1);
   });
 });
 

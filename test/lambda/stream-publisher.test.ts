@@ -1,4 +1,5 @@
 import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import {
   PublishBatchCommand,
   type PublishBatchCommandInput,
@@ -7,6 +8,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type {
+  Context,
   DynamoDBRecord,
   DynamoDBStreamEvent,
   AttributeValue as StreamAttributeValue,
@@ -16,7 +18,10 @@ import type { Customer } from '../../lambda/shared/domain/customer';
 import { customerPk, emailClaimKey, PROFILE_SK } from '../../lambda/shared/domain/keys';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:customer-events';
+const FAILURE_BUCKET = 'stream-failures';
+const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:stream-publisher';
 process.env.TOPIC_ARN = TOPIC_ARN;
+process.env.FAILURE_BUCKET_NAME = FAILURE_BUCKET;
 
 type HandlerModule = typeof import('../../lambda/stream-publisher/handler');
 let handler: HandlerModule['handler'];
@@ -28,9 +33,11 @@ beforeAll(() => {
 });
 
 const sns = mockClient(SNSClient);
+const s3 = mockClient(S3Client);
 
 afterEach(() => {
   sns.reset();
+  s3.reset();
   jest.restoreAllMocks();
 });
 
@@ -308,7 +315,7 @@ describe('stream publisher', () => {
       .on(PublishBatchCommand)
       .resolvesOnce({ Successful: range(10).map((n) => ({ Id: String(n) })), Failed: [] })
       .resolvesOnce({
-        // Entries after the failed one were delivered, but must still be retried for order.
+        // Entries after the failed one were delivered; they are reported all the same.
         Successful: [10, 11, 12, 14, 15, 16, 17, 18, 19].map((n) => ({ Id: String(n) })),
         Failed: [{ Id: '13', Code: 'InternalError', SenderFault: false }],
       })
@@ -318,6 +325,35 @@ describe('stream publisher', () => {
 
     expect(result).toStrictEqual({ batchItemFailures: failuresFrom(13, 24) });
     expect(publishCalls().map((input) => entriesOf(input).length)).toStrictEqual([10, 10]);
+  });
+
+  it('publishes again, with the same eventIds, the entries SNS delivered after a failed one', async () => {
+    const records = range(4).map((n) => inserted(n));
+    sns
+      .on(PublishBatchCommand)
+      .resolvesOnce({
+        Successful: [0, 2, 3].map((n) => ({ Id: String(n) })),
+        Failed: [{ Id: '1', Code: 'Throttled', SenderFault: false }],
+      })
+      .resolves({ Successful: range(4).map((n) => ({ Id: String(n) })), Failed: [] });
+
+    const first = await handler(streamEvent(...records));
+    // Lambda retries from the first reported record.
+    const retry = await handler(streamEvent(...records.slice(1)));
+
+    expect(first).toStrictEqual({ batchItemFailures: failuresFrom(1, 3) });
+    expect(retry).toStrictEqual({ batchItemFailures: [] });
+    // 2 and 3 reach the topic twice, and after 1's first attempt: consumers see duplicates
+    // and an order that is not the stream's.
+    expect(publishedEventIds()).toStrictEqual([
+      'stream-event-0',
+      'stream-event-1',
+      'stream-event-2',
+      'stream-event-3',
+      'stream-event-1',
+      'stream-event-2',
+      'stream-event-3',
+    ]);
   });
 
   it('treats an entry SNS neither confirmed nor failed as failed', async () => {
@@ -344,7 +380,7 @@ describe('stream publisher', () => {
     expect(publishCalls()).toHaveLength(2);
   });
 
-  describe('a malformed record in the middle', () => {
+  describe('a record it can never publish', () => {
     const withoutNewImage = (): DynamoDBRecord => {
       const record = inserted(2);
       delete record.dynamodb?.NewImage;
@@ -354,39 +390,123 @@ describe('stream publisher', () => {
     const withoutEventId = (): DynamoDBRecord => ({ ...inserted(2), eventID: undefined });
     const modifyWithoutOldImage = (): DynamoDBRecord =>
       streamRecord(2, 'MODIFY', { newImage: customer(2, { version: 2 }) });
+    const context = {
+      awsRequestId: 'request-1',
+      invokedFunctionArn: FUNCTION_ARN,
+      functionVersion: '$LATEST',
+    } as Context;
+
+    const putCalls = (): PutObjectCommandInput[] =>
+      s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+    const bodyOf = (input: PutObjectCommandInput | undefined) =>
+      JSON.parse(String(input?.Body ?? 'null'));
 
     it.each([
-      ['a missing NewImage', withoutNewImage],
-      ['an image that fails the customer schema', failingTheSchema],
-      ['a missing eventID', withoutEventId],
-      ['a MODIFY without its OldImage', modifyWithoutOldImage],
+      ['a missing NewImage', withoutNewImage, /NewImage is missing/],
+      ['an image that fails the customer schema', failingTheSchema, /NewImage is not a customer/],
+      ['a missing eventID', withoutEventId, /eventID is missing/],
+      ['a MODIFY without its OldImage', modifyWithoutOldImage, /OldImage is missing/],
     ])(
-      'with %s: publishes the records before it, reports it and every later one',
-      async (_name, malformed) => {
+      'with %s: writes it, payload and all, to the failure bucket, and publishes the others',
+      async (_name, malformed, reason) => {
         snsAcceptsAll();
+        s3.on(PutObjectCommand).resolves({});
+        const record = malformed();
 
         const result = await handler(
-          streamEvent(inserted(0), inserted(1), malformed(), inserted(3), inserted(4)),
+          streamEvent(inserted(0), inserted(1), record, inserted(3), inserted(4)),
+          context,
         );
 
-        expect(result).toStrictEqual({ batchItemFailures: failuresFrom(2, 4) });
-        expect(publishCalls()).toHaveLength(1);
-        expect(publishedEventIds()).toStrictEqual(['stream-event-0', 'stream-event-1']);
+        // Not retried: it would block its shard until the record age ran out.
+        expect(result).toStrictEqual({ batchItemFailures: [] });
+        expect(publishedEventIds()).toStrictEqual([
+          'stream-event-0',
+          'stream-event-1',
+          'stream-event-3',
+          'stream-event-4',
+        ]);
+        expect(putCalls()).toStrictEqual([
+          {
+            Bucket: FAILURE_BUCKET,
+            Key: `unpublishable/${sequenceNumber(2)}`,
+            Body: expect.any(String),
+            ContentType: 'application/json',
+          },
+        ]);
+        // Lambda's own on-failure record, and the record itself as the payload.
+        const body = bodyOf(putCalls()[0]);
+        expect(body).toEqual({
+          requestContext: {
+            requestId: 'request-1',
+            functionArn: FUNCTION_ARN,
+            condition: 'Unpublishable',
+            approximateInvokeCount: 1,
+          },
+          responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: '' },
+          version: '1.0',
+          timestamp: expect.any(String),
+          DDBStreamBatchInfo: {
+            startSequenceNumber: sequenceNumber(2),
+            endSequenceNumber: sequenceNumber(2),
+            approximateArrivalOfFirstRecord: '2025-03-04T05:06:09.000Z',
+            approximateArrivalOfLastRecord: '2025-03-04T05:06:09.000Z',
+            batchSize: 1,
+          },
+          reason: expect.stringMatching(reason),
+          payload: expect.any(String),
+        });
+        expect(JSON.parse(body.payload)).toEqual({ Records: [JSON.parse(JSON.stringify(record))] });
       },
     );
 
-    it('reports it and every later one even when nothing before it is published', async () => {
+    it('writes each of several to its own object, keyed by sequence number', async () => {
       snsAcceptsAll();
+      s3.on(PutObjectCommand).resolves({});
+      const second = inserted(3, { version: 0 });
 
-      const result = await handler(streamEvent(withoutNewImage(), inserted(3)));
+      const result = await handler(streamEvent(withoutNewImage(), second, inserted(4)), context);
+
+      expect(result).toStrictEqual({ batchItemFailures: [] });
+      expect(putCalls().map((input) => input.Key)).toStrictEqual([
+        `unpublishable/${sequenceNumber(2)}`,
+        `unpublishable/${sequenceNumber(3)}`,
+      ]);
+      expect(publishedEventIds()).toStrictEqual(['stream-event-4']);
+    });
+
+    it('when the bucket refuses it, reports it and every later one, publishing only those before', async () => {
+      snsAcceptsAll();
+      s3.on(PutObjectCommand).rejects(
+        Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' }),
+      );
+
+      const result = await handler(
+        streamEvent(inserted(0), withoutNewImage(), inserted(3)),
+        context,
+      );
+
+      expect(result).toStrictEqual({ batchItemFailures: failuresFrom(2, 3) });
+      expect(publishedEventIds()).toStrictEqual(['stream-event-0']);
+    });
+
+    it('when a publish before it fails, reports both; the retry writes the same object again', async () => {
+      s3.on(PutObjectCommand).resolves({});
+      sns.on(PublishBatchCommand).resolves({
+        Successful: [],
+        Failed: [{ Id: '0', Code: 'Throttled', SenderFault: false }],
+      });
+
+      const result = await handler(streamEvent(inserted(0), withoutNewImage()), context);
 
       expect(result).toStrictEqual({
         batchItemFailures: [
+          { itemIdentifier: sequenceNumber(0) },
           { itemIdentifier: sequenceNumber(2) },
-          { itemIdentifier: sequenceNumber(3) },
         ],
       });
-      expect(publishCalls()).toHaveLength(0);
+      // The key is the record's: its retry overwrites this object, never adds a second one.
+      expect(putCalls().map((input) => input.Key)).toEqual([`unpublishable/${sequenceNumber(2)}`]);
     });
   });
 
@@ -402,14 +522,16 @@ describe('stream publisher', () => {
       return () => chunks.join('');
     };
 
-    it('names the sequence number of a malformed record but never its email or name', async () => {
+    it('names the sequence number and object of a malformed record but never its email or name', async () => {
       snsAcceptsAll();
+      s3.on(PutObjectCommand).resolves({});
       const logs = captureLogs();
 
       await handler(streamEvent(inserted(5, { version: 0, email: 'not-an-email-but-pii@x.org' })));
 
       expect(logs()).toContain(sequenceNumber(5));
       expect(logs()).toContain('version');
+      expect(logs()).toContain(`unpublishable/${sequenceNumber(5)}`);
       expect(logs()).not.toContain('not-an-email-but-pii@x.org');
       expect(logs()).not.toContain('Ada Lovelace');
     });

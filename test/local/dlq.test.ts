@@ -2,6 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -12,6 +22,11 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { Customer } from '../../lambda/shared/domain/customer';
+import { customerPk, PROFILE_SK } from '../../lambda/shared/domain/keys';
+import { unpublishableObject } from '../../lambda/stream-publisher/failure-record';
 import {
   countMessages,
   type DeadLetterQueue,
@@ -25,6 +40,7 @@ import {
 import { runDlq } from '../../local/dlq';
 import type { CfnTemplate, LocalCloudState, PhysicalResource } from '../../local/model';
 import { type RunningMoto, startMoto } from '../../local/moto';
+import { findStreamFailureBuckets } from '../../local/stream-failures';
 import { localCloudLocator } from '../../ops/stack-target';
 import { synthPipeline } from '../synth';
 
@@ -35,6 +51,11 @@ const ACCOUNT = '123456789012';
 
 let moto: RunningMoto;
 let sqs: SQSClient;
+let s3: S3Client;
+let sns: SNSClient;
+/** The failure bucket, and a queue subscribed (raw) to the events topic: what a replay publishes. */
+let failureBucket: string;
+let published: string;
 let workDir: string;
 let template: CfnTemplate;
 let dlqs: DeadLetterQueue[];
@@ -100,13 +121,101 @@ const visibleCount = async (queueUrl: string): Promise<number> => {
   return Number(attributes?.ApproximateNumberOfMessages);
 };
 
+// ---- stream failure objects ----------------------------------------------------------------
+
+const STREAM_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/customers/stream/2025-01-01T00:00:00.000`;
+const customer = (n: number, changes: Partial<Customer> = {}): Customer => ({
+  id: `0b9f6c1e-3f7a-4c2d-9e8b-${String(n).padStart(12, '0')}`,
+  fullName: `Ada Lovelace ${n}`,
+  email: `ada${n}@example.com`,
+  dateOfBirth: '1815-12-10',
+  marketingOptIn: false,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  updatedAt: '2025-01-01T00:00:00.000Z',
+  version: 1,
+  ...changes,
+});
+const image = (item: Record<string, unknown>) =>
+  marshall(item) as Record<string, SdkAttributeValue> as NonNullable<
+    DynamoDBRecord['dynamodb']
+  >['NewImage'];
+/** The stream record of customer `n`'s creation, `ageSeconds` ago. */
+const inserted = (n: number, ageSeconds = 60, changes: Partial<Customer> = {}): DynamoDBRecord => {
+  const c = customer(n, changes);
+  return {
+    eventID: `stream-event-${n}`,
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    eventVersion: '1.1',
+    awsRegion: REGION,
+    eventSourceARN: STREAM_ARN,
+    dynamodb: {
+      ApproximateCreationDateTime: Math.floor(Date.now() / 1000) - ageSeconds,
+      Keys: image({ pk: customerPk(c.id), sk: PROFILE_SK }),
+      NewImage: image({ pk: customerPk(c.id), sk: PROFILE_SK, ...c }),
+      SequenceNumber: `4${String(n).padStart(20, '0')}`,
+      SizeBytes: 300,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+};
+/** What Lambda writes to an S3 on-failure destination (AWS's documented example's shape). */
+const lambdaFailure = (records: DynamoDBRecord[], { payload = true } = {}) => ({
+  requestContext: {
+    requestId: '316aa6d0-8154-xmpl-9af7-85d5f4a6bc81',
+    functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:publisher`,
+    condition: 'RecordAgeExceeded',
+    approximateInvokeCount: 7,
+  },
+  responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: '' },
+  version: '1.0',
+  timestamp: new Date().toISOString(),
+  DDBStreamBatchInfo: {
+    shardId: 'shardId-00000001573689847184-864758bb',
+    startSequenceNumber: records[0]?.dynamodb?.SequenceNumber,
+    endSequenceNumber: records[records.length - 1]?.dynamodb?.SequenceNumber,
+    approximateArrivalOfFirstRecord: '2025-01-01T00:00:00Z',
+    approximateArrivalOfLastRecord: '2025-01-01T00:00:00Z',
+    batchSize: records.length,
+    streamArn: STREAM_ARN,
+  },
+  ...(payload && { payload: JSON.stringify({ Records: records }) }),
+});
+let objectCount = 0;
+const storeFailure = async (body: unknown): Promise<string> => {
+  objectCount += 1;
+  const key = `aws/lambda/14e0db71-5d35-4eb5-b481-8945cf9d10c2/shardId-0001/2025/01/01/2025-01-01T00.00.${String(objectCount).padStart(2, '0')}-${crypto.randomUUID()}`;
+  await s3.send(
+    new PutObjectCommand({ Bucket: failureBucket, Key: key, Body: JSON.stringify(body) }),
+  );
+  return key;
+};
+const storedKeys = async (): Promise<string[]> =>
+  ((await s3.send(new ListObjectsV2Command({ Bucket: failureBucket }))).Contents ?? []).map(
+    (object) => object.Key ?? '',
+  );
+const emptyFailureBucket = async () => {
+  for (const key of await storedKeys()) {
+    await s3.send(new DeleteObjectCommand({ Bucket: failureBucket, Key: key }));
+  }
+};
+/** The events a replay published, as the consumers' queues would get them. */
+const publishedEvents = async (expected: number) =>
+  (await drain(published, expected)).map((message) => ({
+    event: JSON.parse(message.Body ?? '{}') as { eventId: string; type: string },
+    messageType: message.MessageAttributes?.MessageType?.StringValue,
+  }));
+
 beforeAll(async () => {
   moto = await startMoto();
-  sqs = new SQSClient({
+  const config = {
     endpoint: moto.endpoint,
     region: REGION,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  };
+  sqs = new SQSClient(config);
+  s3 = new S3Client(config);
+  sns = new SNSClient(config);
   workDir = await mkdtemp(path.join(tmpdir(), 'dlq-test-'));
   // The CLI names consumers by construct path, which the CDK CLI adds and a bare App does not.
   template = synthPipeline('dev', {
@@ -138,8 +247,36 @@ beforeAll(async () => {
       };
     } else if (resource.Type === 'AWS::DynamoDB::Table') {
       resources[logicalId] = { logicalId, type: resource.Type, ref: 'customers', attributes: {} };
+    } else if (resource.Type === 'AWS::S3::Bucket') {
+      const name = `b-${logicalId.toLowerCase()}`;
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: name,
+          VersioningConfiguration: { Status: 'Enabled' },
+        }),
+      );
+      resources[logicalId] = { logicalId, type: resource.Type, ref: name, attributes: {} };
+    } else if (resource.Type === 'AWS::SNS::Topic') {
+      const { TopicArn: topicArn = '' } = await sns.send(
+        new CreateTopicCommand({ Name: logicalId }),
+      );
+      resources[logicalId] = { logicalId, type: resource.Type, ref: topicArn, attributes: {} };
     }
   }
+  const [failures] = findStreamFailureBuckets(template);
+  failureBucket = resources[failures?.bucketLogicalId ?? '']?.ref ?? '';
+  const capture = await sqs.send(new CreateQueueCommand({ QueueName: 'published-events' }));
+  published = capture.QueueUrl ?? '';
+  queueUrls.set('published-events', published);
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: resources[failures?.topicLogicalId ?? '']?.ref,
+      Protocol: 'sqs',
+      Endpoint: `arn:aws:sqs:${REGION}:${ACCOUNT}:published-events`,
+      Attributes: { RawMessageDelivery: 'true' },
+    }),
+  );
   state = {
     stackName: 'CustomerPipeline-dev',
     region: REGION,
@@ -160,18 +297,20 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sqs?.destroy();
+  s3?.destroy();
+  sns?.destroy();
   await moto?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
   for (const url of queueUrls.values()) await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+  await emptyFailureBucket();
 });
 
 describe('finding the dead-letter queues in the template', () => {
-  test('finds a queue DLQ and a subscription DLQ per consumer, and the stream failure queue', () => {
+  test('finds a queue DLQ and a subscription DLQ per consumer', () => {
     expect(dlqs.map(({ consumer, kind }) => `${consumer} ${kind}`)).toEqual([
-      'StreamPublisher stream',
       'WelcomeConsumer queue',
       'WelcomeConsumer subscription',
       'ArchiveConsumer queue',
@@ -181,7 +320,16 @@ describe('finding the dead-letter queues in the template', () => {
     ]);
   });
 
-  test('sends queue and subscription DLQs back to the consumer queue, and stream failures to the table', () => {
+  test('finds the stream publisher’s failure bucket, its table, and the topic a replay publishes to', () => {
+    const [only, ...more] = findStreamFailureBuckets(template);
+    expect(more).toEqual([]);
+    expect(only?.consumer).toBe('StreamPublisher');
+    expect(only?.bucketLogicalId).toMatch(/^StreamPublisherFailureBucket/);
+    expect(template.Resources[only?.tableLogicalId ?? '']?.Type).toBe('AWS::DynamoDB::Table');
+    expect(only?.topicLogicalId).toMatch(/^CustomerEventsTopic/);
+  });
+
+  test('sends queue and subscription DLQs back to the consumer queue', () => {
     const welcome = dlqs.filter((dlq) => dlq.consumer === 'WelcomeConsumer');
     expect(welcome).toEqual([
       expect.objectContaining({
@@ -194,23 +342,17 @@ describe('finding the dead-letter queues in the template', () => {
         rawDelivery: true,
       }),
     ]);
-    const stream = dlqs.find((dlq) => dlq.kind === 'stream');
-    expect(stream?.logicalId).toMatch(/^StreamPublisherFailureQueue/);
-    expect(template.Resources[stream?.sourceLogicalId ?? '']?.Type).toBe('AWS::DynamoDB::Table');
   });
 
   test('answers to the construct id in any case and to its short form', () => {
     expect(deadLetterQueuesOf(dlqs, 'welcome')).toHaveLength(2);
     expect(deadLetterQueuesOf(dlqs, 'WELCOMECONSUMER')).toHaveLength(2);
-    expect(deadLetterQueuesOf(dlqs, 'StreamPublisher')).toEqual([
-      expect.objectContaining({ kind: 'stream' }),
-    ]);
   });
 
   test('rejects an unknown consumer, naming the known ones', () => {
     expect(() => deadLetterQueuesOf(dlqs, 'billing')).toThrow(UnknownConsumer);
     expect(() => deadLetterQueuesOf(dlqs, 'billing')).toThrow(
-      'known consumers: StreamPublisher, WelcomeConsumer, ArchiveConsumer, MarketingConsumer',
+      'known consumers: WelcomeConsumer, ArchiveConsumer, MarketingConsumer',
     );
   });
 
@@ -229,23 +371,28 @@ describe('finding the dead-letter queues in the template', () => {
 });
 
 describe('npm run dlq list', () => {
-  test('counts the messages of every DLQ, naming its source', async () => {
+  test('counts the messages of every DLQ and the objects of the failure bucket, naming the source', async () => {
     const welcomeQueueDlq = located1('WelcomeConsumer', 'queue');
     await send(welcomeQueueDlq.queueUrl, '{"a":1}');
     await send(welcomeQueueDlq.queueUrl, '{"a":2}');
-    await send(located1('StreamPublisher', 'stream').queueUrl, '{}');
+    const key = await storeFailure(lambdaFailure([inserted(1)]));
 
     const { code, out } = await dlq('list');
 
     expect(code).toBe(0);
     const rows = out.split('\n');
-    expect(rows[0]).toMatch(/^CONSUMER\s+KIND\s+QUEUE\s+MESSAGES\s+SOURCE$/);
-    expect(rows).toHaveLength(1 + dlqs.length);
+    expect(rows[0]).toMatch(/^CONSUMER\s+KIND\s+WHERE\s+HOLDS\s+SOURCE$/);
     expect(out).toMatch(
       /WelcomeConsumer\s+queue DLQ\s+WelcomeConsumerDeadLetterQueue\w+\s+2\s+queue WelcomeConsumerQueue/,
     );
     expect(out).toMatch(/WelcomeConsumer\s+subscription DLQ\s+\S+\s+0\s+topic subscription/);
-    expect(out).toMatch(/StreamPublisher\s+stream failures\s+\S+\s+1\s+stream of table customers/);
+    expect(out).toMatch(
+      new RegExp(
+        `StreamPublisher\\s+stream failures\\s+s3://${failureBucket}\\s+1 objects\\s+stream of table customers`,
+      ),
+    );
+    // The objects themselves, to replay by key.
+    expect(out).toContain(`  ${key}  `);
   });
 });
 
@@ -287,25 +434,29 @@ describe('npm run dlq peek', () => {
     expect(out).not.toContain('x'.repeat(2049));
   });
 
-  test('shows the stream range a stream failure points at', async () => {
-    await send(
-      located1('StreamPublisher', 'stream').queueUrl,
-      JSON.stringify({
-        version: '1.0',
-        DDBStreamBatchInfo: {
-          shardId: 'shardId-0001',
-          startSequenceNumber: '100',
-          endSequenceNumber: '200',
-          batchSize: 2,
-          streamArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/customers/stream/x',
-        },
-      }),
-    );
+  test('shows a failure object’s records by their keys and sequence numbers, never their images', async () => {
+    await storeFailure(lambdaFailure([inserted(1), inserted(2)]));
 
     const { code, out } = await dlq('peek', 'streampublisher');
 
     expect(code).toBe(0);
-    expect(out).toContain('stream range: shard shardId-0001, sequence 100 to 200 (2 records)');
+    expect(out).toContain('1 shown');
+    expect(out).toMatch(
+      /RecordAgeExceeded at \S+, shard shardId-00000001573689847184-864758bb, sequence 4\d+ to 4\d+/,
+    );
+    expect(out).toContain(
+      `${inserted(2).dynamodb?.SequenceNumber}  INSERT  stream-event-2  pk=CUSTOMER#${customer(2).id} sk=PROFILE`,
+    );
+    expect(out).not.toContain('ada2@example.com');
+    expect(out).not.toContain('Ada Lovelace');
+  });
+
+  test('says so of an object without a payload', async () => {
+    await storeFailure(lambdaFailure([inserted(1)], { payload: false }));
+
+    const { out } = await dlq('peek', 'streampublisher');
+
+    expect(out).toContain('no payload: the invocation record only');
   });
 });
 
@@ -436,15 +587,131 @@ describe('npm run dlq redrive', () => {
     });
   });
 
-  test('does not move stream failures: exits 2 saying how to replay them by hand', async () => {
-    const streamDlq = located1('StreamPublisher', 'stream');
-    await send(streamDlq.queueUrl, '{"DDBStreamBatchInfo":{}}');
+  test('does not move stream failures: exits 2 pointing at replay, and leaves them', async () => {
+    await storeFailure(lambdaFailure([inserted(1)]));
 
     const { code, err } = await dlq('redrive', 'StreamPublisher');
 
     expect(code).toBe(2);
-    expect(err).toContain('aws dynamodbstreams get-records');
-    expect(await visibleCount(streamDlq.queueUrl)).toBe(1);
+    expect(err).toContain('npm run dlq -- replay');
+    expect(await storedKeys()).toHaveLength(1);
+  });
+});
+
+describe('npm run dlq replay', () => {
+  test('publishes the records of a failure object as the publisher would, same eventIds, then deletes it', async () => {
+    const key = await storeFailure(lambdaFailure([inserted(1), inserted(2)]));
+
+    const { code, out } = await dlq('replay', key);
+
+    expect({ code, out }).toEqual({ code: 0, out: `${key}: published 2, skipped 0; deleted` });
+    const events = await publishedEvents(2);
+    expect(events.map(({ event }) => event.eventId).sort()).toEqual([
+      'stream-event-1',
+      'stream-event-2',
+    ]);
+    expect(events.map(({ messageType }) => messageType)).toEqual([
+      'CustomerCreated',
+      'CustomerCreated',
+    ]);
+    expect(await storedKeys()).toEqual([]);
+  });
+
+  test('takes the object as an s3:// URI of the failure bucket, and refuses another bucket', async () => {
+    const key = await storeFailure(lambdaFailure([inserted(1)]));
+
+    expect((await dlq('replay', `s3://other-bucket/${key}`)).code).toBe(1);
+    expect(await storedKeys()).toEqual([key]);
+    expect((await dlq('replay', `s3://${failureBucket}/${key}`)).code).toBe(0);
+    expect(await storedKeys()).toEqual([]);
+  });
+
+  test('replays the function’s own object for a record it could not publish, once the record reads', async () => {
+    const { key, body } = unpublishableObject(
+      inserted(3),
+      'NewImage is not a customer (version: too_small)',
+      { awsRequestId: 'r', invokedFunctionArn: 'arn', functionVersion: '$LATEST' },
+      new Date(),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: failureBucket, Key: key, Body: body }));
+
+    const { code } = await dlq('replay', key);
+
+    expect(code).toBe(0);
+    expect((await publishedEvents(1)).map(({ event }) => event.eventId)).toEqual([
+      'stream-event-3',
+    ]);
+  });
+
+  test('keeps an object with a record that still cannot be published, naming it without its data', async () => {
+    const bad = inserted(2, 60, { version: 0, email: 'still-pii@example.org' });
+    const key = await storeFailure(lambdaFailure([inserted(1), bad]));
+
+    const { code, err } = await dlq('replay', key);
+
+    expect(code).toBe(1);
+    expect(err).toContain(`${key}: published 1, skipped 0; kept`);
+    expect(err).toContain(
+      `${bad.dynamodb?.SequenceNumber}: cannot be published: NewImage is not a customer (version: too_small)`,
+    );
+    expect(err).not.toContain('still-pii@example.org');
+    expect(await storedKeys()).toEqual([key]);
+  });
+
+  test('refuses a change older than a replayed event may be, unless --include-old', async () => {
+    // Published again, it may take SNS's 23 days and a queue's 4: 30 - 23 - 4 - 1 = 2 days.
+    const key = await storeFailure(
+      lambdaFailure([inserted(1, 60), inserted(2, 2.1 * 24 * 60 * 60)]),
+    );
+
+    const refused = await dlq('replay', key);
+
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(
+      /refused: CustomerCreated stream-event-2 happened \S+, 2.1 days ago: older than the 2 days a replayed event may be/,
+    );
+    expect(await storedKeys()).toEqual([key]);
+    expect((await publishedEvents(1)).map(({ event }) => event.eventId)).toEqual([
+      'stream-event-1',
+    ]);
+
+    const forced = await dlq('replay', key, '--include-old');
+
+    expect(forced.code).toBe(0);
+    expect(await storedKeys()).toEqual([]);
+  });
+
+  test('keeps an object that holds the invocation record only, saying what to do instead', async () => {
+    const key = await storeFailure(lambdaFailure([inserted(1)], { payload: false }));
+
+    const { code, err } = await dlq('replay', key);
+
+    expect(code).toBe(1);
+    expect(err).toContain('invocation record only, no payload');
+    expect(await storedKeys()).toEqual([key]);
+  });
+
+  test('--all replays every object', async () => {
+    await storeFailure(lambdaFailure([inserted(1)]));
+    await storeFailure(lambdaFailure([inserted(2), inserted(3)]));
+
+    const { code } = await dlq('replay', '--all');
+
+    expect(code).toBe(0);
+    expect(await storedKeys()).toEqual([]);
+    expect(await publishedEvents(3)).toHaveLength(3);
+  });
+
+  test('an object that is not there is a failure that says so', async () => {
+    const { code, err } = await dlq('replay', 'aws/lambda/nothing-here');
+
+    expect(code).toBe(1);
+    expect(err).toContain('no such object');
+  });
+
+  test('needs one object key, or --all', async () => {
+    expect((await dlq('replay')).code).toBe(2);
+    expect((await dlq('replay', 'a-key', '--all')).code).toBe(2);
   });
 });
 
@@ -454,7 +721,7 @@ describe('usage', () => {
 
     expect(code).toBe(2);
     expect(err).toContain('no consumer "billing"');
-    expect(err).toContain('WelcomeConsumer, ArchiveConsumer, MarketingConsumer');
+    expect(err).toContain('StreamPublisher, WelcomeConsumer, ArchiveConsumer, MarketingConsumer');
   });
 
   test('an unknown command or a bad --max is a usage error', async () => {

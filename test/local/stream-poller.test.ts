@@ -5,6 +5,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -30,6 +36,7 @@ jest.setTimeout(60_000);
 
 const REGION = 'us-east-1';
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:publisher';
+const MAPPING_ID = '14e0db71-5d35-4eb5-b481-8945cf9d10c2';
 const PROFILE_ONLY = parseFilterCriteria({
   Filters: [{ Pattern: '{"dynamodb":{"Keys":{"sk":{"S":["PROFILE"]}}}}' }],
 });
@@ -71,6 +78,7 @@ let dynamodb: DynamoDBClient;
 let streams: DynamoDBStreamsClient;
 let sqs: SQSClient;
 let sns: SNSClient;
+let s3: S3Client;
 let tableCount = 0;
 const pollers: StreamPoller[] = [];
 const pollerErrors: unknown[] = [];
@@ -125,10 +133,12 @@ const startPoller = async (
     streams,
     sqs,
     sns,
+    s3,
     target,
     settings: {
       streamArn,
       functionArn: FUNCTION_ARN,
+      mappingId: MAPPING_ID,
       region: REGION,
       startingPosition: 'TRIM_HORIZON',
       batchSize: 10,
@@ -155,6 +165,7 @@ beforeAll(async () => {
   streams = new DynamoDBStreamsClient(config);
   sqs = new SQSClient(config);
   sns = new SNSClient(config);
+  s3 = new S3Client(config);
 });
 
 afterEach(async () => {
@@ -163,7 +174,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const client of [dynamodb, streams, sqs, sns]) client?.destroy();
+  for (const client of [dynamodb, streams, sqs, sns, s3]) client?.destroy();
   await moto?.stop();
 });
 
@@ -434,6 +445,55 @@ describe('StreamPoller against moto', () => {
         DDBStreamBatchInfo: expect.objectContaining({ batchSize: 1 }),
       }),
     );
+  });
+
+  it('writes what it gives up on to an S3 destination as AWS documents: the invocation record, the records as payload', async () => {
+    const table = await createTable();
+    tableCount += 1;
+    const bucket = `on-failure-${tableCount}-${Date.now()}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const pk of ['bad1', 'bad2']) await put(table.name, pk);
+    const target = new FakeFunction(() => functionError);
+
+    await startPoller(table.streamArn, target, {
+      maximumRecordAgeSeconds: 1,
+      onFailure: { arn: `arn:aws:s3:::${bucket}`, bucket },
+    });
+    let keys: string[] = [];
+    await waitFor(
+      async () => {
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+        keys = (listed.Contents ?? []).map((object) => object.Key ?? '');
+        return keys.length > 0;
+      },
+      { timeoutMs: 20_000, what: 'an object in the on-failure bucket' },
+    );
+
+    expect(keys).toHaveLength(1);
+    // aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>
+    expect(keys[0]).toMatch(
+      new RegExp(
+        `^aws/lambda/${MAPPING_ID}/[^/]+/\\d{4}/\\d{2}/\\d{2}/\\d{4}-\\d{2}-\\d{2}T\\d{2}\\.\\d{2}\\.\\d{2}-[0-9a-f-]{36}$`,
+      ),
+    );
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: keys[0] ?? '' }));
+    const record = JSON.parse((await object.Body?.transformToString()) ?? '{}');
+    expect(record).toEqual(
+      expect.objectContaining({
+        requestContext: expect.objectContaining({
+          functionArn: FUNCTION_ARN,
+          condition: 'RecordAgeExceeded',
+        }),
+        version: '1.0',
+        DDBStreamBatchInfo: expect.objectContaining({ batchSize: 2, streamArn: table.streamArn }),
+        payload: expect.any(String),
+      }),
+    );
+    // The payload is the event as the function was given it.
+    const payload = JSON.parse(record.payload) as DynamoDBStreamEvent;
+    expect(payload.Records.map(pkOf)).toEqual(['bad1', 'bad2']);
+    expect(payload.Records[0]?.eventSourceARN).toBe(table.streamArn);
+    expect(keys[0]).toContain(`/${record.DDBStreamBatchInfo.shardId}/`);
   });
 
   it('keeps reading the stream after a failed TransactWriteItems, and never delivers its write', async () => {

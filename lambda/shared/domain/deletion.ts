@@ -59,3 +59,14 @@ export const tombstoneOf = (lastVersion: number, now: Date): Tombstone => ({
  */
 export const maxRedriveAgeSeconds = (sourceRetentionSeconds: number): number =>
   DELETED_CUSTOMER_TTL_SECONDS - sourceRetentionSeconds - DAY_SECONDS;
+
+/** How long SNS retries a delivery to an SQS queue, at most. */
+export const SNS_TO_SQS_RETRY_SECONDS = 23 * DAY_SECONDS;
+
+/**
+ * The oldest change a replay of the stream's failures may publish: once published, its event
+ * can take SNS's retries and `queueRetentionSeconds` in a consumer queue to arrive, and must
+ * still meet the tombstone of a customer deleted after it happened.
+ */
+export const maxReplayAgeSeconds = (queueRetentionSeconds: number): number =>
+  maxRedriveAgeSeconds(SNS_TO_SQS_RETRY_SECONDS + queueRetentionSeconds);

@@ -210,6 +210,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     memorySize: 256,
     environment: () => ({
       TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:CustomerPipeline-bench-Events`,
+      // Written to only for a record it cannot publish, which the bench never sends.
+      FAILURE_BUCKET_NAME: 'customer-pipeline-bench-stream-failures',
     }),
     event: streamInsertEvent,
     expectedOperations: ['sns:PublishBatch'],

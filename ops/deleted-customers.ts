@@ -13,9 +13,8 @@
  * - versions of its marketing contact: deleted, every one;
  * - an archive whose current version is not a tombstone: a tombstone version on top.
  */
-import { ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import {
-  type DynamoDBDocumentClient,
   paginatedBatchGet,
   paginateScan,
   TransactWriteCommand,
@@ -34,17 +33,7 @@ import {
   PROFILE_SK,
   profileKey,
 } from '../lambda/shared/domain/keys';
-
-/** Where the customers are kept. */
-export interface Stores {
-  readonly doc: DynamoDBDocumentClient;
-  readonly s3: S3Client;
-  readonly tableName: string;
-  /** The archive, under `customers/`. */
-  readonly assetsBucket: string;
-  /** The marketing contacts. */
-  readonly contactsBucket: string;
-}
+import type { Stores } from './maintenance-command';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 

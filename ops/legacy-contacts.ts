@@ -20,26 +20,17 @@ import {
   GetObjectCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
-  type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { contactKey } from '../lambda/marketing/consent';
 import { readConsentState } from '../lambda/marketing/consent-guard';
 import { deleteContactForGood, deleteEveryVersion } from '../lambda/marketing/contacts';
+import type { Stores } from './maintenance-command';
 
 /** Where the releases before the contacts bucket kept the contacts, in the assets bucket. */
 export const LEGACY_CONTACTS_PREFIX = 'marketing/contacts/';
 
 const LEGACY_KEY = /^marketing\/contacts\/([^/]+)\.json$/;
-
-export interface ContactStores {
-  readonly doc: DynamoDBDocumentClient;
-  readonly s3: S3Client;
-  readonly tableName: string;
-  readonly assetsBucket: string;
-  readonly contactsBucket: string;
-}
 
 /** One key under the old prefix, as the survey found it. */
 export interface LegacyKey {
@@ -68,10 +59,7 @@ export interface ContactMove extends LegacyKey {
 }
 
 /** Every key under the old prefix, with its version count and current version. */
-export const findLegacyContacts = async ({
-  s3,
-  assetsBucket,
-}: ContactStores): Promise<LegacyKey[]> => {
+export const findLegacyContacts = async ({ s3, assetsBucket }: Stores): Promise<LegacyKey[]> => {
   const keys = new Map<string, { entries: number; currentVersionId?: string }>();
   let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
   for (;;) {
@@ -102,7 +90,7 @@ export const findLegacyContacts = async ({
 
 /** Whether the contacts bucket holds a current contact for the customer. */
 const inContactsBucket = async (
-  { s3, contactsBucket }: ContactStores,
+  { s3, contactsBucket }: Stores,
   customerId: string,
 ): Promise<boolean> => {
   const key = contactKey(customerId);
@@ -114,7 +102,7 @@ const inContactsBucket = async (
 
 /** Whether the consent record grants, for a customer who still exists. */
 const stillGranted = async (
-  stores: ContactStores,
+  stores: Stores,
   customerId: string,
 ): Promise<Exclude<MoveDecision, 'copy' | 'already-there' | 'not-a-contact'> | 'granted'> => {
   const { recorded, customerExists } = await readConsentState(
@@ -128,10 +116,7 @@ const stillGranted = async (
 };
 
 /** What to do with `legacy`, from the table and the contacts bucket as they are now. */
-export const decideMove = async (
-  stores: ContactStores,
-  legacy: LegacyKey,
-): Promise<ContactMove> => {
+export const decideMove = async (stores: Stores, legacy: LegacyKey): Promise<ContactMove> => {
   const { customerId } = legacy;
   if (customerId === undefined) return { ...legacy, decision: 'not-a-contact' };
   const consent = await stillGranted(stores, customerId);
@@ -149,7 +134,7 @@ const isPreconditionFailed = (error: unknown): boolean =>
  * then; resolves to what was done in the end.
  */
 const copyContact = async (
-  stores: ContactStores,
+  stores: Stores,
   { key, customerId, versionId }: { key: string; customerId: string; versionId: string },
 ): Promise<MoveDecision> => {
   const { s3, assetsBucket, contactsBucket } = stores;
@@ -181,10 +166,7 @@ const copyContact = async (
 };
 
 /** Carries out `planned`: the copy if any, then the old key's deletion, every version. */
-export const applyMove = async (
-  stores: ContactStores,
-  planned: ContactMove,
-): Promise<ContactMove> => {
+export const applyMove = async (stores: Stores, planned: ContactMove): Promise<ContactMove> => {
   const { key, customerId, currentVersionId } = planned;
   let decision = planned.decision;
   if (decision === 'copy' && customerId !== undefined && currentVersionId !== undefined) {

@@ -22,8 +22,8 @@ import {
   type DeletedCustomerRepair,
   describeRepair,
   findDeletedCustomers,
-  type Stores,
 } from '../../ops/deleted-customers';
+import type { Stores } from '../../ops/maintenance-command';
 import { createCustomerTable } from '../local/moto-tables';
 
 jest.setTimeout(60_000);

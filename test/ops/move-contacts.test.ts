@@ -16,12 +16,8 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CommandIo } from '../../local/command';
 import type { CfnTemplate, LocalCloudState, PhysicalResource } from '../../local/model';
 import { type RunningMoto, startMoto } from '../../local/moto';
-import {
-  applyMove,
-  type ContactStores,
-  decideMove,
-  findLegacyContacts,
-} from '../../ops/legacy-contacts';
+import { applyMove, decideMove, findLegacyContacts } from '../../ops/legacy-contacts';
+import type { Stores } from '../../ops/maintenance-command';
 import { runMoveContacts } from '../../ops/move-contacts';
 import { createCustomerTable } from '../local/moto-tables';
 import { synthPipeline } from '../synth';
@@ -37,7 +33,7 @@ const REGION = 'us-east-1';
 let moto: RunningMoto;
 let dynamodb: DynamoDBClient;
 let s3: S3Client;
-let stores: ContactStores;
+let stores: Stores;
 let cases = 0;
 
 beforeAll(async () => {

@@ -13,7 +13,8 @@
  * - versions of its marketing contact: deleted, every one;
  * - an archive whose current version is not a tombstone: a tombstone version on top.
  */
-import { ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   paginatedBatchGet,
   paginateScan,
@@ -25,6 +26,7 @@ import { readStoredArchive, writeTombstone } from '../lambda/archive/archive-sto
 import { archiveKey } from '../lambda/archive/plan';
 import { contactKey } from '../lambda/marketing/consent';
 import { deleteContactForGood } from '../lambda/marketing/contacts';
+import { versionPages } from '../lambda/shared/adapters/s3-versions';
 import { deletedCustomerExpiry, deletionVersion } from '../lambda/shared/domain/deletion';
 import {
   CUSTOMER_PK_PREFIX,
@@ -122,22 +124,13 @@ const surveyTable = async ({ doc, tableName }: Stores): Promise<TableSurvey> => 
 /** Versions and delete markers under the contacts prefix, by customer. */
 const surveyContacts = async ({ s3, contactsBucket }: Stores): Promise<Map<string, number>> => {
   const counts = new Map<string, number>();
-  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
-  for (;;) {
-    const page = await s3.send(
-      new ListObjectVersionsCommand({
-        Bucket: contactsBucket,
-        Prefix: keyParts(contactKey)[0],
-        ...markers,
-      }),
-    );
+  for await (const page of versionPages(s3, contactsBucket, keyParts(contactKey)[0])) {
     for (const entry of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
       const id = idOfKey(entry.Key, contactKey);
       if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
     }
-    if (page.IsTruncated !== true) return counts;
-    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
   }
+  return counts;
 };
 
 /** Customers whose archive has a current object (a delete marker hides the others). */

@@ -16,6 +16,7 @@
  * Idempotent: a contact half moved (copied, not yet deleted) is found again by the next
  * run, which sees the copy and deletes the rest.
  */
+
 import {
   GetObjectCommand,
   ListObjectVersionsCommand,
@@ -25,6 +26,7 @@ import {
 import { contactKey } from '../lambda/marketing/consent';
 import { readConsentState } from '../lambda/marketing/consent-guard';
 import { deleteContactForGood, deleteEveryVersion } from '../lambda/marketing/contacts';
+import { versionPages } from '../lambda/shared/adapters/s3-versions';
 import type { Stores } from './maintenance-command';
 
 /** Where the releases before the contacts bucket kept the contacts, in the assets bucket. */
@@ -61,15 +63,7 @@ export interface ContactMove extends LegacyKey {
 /** Every key under the old prefix, with its version count and current version. */
 export const findLegacyContacts = async ({ s3, assetsBucket }: Stores): Promise<LegacyKey[]> => {
   const keys = new Map<string, { entries: number; currentVersionId?: string }>();
-  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
-  for (;;) {
-    const page = await s3.send(
-      new ListObjectVersionsCommand({
-        Bucket: assetsBucket,
-        Prefix: LEGACY_CONTACTS_PREFIX,
-        ...markers,
-      }),
-    );
+  for await (const page of versionPages(s3, assetsBucket, LEGACY_CONTACTS_PREFIX)) {
     for (const entry of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
       if (entry.Key === undefined) continue;
       const seen = keys.get(entry.Key) ?? { entries: 0 };
@@ -80,8 +74,6 @@ export const findLegacyContacts = async ({ s3, assetsBucket }: Stores): Promise<
       const seen = version.Key === undefined ? undefined : keys.get(version.Key);
       if (seen && version.IsLatest === true) seen.currentVersionId = version.VersionId;
     }
-    if (page.IsTruncated !== true) break;
-    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
   }
   return [...keys.entries()]
     .sort(([a], [b]) => a.localeCompare(b))

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { versionPages } from '../../lambda/shared/adapters/s3-versions';
 import { deliveries, functionCalls } from '../../local/client';
 import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
 import type { LocalCloudState } from '../../local/model';
@@ -103,17 +104,12 @@ export const versionsUnder = async (
   prefix: string,
 ): Promise<Map<string, { versions: number }>> => {
   const keys = new Map<string, { versions: number }>();
-  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
-  for (;;) {
-    const page = await cloud.s3.send(
-      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...markers }),
-    );
+  for await (const page of versionPages(cloud.s3, bucket, prefix)) {
     for (const v of page.Versions ?? []) {
       if (v.Key) keys.set(v.Key, { versions: (keys.get(v.Key)?.versions ?? 0) + 1 });
     }
-    if (page.IsTruncated !== true) return keys;
-    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
   }
+  return keys;
 };
 
 export const deadLetterCount = async (cloud: Cloud): Promise<number> => {

@@ -32,6 +32,18 @@ import {
 } from '../shared/domain/customer';
 import { CustomerNotFound, PreconditionRequired, VersionConflict } from '../shared/domain/errors';
 
+/*
+ * A request, not a message, but clients retry and race:
+ * - Twice: a repeated POST of one email is a 409 (the email claim); a repeated PUT or
+ *   DELETE carries an If-Match the first one made stale, so it is a 412 (or a 404), never a
+ *   second write; a PUT that changes nothing writes nothing.
+ * - After the customer is gone: a read of the profile answers 404, and a write racing the
+ *   deletion fails its version condition (412): nothing brings the profile or its email
+ *   claim back (README, Guarantees).
+ * - An AWS call fails once: every write is one transaction, so nothing is half-written.
+ *   A conflict with another transaction or throttling is retried; a store still busy
+ *   answers 503 with Retry-After, any other failure 500 (`dynamodb-errors.ts`).
+ */
 const logger = new Logger();
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
 

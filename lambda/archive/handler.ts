@@ -17,6 +17,8 @@ import { planArchive } from './plan';
  *   of any kind, even one redriven weeks later, reads "deleted" and writes nothing.
  *   A deletion that arrives before the customer's other events writes the tombstone on
  *   an empty key, so they find it when they come.
+ * - An AWS call fails once: the record fails alone and SQS redelivers it; nothing was
+ *   written, or a whole version was, and the retry reads which.
  */
 const logger = new Logger();
 const s3 = new S3Client({});

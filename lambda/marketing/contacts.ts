@@ -1,11 +1,11 @@
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  ListObjectVersionsCommand,
   type ObjectIdentifier,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { versionPages } from '../shared/adapters/s3-versions';
 import { contactKey, type MarketingContact } from './consent';
 
 /** S3's limit of keys per DeleteObjects request. */
@@ -52,18 +52,12 @@ export const deleteEveryVersion = async (
   key: string,
 ): Promise<void> => {
   const doomed: ObjectIdentifier[] = [];
-  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
-  for (;;) {
-    const page = await s3.send(
-      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...markers }),
-    );
+  for await (const page of versionPages(s3, bucket, key)) {
     for (const entry of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
       if (entry.Key === key && entry.VersionId !== undefined) {
         doomed.push({ Key: key, VersionId: entry.VersionId });
       }
     }
-    if (page.IsTruncated !== true) break;
-    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
   }
   // Listed in full before deleting, so deletions never shift the pages being read.
   for (let start = 0; start < doomed.length; start += DELETE_BATCH) {

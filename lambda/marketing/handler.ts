@@ -37,6 +37,10 @@ const tableName = requireEnv('TABLE_NAME');
  *   recorded meanwhile, it undoes its write (every version, when that change revoked).
  *   A revoke records first, then deletes, so a grant whose write the deletion misses
  *   finds the revoke recorded and undoes itself.
+ * - An AWS call fails once: the record fails and is redelivered. The steps above are
+ *   idempotent and each retry starts from the record's current state: a contact written
+ *   before a failed record is found by the retry (same version: rewritten; a newer change
+ *   recorded meanwhile: removed).
  * Remaining races, in the safe direction: a stale revoke recorded just before a newer
  * grant, or a stale grant's clean-up, may delete that grant's contact; the record then
  * says granted with no contact until the customer's next consent change. Two grants in

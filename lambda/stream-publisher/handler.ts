@@ -41,6 +41,9 @@ const invocationOf = (context: Context | undefined): InvocationContext => ({
  * Guarantees). Stopping at the first failure is kept on purpose: per-customer ordering, in a
  * later change, builds on never skipping past a failed record.
  *
+ * A deletion is a change like any other: its REMOVE record publishes CustomerDeleted, and
+ * what a deleted customer's late events may do is the consumers' to decide.
+ *
  * A record that can never be published (it fails validation) is not retried, which would
  * block its shard until the mapping gave up on it: it is written, payload and all, to the
  * failure bucket, where `npm run dlq -- replay` finds it, and skipped. Only if the bucket does

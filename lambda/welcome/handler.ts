@@ -16,6 +16,9 @@ import { welcomeNotifier } from './notifier';
  * - After the customer is gone: the claim is taken only while the profile exists, and
  *   the deletion removes the claim with the profile, so marking it SENT fails and the
  *   retry finds the customer gone. Nothing without an expiry is left behind.
+ * - An AWS call or the provider fails once: the record fails and is redelivered; its
+ *   claim stays PENDING until its lock runs out, then the retry takes it over and sends
+ *   under the same Idempotency-Key. The claim itself expires if no attempt ever succeeds.
  */
 const logger = new Logger();
 const doc = createDocumentClient();

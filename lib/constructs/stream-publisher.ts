@@ -12,6 +12,7 @@ import {
   LAMBDA_FAILURE_PREFIX,
   UNPUBLISHABLE_PREFIX,
 } from '../../lambda/stream-publisher/failure-record';
+import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
 import { PipelineFunction } from './pipeline-function';
 
 /** The failure bucket's request metrics filter: every object written to it. */
@@ -72,12 +73,7 @@ export class StreamPublisher extends Construct {
 
   constructor(scope: Construct, id: string, props: StreamPublisherProps) {
     super(scope, id);
-    const destroy = props.removalPolicy === RemovalPolicy.DESTROY;
     this.failureBucket = new s3.Bucket(this, 'FailureBucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // AWS recommends it for on-failure buckets: an object deleted by mistake stays recoverable.
       versioned: true,
       serverAccessLogsBucket: props.accessLogsBucket,
@@ -94,8 +90,8 @@ export class StreamPublisher extends Construct {
       ],
       // Request metrics: the alarm counts writes, Lambda's and the function's alike.
       metrics: [{ id: FAILURE_BUCKET_WRITES_FILTER }],
-      removalPolicy: props.removalPolicy,
-      autoDeleteObjects: destroy,
+      ...bucketLifetime(props.removalPolicy === RemovalPolicy.RETAIN),
+      ...BUCKET_SAFETY,
     });
 
     this.function = new PipelineFunction(this, 'Function', {

@@ -2,6 +2,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
 
 /** Key prefixes of the assets bucket, shared with the handlers that write them. */
@@ -64,6 +65,7 @@ export class AssetsBucket extends Construct {
         },
       ],
     });
+    markResource(this.bucket, 'assets', 'bucket');
   }
 
   private get bucketLogicalId(): string {

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { markResource } from '../resource-names';
 
 export interface CustomerEventsProps {
   /**
@@ -32,5 +33,6 @@ export class CustomerEvents extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    markResource(this.topic, 'customer-events', 'topic');
   }
 }

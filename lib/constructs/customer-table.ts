@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { markResource } from '../resource-names';
 
 /** The attribute DynamoDB's TTL reads: epoch seconds after which an item may vanish. */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -35,5 +36,6 @@ export class CustomerTable extends Construct {
       deletionProtection: retainData,
       removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    markResource(this.table, 'customers', 'table');
   }
 }

@@ -5,6 +5,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { markResource } from '../resource-names';
 import { PipelineFunction } from './pipeline-function';
 import { deadLetterQueue, secureQueue } from './queues';
 
@@ -107,6 +108,14 @@ export class EventConsumer extends Construct {
         filterPolicyWithMessageBody: props.filterPolicyWithMessageBody,
         deadLetterQueue: this.subscriptionDeadLetterQueue,
       }),
+    );
+
+    markResource(this.queue, props.handlerDir, 'queue');
+    markResource(this.deadLetterQueue, props.handlerDir, 'dead-letter-queue');
+    markResource(
+      this.subscriptionDeadLetterQueue,
+      props.handlerDir,
+      'subscription-dead-letter-queue',
     );
 
     this.function = new PipelineFunction(this, 'Function', {

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
 
 /** Where the contacts are, shared with the handler that writes them (`contactKey`). */
@@ -50,6 +51,7 @@ export class MarketingContacts extends Construct {
       ],
       ...BUCKET_SAFETY,
     });
+    markResource(this.bucket, 'marketing-contacts', 'bucket');
   }
 
   private get bucketLogicalId(): string {

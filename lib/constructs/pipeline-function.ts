@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { BUNDLE_FILE, bundledCode, LAMBDA_ROOT } from '../bundling';
+import { markResource } from '../resource-names';
 
 export interface PipelineFunctionProps {
   /** The folder under `lambda/` whose `handler.ts` exports `handler`. */
@@ -65,6 +66,7 @@ export class PipelineFunction extends lambda.Function {
       },
     });
     this.handlerDir = props.handlerDir;
+    markResource(this, props.handlerDir, 'function');
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

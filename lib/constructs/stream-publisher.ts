@@ -12,6 +12,7 @@ import {
   LAMBDA_FAILURE_PREFIX,
   UNPUBLISHABLE_PREFIX,
 } from '../../lambda/stream-publisher/failure-record';
+import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
 import { PipelineFunction } from './pipeline-function';
 
@@ -93,6 +94,7 @@ export class StreamPublisher extends Construct {
       ...bucketLifetime(props.removalPolicy === RemovalPolicy.RETAIN),
       ...BUCKET_SAFETY,
     });
+    markResource(this.failureBucket, 'stream-publisher', 'failure-bucket');
 
     this.function = new PipelineFunction(this, 'Function', {
       handlerDir: 'stream-publisher',

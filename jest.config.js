@@ -2,6 +2,7 @@
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.tsx?$': ['@swc/jest'] },
+  setupFiles: ['<rootDir>/test/setup/quiet-sdk-warning.js'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };
@@ -15,6 +16,8 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       testPathIgnorePatterns: ['/test/e2e/'],
     },
+    // The local cloud's own tests, with its own config.
+    '<rootDir>/packages/local-cloud',
     {
       // One local cloud for the whole suite, started before it and stopped after.
       ...common,

@@ -18,7 +18,8 @@ export type ResourceRole =
   | 'failure-bucket'
   | 'bucket'
   | 'table'
-  | 'topic';
+  | 'topic'
+  | 'secret';
 
 export interface ResourceName {
   /** `welcome`, `stream-publisher`, `customers`: one name, shared by a function and its queues. */

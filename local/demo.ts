@@ -8,16 +8,29 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type ApiResponse,
+  callApi,
+  DEFAULT_STATE_FILE,
+  emulatorClientConfig,
+  type LocalCloudState,
+  readLocalCloudState,
+  sleep,
+} from 'cdk-local-cloud';
 import * as z from 'zod';
 import { archiveKey } from '../lambda/archive/plan';
 import { contactKey } from '../lambda/marketing/consent';
-import { type Customer, customerSchema } from '../lambda/shared/domain/customer';
+import {
+  type Customer,
+  type CustomerInput,
+  customerSchema,
+} from '../lambda/shared/domain/customer';
 import { deletionVersion } from '../lambda/shared/domain/deletion';
 import { marketingConsentOf } from '../lambda/shared/domain/events';
 import { marketingConsentKey } from '../lambda/shared/domain/keys';
-import { runAsCommand } from './command';
-import { DEFAULT_STATE_FILE, type LocalCloudState } from './model';
-import { emulatorClientConfig, readLocalCloudState } from './state';
+import { type CommandIo, runAsCommand } from '../ops/command';
+import { namedResourceOf, openTarget, type StackTarget } from '../ops/stack-target';
+import { sinkCalls } from './notification-sink';
 
 export const USAGE = `usage: npm run demo -- [options]
 
@@ -244,20 +257,9 @@ export const describeCustomer = (
 
 // ---- the running local cloud ---------------------------------------------------------------
 
-/** The physical id of the one resource of `type` whose construct path contains `part`. */
-const physicalId = (state: LocalCloudState, type: string, part: string): string => {
-  const found = Object.values(state.resources).filter(
-    (resource) => resource.type === type && resource.constructPath?.includes(part),
-  );
-  const [only] = found;
-  if (only === undefined || found.length > 1) {
-    throw new Error(`expected one ${type} at ${part} in the local cloud, found ${found.length}`);
-  }
-  return only.ref;
-};
-
 interface Cloud {
   readonly state: LocalCloudState;
+  readonly target: StackTarget;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly documents: DynamoDBDocumentClient;
@@ -267,18 +269,19 @@ interface Cloud {
   readonly welcomeQueueUrl: string;
 }
 
-const connect = (state: LocalCloudState): Cloud => {
+const connect = async (state: LocalCloudState, target: StackTarget): Promise<Cloud> => {
   const config = emulatorClientConfig(state);
   return {
     state,
+    target,
     // Path-style: a bucket subdomain of 127.0.0.1 resolves nowhere.
     s3: new S3Client({ ...config, forcePathStyle: true }),
     sqs: new SQSClient(config),
     documents: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
-    assetsBucket: physicalId(state, 'AWS::S3::Bucket', '/Assets/Bucket/'),
-    contactsBucket: physicalId(state, 'AWS::S3::Bucket', '/MarketingContacts/Bucket/'),
-    table: physicalId(state, 'AWS::DynamoDB::Table', '/CustomerTable/'),
-    welcomeQueueUrl: physicalId(state, 'AWS::SQS::Queue', '/WelcomeConsumer/Queue/'),
+    assetsBucket: await namedResourceOf(target, 'assets', 'bucket'),
+    contactsBucket: await namedResourceOf(target, 'marketing-contacts', 'bucket'),
+    table: await namedResourceOf(target, 'customers', 'table'),
+    welcomeQueueUrl: await namedResourceOf(target, 'welcome', 'queue'),
   };
 };
 
@@ -295,34 +298,31 @@ interface Written {
   readonly etag: string;
 }
 
-type CustomerInput = Pick<Customer, 'fullName' | 'email' | 'dateOfBirth' | 'marketingOptIn'> &
-  Partial<Pick<Customer, 'gitHubUsername'>>;
-
+/** Calls the API and insists on the `expected` status. */
 const request = async (
   cloud: Cloud,
   method: string,
   route: string,
   expected: number,
   { body, ifMatch }: { body?: CustomerInput; ifMatch?: string } = {},
-): Promise<Response> => {
-  const response = await fetch(`${cloud.state.apiUrl}${route}`, {
+): Promise<ApiResponse> => {
+  const response = await callApi(
+    cloud,
     method,
-    headers: {
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-      ...(ifMatch !== undefined && { 'if-match': ifMatch }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+    route,
+    body,
+    ifMatch === undefined ? {} : { 'if-match': ifMatch },
+  );
   if (response.status !== expected) {
     throw new Error(
-      `${method} ${route} answered ${response.status}, not ${expected}: ${await response.text()}`,
+      `${method} ${route} answered ${response.status}, not ${expected}: ${JSON.stringify(response.body)}`,
     );
   }
   return response;
 };
 
-const written = async (response: Response): Promise<Written> => ({
-  customer: customerSchema.parse(await response.json()),
+const written = (response: ApiResponse): Written => ({
+  customer: customerSchema.parse(response.body),
   etag: response.headers.get('etag') ?? '',
 });
 
@@ -414,19 +414,8 @@ const welcomeQueueEmpty = async (cloud: Cloud): Promise<boolean> => {
   return Object.values(Attributes).every((count) => Number(count) === 0);
 };
 
-const sinkCallsSchema = z.object({
-  calls: z.array(
-    z.object({
-      idempotencyKey: z.string().optional(),
-      body: z.unknown(),
-      status: z.number(),
-    }),
-  ),
-});
-
 const welcomeCallsByCustomer = async (cloud: Cloud): Promise<Map<string, WelcomeCall[]>> => {
-  const response = await fetch(`${cloud.state.sinkUrl}/_sink/calls`);
-  const { calls } = sinkCallsSchema.parse(await response.json());
+  const calls = await sinkCalls(cloud);
   const byCustomer = new Map<string, WelcomeCall[]>();
   for (const call of calls) {
     const customerId = z.object({ customerId: z.string() }).safeParse(call.body).data?.customerId;
@@ -469,17 +458,16 @@ export interface DemoOptions {
   readonly timeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** Runs the demo against a running local cloud; resolves to the exit code (0 settled, 1 not). */
 export const runDemo = async (
   state: LocalCloudState,
+  target: StackTarget,
   out: (line: string) => void,
   options: DemoOptions = {},
 ): Promise<number> => {
-  const cloud = connect(state);
+  const cloud = await connect(state, target);
   try {
     // Emails are unique per run, so the demo can run again against the same cloud.
     const run = Date.now().toString(36);
@@ -567,16 +555,8 @@ export const runDemo = async (
 
 // ---- the command ---------------------------------------------------------------------------
 
-/** Where the command writes, and what it reads of its environment; tests pass their own. */
-export interface DemoIo {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-}
-
 /** `npm run demo -- <argv>`; resolves to the exit code (0 settled, 1 failure, 2 usage). */
-export const runDemoCommand = async (argv: readonly string[], io: DemoIo): Promise<number> => {
+export const runDemoCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
   let values: { 'state-file'?: string; timeout?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -606,7 +586,8 @@ export const runDemoCommand = async (argv: readonly string[], io: DemoIo): Promi
   );
   try {
     const state = await readLocalCloudState(stateFile);
-    return await runDemo(state, io.out, {
+    const target = await openTarget({ 'state-file': stateFile }, io);
+    return await runDemo(state, target, io.out, {
       timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
     });
   } catch (error) {

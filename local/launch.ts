@@ -1,95 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { sleep } from './net';
+import { type LaunchedLocalCloud, type LaunchOptions, launchLocalCloud } from 'cdk-local-cloud';
 
-const ROOT = path.resolve(__dirname, '..');
+const APP_DIR = path.resolve(__dirname, '..');
 
-export interface LaunchOptions {
-  /** Where its state file, its output and its work directory go. */
-  readonly dir: string;
-  readonly timeScale: string;
-  /** @default - the app's, synthesized by the CLI */
-  readonly assembly?: string;
-  /** `-c` context for that synth. @default - none */
-  readonly context?: Readonly<Record<string, string>>;
-  /** @default 180_000 */
-  readonly readyTimeoutMs?: number;
-}
-
-export interface LaunchedLocalCloud {
-  readonly child: ChildProcess;
-  readonly stateFile: string;
-  readonly workDir: string;
-  /** The CLI's output. */
-  readonly logFile: string;
-}
-
-const hasExited = (child: ChildProcess): boolean =>
-  child.exitCode !== null || child.signalCode !== null;
-
-const tail = (file: string): string =>
-  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-40).join('\n') : '';
-
-/** Stops a launched local cloud: SIGTERM, so that it stops its emulator too; SIGKILL after 30 s. */
-export const stopLocalCloud = async (child: ChildProcess): Promise<void> => {
-  if (hasExited(child)) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
-};
-
-/**
- * Starts the local cloud (`npm start`'s CLI) as a child process on free ports, with its
- * own emulator, state file and work directory, and waits until it has written its state.
- * One that does not get there is stopped, and the error ends with its output.
- */
-export const launchLocalCloud = async ({
-  dir,
-  timeScale,
-  assembly,
-  context = {},
-  readyTimeoutMs = 180_000,
-}: LaunchOptions): Promise<LaunchedLocalCloud> => {
-  const stateFile = path.join(dir, 'state.json');
-  const workDir = path.join(dir, 'work');
-  const logFile = path.join(dir, 'local-cloud.log');
-  const out = fs.openSync(logFile, 'a');
-  const env = { ...process.env };
-  // Its own emulator, whatever the shell points at.
-  delete env.AWS_ENDPOINT_URL;
-  const child = spawn(
-    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-    [
-      'local/cli.ts',
-      ...(assembly === undefined ? [] : ['--assembly', assembly]),
-      ...Object.entries(context).flatMap(([key, value]) => ['--context', `${key}=${value}`]),
-      '--time-scale',
-      timeScale,
-      '--state-file',
-      stateFile,
-      '--work-dir',
-      workDir,
-    ],
-    { cwd: ROOT, env, stdio: ['ignore', out, out] },
-  );
-  fs.closeSync(out);
-  const deadline = Date.now() + readyTimeoutMs;
-  while (!fs.existsSync(stateFile)) {
-    if (hasExited(child)) {
-      throw new Error(
-        `the local cloud exited (${child.exitCode ?? child.signalCode}):\n${tail(logFile)}`,
-      );
-    }
-    if (Date.now() > deadline) {
-      await stopLocalCloud(child);
-      throw new Error(
-        `the local cloud was not ready after ${readyTimeoutMs / 1000} s:\n${tail(logFile)}`,
-      );
-    }
-    await sleep(250);
-  }
-  return { child, stateFile, workDir, logFile };
-};
+/** Starts `npm start`'s local cloud (local/start.ts) as a child process: for the tests and the bench. */
+export const launchCustomerPipeline = (
+  options: Omit<LaunchOptions, 'entry' | 'cwd'>,
+): Promise<LaunchedLocalCloud> =>
+  launchLocalCloud({ ...options, entry: path.join(__dirname, 'start.ts'), cwd: APP_DIR });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
+import { closeServer, type LocalCloudState, listenOnLoopback, readBody } from 'cdk-local-cloud';
 import * as z from 'zod';
-import { closeServer, listenOnLoopback, readBody } from './net';
 
 /**
  * A stand-in for the notification provider the welcome consumer POSTs to. It records every
@@ -183,4 +183,23 @@ export const startNotificationSink = async (
     reset,
     close: () => closeServer(server),
   };
+};
+
+/** The sink's key in the local cloud's state (`sidecars`). */
+export const NOTIFICATION_SINK = 'notification-sink';
+
+/** The notification sink of the running local cloud: its base URL from the state file. */
+export const sinkUrlOf = (state: Pick<LocalCloudState, 'sidecars'>): string => {
+  const url = state.sidecars[NOTIFICATION_SINK];
+  if (url === undefined) throw new Error(`the local cloud runs no ${NOTIFICATION_SINK}`);
+  return url;
+};
+
+/** Every call the running local cloud's sink received so far. */
+export const sinkCalls = async (cloud: {
+  readonly state: Pick<LocalCloudState, 'sidecars'>;
+}): Promise<SinkCall[]> => {
+  const response = await fetch(`${sinkUrlOf(cloud.state)}${CONTROL_PREFIX}/calls`);
+  if (!response.ok) throw new Error(`GET ${CONTROL_PREFIX}/calls: ${response.status}`);
+  return ((await response.json()) as { calls: SinkCall[] }).calls;
 };

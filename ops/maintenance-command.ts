@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CommandIo } from '../local/command';
+import type { CommandIo } from './command';
 import { openTarget, resourceOfOutput, TARGET_OPTIONS, TARGET_USAGE } from './stack-target';
 
 /** Where the customers are kept. */

@@ -4,7 +4,7 @@
  * `marketing/contacts/` in the assets bucket (`ops/legacy-contacts.ts`), against the
  * running local cloud or a deployed stack (`--stack`).
  */
-import { type CommandIo, runAsCommand } from '../local/command';
+import { type CommandIo, runAsCommand } from './command';
 import {
   applyMove,
   decideMove,

@@ -4,7 +4,7 @@
  * treatment a deletion gives today (`ops/deleted-customers.ts`), against the running
  * local cloud or a deployed stack (`--stack`).
  */
-import { type CommandIo, runAsCommand } from '../local/command';
+import { type CommandIo, runAsCommand } from './command';
 import { applyRepair, describeRepair, findDeletedCustomers } from './deleted-customers';
 import { type MaintenanceCommand, runMaintenance } from './maintenance-command';
 

@@ -8,10 +8,16 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
+import {
+  type CfnTemplate,
+  DEFAULT_STATE_FILE,
+  emulatorClientConfig,
+  type LocalCloudState,
+  readLocalCloudState,
+} from 'cdk-local-cloud';
 import * as z from 'zod';
-import type { CommandIo } from '../local/command';
-import { type CfnTemplate, DEFAULT_STATE_FILE, type LocalCloudState } from '../local/model';
-import { emulatorClientConfig, readLocalCloudState } from '../local/state';
+import { findResource, type ResourceRole } from '../lib/resource-names';
+import type { CommandIo } from './command';
 
 /** Finds the physical ids of a stack's resources: for a queue, its URL; for a table, its name. */
 export interface ResourceLocator {
@@ -135,5 +141,17 @@ export const resourceOfOutput = async (target: StackTarget, output: string): Pro
   }
   const id = (await target.locator.physicalIds()).get(value.Ref);
   if (!id) throw new Error(`the stack has no resource ${value.Ref}: is it the same template?`);
+  return id;
+};
+
+/** The physical id of the resource the constructs named `name` with `role` (lib/resource-names.ts). */
+export const namedResourceOf = async (
+  target: StackTarget,
+  name: string,
+  role: ResourceRole,
+): Promise<string> => {
+  const logicalId = findResource(target.template, name, role);
+  const id = (await target.locator.physicalIds()).get(logicalId);
+  if (!id) throw new Error(`the stack has no resource ${logicalId}: is it the same template?`);
   return id;
 };

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { markResource } from '../resource-names';
 
 export interface NotificationSecretProps {
   /**
@@ -28,6 +29,7 @@ export class NotificationSecret extends Construct {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    markResource(this.secret, 'notification', 'secret');
     Validations.of(this.secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:

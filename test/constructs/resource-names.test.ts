@@ -90,12 +90,15 @@ describe.each(['dev', 'prod'] as const)('resource names in CustomerPipeline-%s',
     },
   );
 
-  test('names the table, the topic and the buckets the tools read', () => {
+  test('names the table, the topic, the secret and the buckets the tools read', () => {
     expect(findResource(template, 'customers', 'table')).toBe('CustomerTable627C24D6');
     expect(findResource(template, 'customer-events', 'topic')).toBe('CustomerEventsTopic0446D1A2');
     expect(findResource(template, 'assets', 'bucket')).toBe('AssetsBucket252B3DF7');
     expect(findResource(template, 'marketing-contacts', 'bucket')).toBe(
       'MarketingContactsBucket1D5052B0',
+    );
+    expect(template.Resources[findResource(template, 'notification', 'secret')]?.Type).toBe(
+      'AWS::SecretsManager::Secret',
     );
     expect(findResource(template, 'stream-publisher', 'failure-bucket')).toBe(
       'StreamPublisherFailureBucket89F5B033',

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { launchLocalCloud } from '../../local/launch';
+import { launchCustomerPipeline } from '../../local/launch';
 
 /** Short enough that three receives of a failing message take seconds. */
 export const E2E_TIME_SCALE = '0.02';
@@ -20,7 +20,7 @@ declare global {
 /** Starts the local cloud the whole suite uses, and tells the tests where it is. */
 export default async function globalSetup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-e2e-'));
-  const { child, stateFile, logFile } = await launchLocalCloud({
+  const { child, stateFile, logFile } = await launchCustomerPipeline({
     dir,
     timeScale: E2E_TIME_SCALE,
     context: { streamMaxRecordAgeSeconds: E2E_STREAM_RECORD_AGE_SECONDS },

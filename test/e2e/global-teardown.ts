@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { stopLocalCloud } from '../../local/launch';
+import { stopLocalCloud } from 'cdk-local-cloud';
 
 /** Stops the local cloud the setup started, and removes its files unless asked to keep them. */
 export default async function globalTeardown(): Promise<void> {

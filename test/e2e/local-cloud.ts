@@ -6,8 +6,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LocalCloudState, PhysicalResource } from '../../local/model';
-import { emulatorClientConfig } from '../../local/state';
+import type { CfnTemplate, LocalCloudState, PhysicalResource } from 'cdk-local-cloud';
+import { emulatorClientConfig } from 'cdk-local-cloud';
+import { findResource, type ResourceRole } from '../../lib/resource-names';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,19 +30,20 @@ export const connect = (stateFile = process.env.LOCAL_CLOUD_STATE) => {
 };
 export type LocalCloud = ReturnType<typeof connect>;
 
-/** The one resource of `type` whose construct path contains every part, e.g. `['WelcomeConsumer', 'Queue/']`. */
-export const resourceAt = (
+/** The template the local cloud runs. */
+export const templateOf = (cloud: LocalCloud): CfnTemplate =>
+  JSON.parse(fs.readFileSync(cloud.state.templateFile, 'utf8')) as CfnTemplate;
+
+/** The resource the constructs named `name` with `role` (lib/resource-names.ts), as provisioned. */
+export const resourceNamed = (
   cloud: LocalCloud,
-  type: string,
-  ...parts: string[]
+  name: string,
+  role: ResourceRole,
 ): PhysicalResource => {
-  const found = Object.values(cloud.state.resources).filter(
-    (r) => r.type === type && parts.every((part) => r.constructPath?.includes(part)),
-  );
-  if (found.length !== 1) {
-    throw new Error(`expected one ${type} at ${parts.join(' ')}, found ${found.length}`);
-  }
-  return found[0] as PhysicalResource;
+  const logicalId = findResource(templateOf(cloud), name, role);
+  const resource = cloud.state.resources[logicalId];
+  if (resource === undefined) throw new Error(`the local cloud did not provision ${logicalId}`);
+  return resource;
 };
 
 /** The end of the local cloud's output, so a failure in CI shows what the pipeline did. */
@@ -73,7 +75,7 @@ export const eventually = async <T>(
   }
 };
 
-/** Runs one of the operations commands (`local/dlq.ts`) against the local cloud, as an operator would. */
+/** Runs one of the operations commands (`ops/dlq.ts`) against the local cloud, as an operator would. */
 export const runCommand = (
   cloud: LocalCloud,
   file: string,
@@ -96,7 +98,7 @@ export const runCommand = (
 
 /** `npm run dlq -- <args>` */
 export const runDlq = (cloud: LocalCloud, ...args: string[]) =>
-  runCommand(cloud, 'local/dlq.ts', ...args);
+  runCommand(cloud, 'ops/dlq.ts', ...args);
 
 /** `npm run repair-deleted -- <args>` */
 export const runRepairDeleted = (cloud: LocalCloud, ...args: string[]) =>

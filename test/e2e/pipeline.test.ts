@@ -19,21 +19,22 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AwsCall } from '../../local/aws-proxy';
-import { callApi, control, deliveries, sinkCalls } from '../../local/client';
-import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
-import type { CfnTemplate } from '../../local/model';
-import type { SinkCall } from '../../local/notification-sink';
+import type { AwsCall, CfnTemplate } from 'cdk-local-cloud';
+import { callApi, control, deliveries, stopLocalCloud } from 'cdk-local-cloud';
+import { namedResources } from '../../lib/resource-names';
+import { launchCustomerPipeline } from '../../local/launch';
+import { type SinkCall, sinkCalls } from '../../local/notification-sink';
 import {
   connect,
   eventually,
   type LocalCloud,
   newCustomerInput,
-  resourceAt,
+  resourceNamed,
   runCommand,
   runDlq,
   runMoveContacts,
   runRepairDeleted,
+  templateOf,
 } from './local-cloud';
 
 /**
@@ -48,8 +49,8 @@ let bucket: string;
 let contactsBucket: string;
 beforeAll(() => {
   cloud = connect();
-  bucket = resourceAt(cloud, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
-  contactsBucket = resourceAt(cloud, 'AWS::S3::Bucket', '/MarketingContacts/Bucket/').ref;
+  bucket = resourceNamed(cloud, 'assets', 'bucket').ref;
+  contactsBucket = resourceNamed(cloud, 'marketing-contacts', 'bucket').ref;
 });
 
 const versionsOf = (key: string, inBucket = bucket): Promise<ListObjectVersionsCommandOutput> =>
@@ -75,7 +76,7 @@ const queueDepth = async (queueUrl: string): Promise<number> => {
     Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
   );
 };
-const tableName = () => resourceAt(cloud, 'AWS::DynamoDB::Table', '/CustomerTable/').ref;
+const tableName = () => resourceNamed(cloud, 'customers', 'table').ref;
 /** Every item of a customer's partition, read consistently. */
 const partitionItems = async (id: string): Promise<Record<string, unknown>[]> =>
   (
@@ -101,9 +102,11 @@ const archiveState = async (id: string): Promise<'absent' | 'tombstone' | 'custo
   }
 };
 const deadLetterQueueUrls = () =>
-  Object.values(cloud.state.resources)
-    .filter((r) => r.type === 'AWS::SQS::Queue' && /DeadLetterQueue\//.test(r.constructPath ?? ''))
-    .map((r) => r.ref);
+  [...namedResources(templateOf(cloud))]
+    .filter(
+      ([, { role }]) => role === 'dead-letter-queue' || role === 'subscription-dead-letter-queue',
+    )
+    .map(([logicalId]) => cloud.state.resources[logicalId]?.ref ?? '');
 
 const customerEvent = (
   type: 'CustomerCreated' | 'CustomerUpdated',
@@ -149,7 +152,7 @@ describe('a customer’s life', () => {
       (out) => exactVersions(out, contactKey(optedIn.id)).length === 1,
     );
 
-    const secretArn = resourceAt(cloud, 'AWS::SecretsManager::Secret', '/NotificationSecret/').ref;
+    const secretArn = resourceNamed(cloud, 'notification', 'secret').ref;
     const { SecretString } = await cloud.secrets.send(
       new GetSecretValueCommand({ SecretId: secretArn }),
     );
@@ -258,16 +261,15 @@ describe('the HTTP edge', () => {
 });
 
 describe('avatar uploads', () => {
-  const functionAt = (constructPath: string) =>
-    resourceAt(cloud, 'AWS::Lambda::Function', `/CustomerApi/${constructPath}/Resource`).logicalId;
+  const functionNamed = (name: string) => resourceNamed(cloud, name, 'function').logicalId;
   const callsBy = async (caller: string) =>
     ((await control(cloud, 'GET', '/calls')) as { calls: AwsCall[] }).calls
       .filter((call) => call.caller === caller)
       .map((call) => `${call.service} ${call.operation}`);
 
   test('the avatar upload function, not the API function, presigns a PUT that uploads to avatars/<id>', async () => {
-    const avatarFunction = functionAt('AvatarUploadFunction');
-    const apiFunction = functionAt('Function');
+    const avatarFunction = functionNamed('avatar-upload');
+    const apiFunction = functionNamed('api');
     const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
     expect(created.status).toBe(201);
     const { id } = created.body as { id: string };
@@ -300,8 +302,8 @@ describe('avatar uploads', () => {
 
 describe('failures and duplicates', () => {
   test('a malformed message fails alone: three receives, then the DLQ; its batch-mates are processed; dlq redrive moves it back', async () => {
-    const queue = resourceAt(cloud, 'AWS::SQS::Queue', '/ArchiveConsumer/Queue/');
-    const dlq = resourceAt(cloud, 'AWS::SQS::Queue', '/ArchiveConsumer/DeadLetterQueue/');
+    const queue = resourceNamed(cloud, 'archive', 'queue');
+    const dlq = resourceNamed(cloud, 'archive', 'dead-letter-queue');
     const good = [crypto.randomUUID(), crypto.randomUUID()].map((id) =>
       customerEvent(
         'CustomerCreated',
@@ -365,11 +367,9 @@ describe('failures and duplicates', () => {
   });
 
   test('a creation stuck in the DLQs, redriven after an opt-out and the deletion, brings nothing back', async () => {
-    const functionOf = (consumer: string) =>
-      resourceAt(cloud, 'AWS::Lambda::Function', `/${consumer}/Function/`).logicalId;
-    const dlqOf = (consumer: string) =>
-      resourceAt(cloud, 'AWS::SQS::Queue', `/${consumer}/DeadLetterQueue/`).ref;
-    for (const consumer of ['MarketingConsumer', 'ArchiveConsumer']) {
+    const functionOf = (consumer: string) => resourceNamed(cloud, consumer, 'function').logicalId;
+    const dlqOf = (consumer: string) => resourceNamed(cloud, consumer, 'dead-letter-queue').ref;
+    for (const consumer of ['marketing', 'archive']) {
       await control(cloud, 'POST', '/faults', {
         caller: functionOf(consumer),
         service: 's3',
@@ -385,7 +385,7 @@ describe('failures and duplicates', () => {
         newCustomerInput({ marketingOptIn: true }),
       );
       v1 = created.body as { id: string; email: string };
-      for (const consumer of ['MarketingConsumer', 'ArchiveConsumer']) {
+      for (const consumer of ['marketing', 'archive']) {
         await eventually(
           `the creation in the ${consumer} DLQ`,
           () => queueDepth(dlqOf(consumer)),
@@ -443,7 +443,7 @@ describe('failures and duplicates', () => {
       ['MARKETING#CONSENT', 'revoked', true],
     ]);
     expect(items.every((item) => typeof item.expiresAt === 'number')).toBe(true);
-    for (const consumer of ['MarketingConsumer', 'ArchiveConsumer']) {
+    for (const consumer of ['marketing', 'archive']) {
       expect(await queueDepth(dlqOf(consumer))).toBe(0);
     }
   });
@@ -456,7 +456,7 @@ describe('failures and duplicates', () => {
       async () => welcomeCallsFor(await sinkCalls(cloud), customer.id),
       (calls) => calls.length === 1,
     );
-    const welcomeQueue = resourceAt(cloud, 'AWS::SQS::Queue', '/WelcomeConsumer/Queue/');
+    const welcomeQueue = resourceNamed(cloud, 'welcome', 'queue');
     const event = JSON.stringify(
       customerEvent('CustomerCreated', customer, first?.idempotencyKey ?? ''),
     );
@@ -493,7 +493,7 @@ describe('failures and duplicates', () => {
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array(19).fill(409)]);
     const winner = responses.find((r) => r.status === 201)?.body as { id: string };
-    const table = resourceAt(cloud, 'AWS::DynamoDB::Table', '/CustomerTable/').ref;
+    const table = resourceNamed(cloud, 'customers', 'table').ref;
     const claim = await cloud.documents.send(
       new GetCommand({
         TableName: table,
@@ -511,9 +511,17 @@ describe('failures and duplicates', () => {
   });
 
   test('the topic unreachable while the publisher runs: retried until the record age, kept whole in the failure bucket, replayed once', async () => {
-    const publisher = resourceAt(cloud, 'AWS::Lambda::Function', '/StreamPublisher/Function/');
-    const mapping = resourceAt(cloud, 'AWS::Lambda::EventSourceMapping', '/StreamPublisher/');
-    const failures = resourceAt(cloud, 'AWS::S3::Bucket', '/StreamPublisher/FailureBucket/').ref;
+    const publisher = resourceNamed(cloud, 'stream-publisher', 'function');
+    // The stream's mapping: the one that invokes the publisher.
+    const mapping = Object.values(cloud.state.resources).find(
+      (r) =>
+        r.type === 'AWS::Lambda::EventSourceMapping' &&
+        JSON.stringify(templateOf(cloud).Resources[r.logicalId]?.Properties?.FunctionName).includes(
+          publisher.logicalId,
+        ),
+    );
+    if (mapping === undefined) throw new Error('no event source mapping invokes the publisher');
+    const failures = resourceNamed(cloud, 'stream-publisher', 'failure-bucket').ref;
     const storedKeys = async () =>
       ((await cloud.s3.send(new ListObjectsV2Command({ Bucket: failures }))).Contents ?? []).map(
         (object) => object.Key ?? '',
@@ -847,11 +855,7 @@ describe('routing comes from the template', () => {
     fs.cpSync(path.dirname(cloud.state.templateFile), assembly, { recursive: true });
     const templateFile = path.join(assembly, path.basename(cloud.state.templateFile));
     const template = JSON.parse(fs.readFileSync(templateFile, 'utf8')) as CfnTemplate;
-    const archiveQueueId = resourceAt(
-      cloud,
-      'AWS::SQS::Queue',
-      '/ArchiveConsumer/Queue/',
-    ).logicalId;
+    const archiveQueueId = resourceNamed(cloud, 'archive', 'queue').logicalId;
     const subscription = Object.values(template.Resources).find(
       (r) =>
         r.Type === 'AWS::SNS::Subscription' &&
@@ -861,7 +865,7 @@ describe('routing comes from the template', () => {
     subscription.Properties.FilterPolicy = { MessageType: ['CustomerUpdated'] };
     fs.writeFileSync(templateFile, JSON.stringify(template));
 
-    const launched = await launchLocalCloud({
+    const launched = await launchCustomerPipeline({
       dir,
       timeScale: '0.02',
       assembly,
@@ -869,7 +873,7 @@ describe('routing comes from the template', () => {
     });
     second = launched.child;
     const other = connect(launched.stateFile);
-    const otherBucket = resourceAt(other, 'AWS::S3::Bucket', '/Assets/Bucket/').ref;
+    const otherBucket = resourceNamed(other, 'assets', 'bucket').ref;
     const otherVersions = (key: string) =>
       other.s3.send(new ListObjectVersionsCommand({ Bucket: otherBucket, Prefix: key }));
 

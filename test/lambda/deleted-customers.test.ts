@@ -22,6 +22,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
+import { type RunningMoto, startMoto } from 'cdk-local-cloud';
 import type { Customer, CustomerInput } from '../../lambda/shared/domain/customer';
 import { DELETED_CUSTOMER_TTL_SECONDS } from '../../lambda/shared/domain/deletion';
 import {
@@ -30,7 +31,6 @@ import {
   toCustomerEvent,
 } from '../../lambda/shared/domain/events';
 import { customerPk, marketingConsentKey } from '../../lambda/shared/domain/keys';
-import { type RunningMoto, startMoto } from '../../local/moto';
 import { createCustomerTable } from '../local/moto-tables';
 import { apiEvent } from './http-fixtures';
 import { type FakeProvider, startProvider } from './provider-fixtures';

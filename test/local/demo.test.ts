@@ -7,7 +7,6 @@ import type { Customer } from '../../lambda/shared/domain/customer';
 import {
   type CustomerHistory,
   createdHistory,
-  type DemoIo,
   deletedHistory,
   describeCustomer,
   missing,
@@ -16,6 +15,7 @@ import {
   settled,
   updatedHistory,
 } from '../../local/demo';
+import type { CommandIo } from '../../ops/command';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const NOT_RUNNING = 'start the local cloud first with `npm start`';
@@ -262,7 +262,7 @@ describe('demo command without a running local cloud', () => {
   const run = async (argv: string[], env: Record<string, string> = {}) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: DemoIo = {
+    const io: CommandIo = {
       out: (line) => out.push(line),
       err: (line) => err.push(line),
       env,
@@ -292,7 +292,7 @@ describe('demo command without a running local cloud', () => {
         region: 'us-east-1',
         endpoint: 'http://127.0.0.1:1',
         apiUrl: 'http://127.0.0.1:1',
-        sinkUrl: 'http://127.0.0.1:1',
+        sidecars: {},
         resources: {},
         pid: child.pid,
       }),

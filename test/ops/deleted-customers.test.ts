@@ -16,7 +16,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type RunningMoto, startMoto } from '../../local/moto';
+import { type RunningMoto, startMoto } from 'cdk-local-cloud';
 import {
   applyRepair,
   type DeletedCustomerRepair,

@@ -13,9 +13,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { CommandIo } from '../../local/command';
-import type { CfnTemplate, LocalCloudState, PhysicalResource } from '../../local/model';
-import { type RunningMoto, startMoto } from '../../local/moto';
+import type { CfnTemplate, LocalCloudState, PhysicalResource } from 'cdk-local-cloud';
+import { type RunningMoto, startMoto } from 'cdk-local-cloud';
+import type { CommandIo } from '../../ops/command';
 import { applyMove, decideMove, findLegacyContacts } from '../../ops/legacy-contacts';
 import type { Stores } from '../../ops/maintenance-command';
 import { runMoveContacts } from '../../ops/move-contacts';
@@ -314,7 +314,7 @@ describe('npm run move-contacts', () => {
       accountId: '123456789012',
       endpoint: moto.endpoint,
       apiUrl: 'http://127.0.0.1:1',
-      sinkUrl: 'http://127.0.0.1:1',
+      sidecars: {},
       controlUrl: 'http://127.0.0.1:1',
       timeScale: 1,
       templateFile,

@@ -1,0 +1,38 @@
+import * as path from 'node:path';
+import { type AppProfile, runLocalCloudCliProcess } from 'cdk-local-cloud';
+import { nameOf } from '../lib/resource-names';
+import { customerEventLabel } from './flow-label';
+import { NOTIFICATION_SINK, startNotificationSink } from './notification-sink';
+
+/** The stage `npm start` runs: dev's settings, with the provider's stand-in. */
+export const LOCAL_STAGE = 'dev';
+
+/**
+ * What this app adds to the local cloud (packages/local-cloud): the stage and its stack,
+ * a stand-in for the notification provider the welcome consumer calls, consumers named
+ * as the constructs name them, and customer events labelled in the flow lines.
+ */
+export const customerPipelineProfile: AppProfile = {
+  command: 'npm start --',
+  description: `Runs the customer pipeline (stage ${LOCAL_STAGE}) on a local AWS emulator.`,
+  appDir: path.resolve(__dirname, '..'),
+  stackName: `CustomerPipeline-${LOCAL_STAGE}`,
+  context: { stage: LOCAL_STAGE },
+  sidecars: [
+    {
+      name: NOTIFICATION_SINK,
+      start: async () => {
+        const sink = await startNotificationSink();
+        return {
+          url: sink.url,
+          context: { notificationEndpoint: `${sink.url}/v1/messages` },
+          stop: () => sink.close(),
+        };
+      },
+    },
+  ],
+  nameOf: (_logicalId, resource) => nameOf(resource)?.name,
+  labelOf: customerEventLabel,
+};
+
+if (require.main === module) runLocalCloudCliProcess(customerPipelineProfile);

@@ -1,0 +1,41 @@
+"""Runs moto's server for one local cloud, and only as long as that cloud runs.
+
+Started by the local cloud (src/moto.ts) with a pipe for stdin: it prints
+`listening <port>` once moto answers, then waits on stdin. However the local
+cloud ends (a clean stop, Ctrl-C, a crash, SIGKILL), the pipe closes and this
+process exits with it, so no emulator is ever left behind. It ignores SIGINT:
+a Ctrl-C in the terminal is for the local cloud, which stops its pollers before
+its emulator.
+
+Patches that make moto behave as AWS does go here, each named and tested.
+"""
+
+import os
+import signal
+import sys
+
+
+def main() -> int:
+    host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as error:
+        print(f"moto is not installed: {error}", file=sys.stderr)
+        return 3
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    _, bound = server.get_host_and_port()
+    print(f"listening {bound}", flush=True)
+    # Blocks until the local cloud closes the pipe or dies.
+    while sys.stdin.buffer.read(4096):
+        pass
+    # No server.stop(): an open keep-alive connection can hold its shutdown; the
+    # process going is what frees the port.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,613 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { onlyStackOf, readStack, type SynthesizedStack, synthesize } from './assembly';
+import { type AwsCall, type AwsProxy, CallGate, DYNAMODB_WRITES, startAwsProxy } from './aws-proxy';
+import { type Delivery, startControlApi } from './control-api';
+import { parseFilterCriteria } from './event-filter';
+import { type ConsumerRoute, FlowTracker, type MessageLabel } from './flow-tracker';
+import { startHttpApi } from './http-api';
+import { type ResolveContext, resolve, resolveString } from './intrinsics';
+import {
+  type CfnResource,
+  LOCAL_ACCOUNT_ID,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalCloudState,
+  type PhysicalResource,
+} from './model';
+import { startMoto } from './moto';
+import { closeServer } from './net';
+import { SqsPoller } from './pollers/sqs-poller';
+import { StreamPoller } from './pollers/stream-poller';
+import { type ProvisionResult, provision } from './provision';
+import { FunctionHost } from './runtime/function-host';
+import { emulatorClientConfig } from './state';
+
+/** A local server an app runs beside its cloud: a stand-in for a third party it calls. */
+export interface Sidecar {
+  /** Its key in the state file's `sidecars`, e.g. `notification-sink`. */
+  readonly name: string;
+  /** Starts it; `context` is passed to the synth (`-c key=value`), e.g. its URL. */
+  start(): Promise<{
+    readonly url: string;
+    readonly context?: Readonly<Record<string, string>>;
+    stop(): Promise<void>;
+  }>;
+}
+
+export interface LocalCloudOptions {
+  /** An emulator to use instead of starting moto (`AWS_ENDPOINT_URL`). @default - moto, started here */
+  readonly endpoint?: string;
+  /**
+   * The CDK app's directory (its cdk.json). Its `node_modules` provide the `cdk` CLI for
+   * the synth and the AWS SDK modules Lambda's runtime would provide to its functions.
+   * @default - the current directory
+   */
+  readonly appDir?: string;
+  /** The stack to run. @default - the assembly's only stack */
+  readonly stackName?: string;
+  /** Shrinks visibility timeouts, batching windows and retry delays by this factor. */
+  readonly timeScale: number;
+  /** Port of the HTTP API; 0 picks a free one. */
+  readonly apiPort: number;
+  readonly stateFile: string;
+  /** Synthesized assembly and function logs go here. */
+  readonly workDir: string;
+  /** A cloud assembly to run as it is. @default - the app is synthesized into `workDir` */
+  readonly assembly?: string;
+  /** `-c key=value` context for the synth. @default - none: the app's cdk.json */
+  readonly context?: Readonly<Record<string, string>>;
+  /** Concurrent invocations per function. */
+  readonly concurrency: number;
+  readonly print: (line: string) => void;
+  /** @default - none */
+  readonly sidecars?: readonly Sidecar[];
+  /**
+   * What the flow lines and the state call a resource (a consumer queue, a function).
+   * @default - its construct id: `WelcomeConsumer` for `Stack/WelcomeConsumer/Queue/Resource`
+   */
+  readonly nameOf?: (logicalId: string, resource: CfnResource) => string | undefined;
+  /** What a flow line calls a message. @default - its message id */
+  readonly labelOf?: MessageLabel;
+}
+
+export interface RunningLocalCloud {
+  readonly state: LocalCloudState;
+  stop(): Promise<void>;
+}
+
+/** `Stack/WelcomeConsumer/Queue/Resource` → `WelcomeConsumer`. */
+const constructIdOf = (resource: CfnResource): string | undefined => {
+  const cdkPath = resource.Metadata?.['aws:cdk:path'];
+  return typeof cdkPath === 'string' ? cdkPath.split('/')[1] : undefined;
+};
+
+const count = (items: Iterable<[string, number]>): string =>
+  [...items].map(([type, n]) => (n > 1 ? `${type} ×${n}` : type)).join(', ');
+
+type Cleanup = () => Promise<void> | void;
+
+/** What every step shares: the options, where to register its cleanup, and the emulator. */
+interface Step {
+  readonly options: LocalCloudOptions;
+  readonly print: (line: string) => void;
+  readonly onStop: (cleanup: Cleanup) => void;
+  /** Set once stopping has begun: pollers go quiet instead of reporting a closing emulator. */
+  readonly stopping: () => boolean;
+}
+
+type Clients = ReturnType<typeof emulatorClients>;
+
+const emulatorClients = (endpoint: string) => {
+  const config = emulatorClientConfig({ endpoint, region: LOCAL_REGION });
+  return {
+    dynamodb: new DynamoDBClient(config),
+    streams: new DynamoDBStreamsClient(config),
+    s3: new S3Client(config),
+    secretsManager: new SecretsManagerClient(config),
+    sns: new SNSClient(config),
+    sqs: new SQSClient(config),
+  };
+};
+
+const startEmulator = async ({ options, print, onStop }: Step): Promise<string> => {
+  if (options.endpoint !== undefined) {
+    print(`emulator: ${options.endpoint} (AWS_ENDPOINT_URL)`);
+    return options.endpoint;
+  }
+  const moto = await startMoto();
+  onStop(() => moto.stop());
+  print(`emulator: ${moto.endpoint} (moto, started here)`);
+  return moto.endpoint;
+};
+
+const startSidecars = async ({ options, onStop }: Step) => {
+  const urls: Record<string, string> = {};
+  const context: Record<string, string> = {};
+  for (const sidecar of options.sidecars ?? []) {
+    const running = await sidecar.start();
+    onStop(() => running.stop());
+    urls[sidecar.name] = running.url;
+    Object.assign(context, running.context);
+  }
+  return { urls, context };
+};
+
+const synthesizeOrRead = async (
+  { options, print }: Step,
+  sidecarContext: Readonly<Record<string, string>>,
+): Promise<SynthesizedStack> => {
+  const appDir = options.appDir ?? process.cwd();
+  const outdir = options.assembly ?? path.resolve(options.workDir, 'cdk.out');
+  if (options.assembly === undefined) {
+    print(`synthesizing ${options.stackName ?? 'the app'} into ${path.relative(appDir, outdir)} …`);
+    await synthesize({ appDir, outdir, context: { ...options.context, ...sidecarContext } });
+  } else {
+    print(`running the cloud assembly in ${outdir}`);
+  }
+  return readStack(outdir, options.stackName ?? onlyStackOf(outdir));
+};
+
+const provisionStack = async (
+  { print }: Step,
+  stack: SynthesizedStack,
+  clients: Clients,
+  timeScale: number,
+): Promise<ProvisionResult> => {
+  const provisioned = await provision({
+    template: stack.template,
+    stackName: stack.stackName,
+    accountId: LOCAL_ACCOUNT_ID,
+    region: LOCAL_REGION,
+    clients,
+    timeScale,
+  });
+  const byType = new Map<string, number>();
+  for (const r of Object.values(provisioned.resources)) {
+    if (!provisioned.notEmulated.has(r.type) && !provisioned.unknown.has(r.type)) {
+      byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+    }
+  }
+  print(`provisioned: ${count(byType)}`);
+  print(`not emulated (no effect on what runs): ${count(provisioned.notEmulated)}`);
+  for (const [type, reason] of provisioned.notRun) print(`NOT EMULATED: ${type}: ${reason}`);
+  if (provisioned.unknown.size > 0) {
+    print(`UNKNOWN resource types, not emulated: ${count(provisioned.unknown)}`);
+  }
+  return provisioned;
+};
+
+/** Why a function cannot run here, if it cannot: a runtime or a package this host does not run. */
+const notRunnable = (p: Record<string, unknown>): string | undefined => {
+  if (p.PackageType === 'Image') return 'a container image';
+  const runtime = String(p.Runtime ?? '');
+  if (!runtime.startsWith('nodejs'))
+    return `runtime ${runtime || '(none)'}: only Node.js runs here`;
+  return undefined;
+};
+
+/** Inline code (`Code.ZipFile`) is written out as `index.js`, as Lambda does. */
+const inlineCodeDirectory = (workDir: string, logicalId: string, source: string): string => {
+  const dir = path.resolve(workDir, 'inline', logicalId);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'index.js'), source);
+  return dir;
+};
+
+interface HostedFunctions {
+  readonly hosts: Map<string, FunctionHost>;
+  readonly proxies: Map<string, AwsProxy>;
+  readonly calls: AwsCall[];
+  readonly tableGate: CallGate;
+  readonly hostFor: (nameOrArn: string) => FunctionHost;
+}
+
+const hostFunctions = async (
+  { options, print, onStop }: Step,
+  stack: SynthesizedStack,
+  provisioned: ProvisionResult,
+  context: ResolveContext,
+  endpoint: string,
+): Promise<HostedFunctions> => {
+  const logDir = path.resolve(options.workDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const hosts = new Map<string, FunctionHost>();
+  const proxies = new Map<string, AwsProxy>();
+  const calls: AwsCall[] = [];
+  // Table writes one at a time, and never while a stream poller reads: see StreamPoller.
+  const tableGate = new CallGate();
+  for (const [id, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
+    const why = notRunnable(p);
+    if (why !== undefined) {
+      print(`function ${id} is NOT EMULATED: ${why}`);
+      continue;
+    }
+    const code = p.Code as { S3Key?: string; ZipFile?: string };
+    const codeDirectory =
+      code.ZipFile !== undefined
+        ? inlineCodeDirectory(options.workDir, id, code.ZipFile)
+        : stack.assetDirectories.get(code.S3Key?.replace(/\.zip$/, '') ?? '');
+    if (codeDirectory === undefined) {
+      print(`function ${id} is NOT EMULATED: no staged asset for ${String(code.S3Key)}`);
+      continue;
+    }
+    const proxy = await startAwsProxy({
+      caller: id,
+      target: endpoint,
+      onCall: (call) => calls.push(call),
+      serialize: {
+        gate: tableGate,
+        applies: (call) => call.service === 'dynamodb' && DYNAMODB_WRITES.has(call.operation),
+      },
+    });
+    proxies.set(id, proxy);
+    onStop(() => proxy.close());
+    const physical = provisioned.resources[id] as PhysicalResource;
+    const variables = (p.Environment as { Variables?: Record<string, string> } | undefined)
+      ?.Variables;
+    const log = fs.createWriteStream(path.join(logDir, `${id}.log`), { flags: 'a' });
+    onStop(() => new Promise<void>((done) => log.end(done)));
+    const host = new FunctionHost(
+      {
+        logicalId: id,
+        functionName: physical.ref,
+        functionArn: physical.attributes.Arn ?? '',
+        codeDirectory,
+        appDir: options.appDir ?? process.cwd(),
+        handler: (p.Handler as string | undefined) ?? 'index.handler',
+        timeoutSeconds: Number(p.Timeout ?? 3),
+        memorySize: Number(p.MemorySize ?? 128),
+        environment: {
+          ...variables,
+          AWS_ENDPOINT_URL: proxy.url,
+          AWS_REGION: LOCAL_REGION,
+          AWS_DEFAULT_REGION: LOCAL_REGION,
+          ...LOCAL_CREDENTIALS,
+          AWS_LAMBDA_FUNCTION_NAME: physical.ref,
+          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.MemorySize ?? 128),
+          AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${physical.ref}`,
+          AWS_EXECUTION_ENV: `AWS_Lambda_${String(p.Runtime ?? 'nodejs')}`,
+          TZ: 'UTC',
+        },
+      },
+      { concurrency: options.concurrency, log },
+    );
+    hosts.set(physical.ref, host);
+    hosts.set(physical.attributes.Arn ?? '', host);
+    hosts.set(id, host);
+    onStop(() => host.close());
+  }
+  const hostFor = (nameOrArn: string): FunctionHost => {
+    const host = hosts.get(nameOrArn);
+    if (host === undefined) throw new Error(`no local function for ${nameOrArn}`);
+    return host;
+  };
+  return { hosts, proxies, calls, tableGate, hostFor };
+};
+
+/** The template's SNS → SQS subscriptions, for the flow lines. */
+const consumerRoutes = (
+  { options }: Step,
+  stack: SynthesizedStack,
+  provisioned: ProvisionResult,
+  context: ResolveContext,
+): ConsumerRoute[] => {
+  const resources = Object.entries(stack.template.Resources);
+  const queueByArn = new Map(
+    resources
+      .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+      .map(([id, r]) => [provisioned.resources[id]?.attributes.Arn ?? '', { id, r }]),
+  );
+  return resources.flatMap(([, subscription]) => {
+    if (subscription.Type !== 'AWS::SNS::Subscription') return [];
+    const p = resolve(subscription.Properties ?? {}, context) as Record<string, unknown>;
+    if (p.Protocol !== 'sqs') return [];
+    const queue = queueByArn.get(p.Endpoint as string);
+    const redrive = (queue?.r.Properties?.RedrivePolicy ?? {}) as { maxReceiveCount?: number };
+    const name =
+      queue && (options.nameOf?.(queue.id, queue.r) ?? constructIdOf(queue.r) ?? queue.id);
+    return [
+      {
+        name: name ?? String(p.Endpoint),
+        topicArn: p.TopicArn as string,
+        queueArn: p.Endpoint as string,
+        filterPolicy: p.FilterPolicy as Record<string, unknown> | undefined,
+        filterPolicyScope:
+          p.FilterPolicyScope === 'MessageBody' ? 'MessageBody' : 'MessageAttributes',
+        maxReceiveCount:
+          redrive.maxReceiveCount === undefined ? undefined : Number(redrive.maxReceiveCount),
+      },
+    ];
+  });
+};
+
+/** Event source mappings → pollers, as Lambda's would poll. Returns how many run. */
+const startPollers = async (
+  step: Step,
+  stack: SynthesizedStack,
+  provisioned: ProvisionResult,
+  context: ResolveContext,
+  clients: Clients,
+  functions: HostedFunctions,
+  flows: FlowTracker,
+  deliveries: Delivery[],
+): Promise<number> => {
+  const { options, print, onStop, stopping } = step;
+  const physicalByAttribute = (value: string): PhysicalResource | undefined =>
+    Object.values(provisioned.resources).find(
+      (r) => r.ref === value || Object.values(r.attributes).includes(value),
+    );
+  const onError = (id: string) => (error: unknown) => {
+    if (!stopping()) print(`poller ${id}: ${String(error)}`);
+  };
+  let mappings = 0;
+  for (const [id, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+    const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
+    const target = functions.hosts.get(p.FunctionName as string);
+    if (target === undefined) {
+      print(`event source mapping ${id} is NOT EMULATED: its function does not run here`);
+      continue;
+    }
+    const source = physicalByAttribute(p.EventSourceArn as string);
+    const responseTypes = (p.FunctionResponseTypes as string[] | undefined) ?? [];
+    const filters = parseFilterCriteria(p.FilterCriteria);
+    const window = Number(p.MaximumBatchingWindowInSeconds ?? 0) * options.timeScale;
+    if (source?.type === 'AWS::SQS::Queue') {
+      const queueArn = source.attributes.Arn ?? '';
+      const poller = new SqsPoller({
+        sqs: clients.sqs,
+        target,
+        settings: {
+          queueUrl: source.ref,
+          queueArn,
+          region: LOCAL_REGION,
+          batchSize: Number(p.BatchSize ?? 10),
+          maximumBatchingWindowSeconds: window,
+          reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
+          filters,
+          pollers: 2,
+        },
+        onDelivery: (d) => {
+          flows.record(queueArn, d.message, d.outcome, d.receiveCount);
+          deliveries.push({
+            mapping: id,
+            queue: source.logicalId,
+            messageId: d.message.MessageId ?? '',
+            receiveCount: d.receiveCount,
+            outcome: d.outcome,
+          });
+        },
+        onError: onError(id),
+      });
+      poller.start();
+      onStop(() => poller.stop());
+    } else if (source?.type === 'AWS::DynamoDB::Table') {
+      const destinationArn = (
+        p.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined
+      )?.OnFailure?.Destination;
+      const destination = destinationArn ? physicalByAttribute(destinationArn) : undefined;
+      const poller = new StreamPoller({
+        streams: clients.streams,
+        tableGate: functions.tableGate,
+        sqs: clients.sqs,
+        sns: clients.sns,
+        s3: clients.s3,
+        target,
+        settings: {
+          streamArn: p.EventSourceArn as string,
+          functionArn: target.definition.functionArn,
+          mappingId: provisioned.resources[id]?.ref ?? id,
+          region: LOCAL_REGION,
+          startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+          batchSize: Number(p.BatchSize ?? 100),
+          maximumBatchingWindowSeconds: window,
+          bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
+          maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
+          maximumRecordAgeSeconds: Number(p.MaximumRecordAgeInSeconds ?? -1),
+          reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
+          filters,
+          onFailure: destinationArn
+            ? {
+                arn: destinationArn,
+                queueUrl: destination?.type === 'AWS::SQS::Queue' ? destination.ref : undefined,
+                bucket: destination?.type === 'AWS::S3::Bucket' ? destination.ref : undefined,
+              }
+            : undefined,
+          retryBaseDelayMs: 1000 * options.timeScale,
+        },
+        onInvoke: ({ attempt, outcome, records, durationMs }) => {
+          const failures = outcome.ok
+            ? (outcome.payload as { batchItemFailures?: unknown[] } | null)?.batchItemFailures
+            : undefined;
+          const partial = Array.isArray(failures) && failures.length > 0;
+          if (!outcome.ok || attempt > 0 || partial) {
+            const result = outcome.ok
+              ? partial
+                ? `${failures.length} record(s) reported failed`
+                : 'ok'
+              : `${outcome.error.errorType}: ${outcome.error.errorMessage}`;
+            print(
+              `  stream → ${id}: ${records} record(s), attempt ${attempt + 1}: ${result} (${durationMs} ms)`,
+            );
+          }
+        },
+        onDiscard: ({ records, condition, destination: to }) =>
+          print(
+            `  stream → ${id}: gave up on ${records} record(s) (${condition}) → ${to ?? 'nowhere'}`,
+          ),
+        onError: onError(id),
+      });
+      await poller.start();
+      onStop(() => poller.stop());
+    } else {
+      print(
+        `event source mapping ${id} is NOT EMULATED: source ${String(p.EventSourceArn)} (only SQS queues and DynamoDB streams are)`,
+      );
+      continue;
+    }
+    mappings += 1;
+  }
+  return mappings;
+};
+
+/** The template's HTTP API (API Gateway v2), served on loopback. Returns its URL, if any. */
+const serveHttpApi = async (
+  { options, print, onStop }: Step,
+  stack: SynthesizedStack,
+  provisioned: ProvisionResult,
+  context: ResolveContext,
+  functions: HostedFunctions,
+): Promise<string | undefined> => {
+  const resources = Object.entries(stack.template.Resources);
+  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
+  const apis = ofType('AWS::ApiGatewayV2::Api');
+  const [apiEntry] = apis;
+  if (apiEntry === undefined) return undefined;
+  if (apis.length > 1) {
+    print(`NOT EMULATED: ${apis.length - 1} more HTTP API(s); only ${apiEntry[0]} is served`);
+  }
+  const integrations = new Map(
+    ofType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [
+      id,
+      resolve(r.Properties ?? {}, context) as Record<string, unknown>,
+    ]),
+  );
+  const iamRoutes: string[] = [];
+  const httpRoutes = ofType('AWS::ApiGatewayV2::Route').flatMap(([id, r]) => {
+    const p = r.Properties ?? {};
+    const targetRef = resolveString(p.Target, context);
+    const integrationId = resources.find(
+      ([logicalId]) =>
+        provisioned.resources[logicalId]?.ref === targetRef.replace(/^integrations\//, ''),
+    )?.[0];
+    const integration = integrationId ? integrations.get(integrationId) : undefined;
+    const target = functions.hosts.get(String(integration?.IntegrationUri ?? ''));
+    if (target === undefined) {
+      print(`route ${id} is NOT EMULATED: its integration is not a function that runs here`);
+      return [];
+    }
+    if (p.AuthorizationType === 'AWS_IAM') iamRoutes.push(String(p.RouteKey));
+    return [{ routeKey: resolveString(p.RouteKey, context), target }];
+  });
+  const api = await startHttpApi({
+    routes: httpRoutes,
+    apiId: provisioned.resources[apiEntry[0]]?.ref ?? 'local',
+    accountId: LOCAL_ACCOUNT_ID,
+    region: LOCAL_REGION,
+    port: options.apiPort,
+    onRequest: (entry) =>
+      print(`${entry.method} ${entry.path} ${entry.status} (${Math.round(entry.durationMs)} ms)`),
+  });
+  onStop(() => api.close());
+  print(`HTTP API: ${httpRoutes.length} routes on ${api.url}`);
+  if (iamRoutes.length > 0) {
+    print(
+      `IAM authorization is not enforced locally (${iamRoutes.length} routes require AWS_IAM).`,
+    );
+  }
+  return api.url;
+};
+
+const writeState = ({ options, onStop }: Step, state: LocalCloudState): void => {
+  fs.mkdirSync(path.dirname(options.stateFile), { recursive: true });
+  fs.writeFileSync(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  onStop(() => fs.rmSync(options.stateFile, { force: true }));
+};
+
+/**
+ * Runs a synthesized CDK stack on the emulator: provisions the template's resources,
+ * runs each Node.js function's bundle with its own environment, drives them from their
+ * event sources as Lambda would, and serves the HTTP API. What it cannot run, it names.
+ */
+export const startLocalCloud = async (options: LocalCloudOptions): Promise<RunningLocalCloud> => {
+  const cleanups: Cleanup[] = [];
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await Promise.resolve(cleanup()).catch((error: unknown) =>
+        options.print(`stop: ${String(error)}`),
+      );
+    }
+  };
+  const step: Step = {
+    options,
+    print: options.print,
+    onStop: (cleanup) => cleanups.push(cleanup),
+    stopping: () => stopping,
+  };
+  try {
+    const endpoint = await startEmulator(step);
+    const sidecars = await startSidecars(step);
+    const stack = await synthesizeOrRead(step, sidecars.context);
+    const clients = emulatorClients(endpoint);
+    const provisioned = await provisionStack(step, stack, clients, options.timeScale);
+    const context: ResolveContext = {
+      resources: provisioned.resources,
+      accountId: LOCAL_ACCOUNT_ID,
+      region: LOCAL_REGION,
+      stackName: stack.stackName,
+    };
+    const functions = await hostFunctions(step, stack, provisioned, context, endpoint);
+    const flows = new FlowTracker(consumerRoutes(step, stack, provisioned, context), step.print, {
+      label: options.labelOf,
+    });
+    step.onStop(() => flows.stop());
+    const deliveries: Delivery[] = [];
+    const mappings = await startPollers(
+      step,
+      stack,
+      provisioned,
+      context,
+      clients,
+      functions,
+      flows,
+      deliveries,
+    );
+    const apiUrl = await serveHttpApi(step, stack, provisioned, context, functions);
+    // The control API: tests and tools drive the cloud through it.
+    const control = await startControlApi(functions.hosts, functions.proxies, {
+      calls: functions.calls,
+      deliveries,
+    });
+    step.onStop(() => closeServer(control.server));
+
+    const resources = stack.template.Resources;
+    const state: LocalCloudState = {
+      stackName: stack.stackName,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT_ID,
+      endpoint,
+      apiUrl: apiUrl ?? '',
+      sidecars: sidecars.urls,
+      controlUrl: control.url,
+      timeScale: options.timeScale,
+      templateFile: stack.templateFile,
+      resources: Object.fromEntries(
+        Object.entries(provisioned.resources).map(([id, r]) => {
+          const cdkPath = resources[id]?.Metadata?.['aws:cdk:path'];
+          return [id, typeof cdkPath === 'string' ? { ...r, constructPath: cdkPath } : r];
+        }),
+      ),
+      pid: process.pid,
+    };
+    writeState(step, state);
+    step.print(
+      `functions: ${new Set(functions.hosts.values()).size}, event source mappings: ${mappings}`,
+    );
+    return { state, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+};

@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type { InvokeOutcome, LambdaInvoker } from '../model';
+
+const WORKER_SCRIPT = path.join(__dirname, 'function-worker.mjs');
+
+/** One function of the template, ready to run locally. */
+export interface FunctionDefinition {
+  readonly logicalId: string;
+  readonly functionName: string;
+  readonly functionArn: string;
+  /** The staged asset directory holding the bundle. */
+  readonly codeDirectory: string;
+  /**
+   * The CDK app's directory: its node_modules stand in for what Lambda's Node.js runtime
+   * provides (the AWS SDK v3) when the bundle does not include it.
+   */
+  readonly appDir: string;
+  /** `index.handler`: module `index`, export `handler`. */
+  readonly handler: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+}
+
+export interface FunctionHostOptions {
+  /** Invocations that may run at once (Lambda would add environments; we add workers). */
+  readonly concurrency: number;
+  /** Where the function's own output (its logs) goes. */
+  readonly log: Writable;
+}
+
+interface Pending {
+  readonly id: string;
+  readonly event: unknown;
+  readonly resolve: (outcome: InvokeOutcome) => void;
+}
+
+type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: { errorType: string; errorMessage: string } }
+  | {
+      type: 'result';
+      id: string;
+      ok: boolean;
+      payload?: unknown;
+      error?: { errorType: string; errorMessage: string };
+    };
+
+const failure = (errorType: string, errorMessage: string): InvokeOutcome => ({
+  ok: false,
+  error: { errorType, errorMessage },
+});
+
+/** The file and export a Lambda `Handler` setting names, as the Node.js runtime resolves it. */
+const resolveHandler = (
+  directory: string,
+  handler: string,
+): { file: string; exportName: string } => {
+  const dot = handler.lastIndexOf('.');
+  const moduleName = handler.slice(0, dot);
+  const exportName = handler.slice(dot + 1);
+  for (const extension of ['.mjs', '.js', '.cjs']) {
+    const file = path.join(directory, `${moduleName}${extension}`);
+    if (fs.existsSync(file)) return { file, exportName };
+  }
+  throw new Error(
+    `no module ${moduleName} (.mjs, .js, .cjs) in ${directory} for handler ${handler}`,
+  );
+};
+
+/**
+ * Runs a function's bundle in worker threads, each with the function's own
+ * environment, one invocation per worker at a time. A worker is started on first
+ * use (a cold start) and kept warm; one that overruns the function's timeout is
+ * terminated, as Lambda ends a timed-out sandbox.
+ */
+export class FunctionHost implements LambdaInvoker {
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Set<Worker>();
+  private readonly queue: Pending[] = [];
+  private readonly entry: { file: string; exportName: string };
+  private closed = false;
+
+  constructor(
+    readonly definition: FunctionDefinition,
+    private readonly options: FunctionHostOptions,
+  ) {
+    this.entry = resolveHandler(definition.codeDirectory, definition.handler);
+  }
+
+  invoke(event: unknown): Promise<InvokeOutcome> {
+    if (this.closed) return Promise.resolve(failure('Local.Closed', 'the local cloud is stopping'));
+    return new Promise((resolve) => {
+      this.queue.push({ id: randomUUID(), event, resolve });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) {
+      pending.resolve(failure('Local.Closed', 'the local cloud is stopping'));
+    }
+    await Promise.all([...this.idle, ...this.busy].map((worker) => worker.terminate()));
+    this.idle.length = 0;
+    this.busy.clear();
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const worker = this.idle.pop();
+      if (worker !== undefined) {
+        const pending = this.queue.shift();
+        if (pending) this.run(worker, pending);
+        continue;
+      }
+      if (this.busy.size < this.options.concurrency) {
+        const pending = this.queue.shift();
+        if (pending) void this.coldStart(pending);
+        continue;
+      }
+      return;
+    }
+  }
+
+  private async coldStart(pending: Pending): Promise<void> {
+    const worker = new Worker(WORKER_SCRIPT, {
+      workerData: {
+        ...this.entry,
+        functionName: this.definition.functionName,
+        functionArn: this.definition.functionArn,
+        memorySize: this.definition.memorySize,
+        logGroupName: `/aws/lambda/${this.definition.functionName}`,
+        appDir: this.definition.appDir,
+      },
+      env: { ...this.definition.environment },
+      stdout: true,
+      stderr: true,
+    });
+    this.busy.add(worker);
+    worker.stdout.pipe(this.options.log, { end: false });
+    worker.stderr.pipe(this.options.log, { end: false });
+    // A runtime can also die between invocations (an error thrown after the handler
+    // returned): it must leave the pool, or the next invocation waits for its timeout.
+    worker.on('error', (error) => {
+      this.options.log.write(
+        `runtime error outside an invocation: ${error.stack ?? error.message}\n`,
+      );
+    });
+    worker.once('exit', () => {
+      const index = this.idle.indexOf(worker);
+      if (index >= 0) this.idle.splice(index, 1);
+    });
+    // Lambda gives the init phase 10 seconds; a worker that never gets ready fails the invocation.
+    const init = await new Promise<WorkerMessage>((resolve) => {
+      const fail = (errorType: string, errorMessage: string) =>
+        resolve({ type: 'init-error', error: { errorType, errorMessage } });
+      const timer = setTimeout(() => fail('InitTimeout', 'init did not finish in 10 s'), 10_000);
+      worker.once('message', (message: WorkerMessage) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      worker.once('error', (error) => {
+        clearTimeout(timer);
+        fail(error.name, error.message);
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        fail('ExitError', `the runtime exited with code ${code} during init`);
+      });
+    });
+    if (init.type !== 'ready') {
+      this.retire(worker);
+      const error =
+        init.type === 'init-error'
+          ? init.error
+          : { errorType: 'Runtime.Unknown', errorMessage: '' };
+      pending.resolve(failure(`Runtime.${error.errorType}`, `init failed: ${error.errorMessage}`));
+      this.dispatch();
+      return;
+    }
+    this.run(worker, pending);
+  }
+
+  private run(worker: Worker, pending: Pending): void {
+    this.busy.add(worker);
+    const timeoutMs = this.definition.timeoutSeconds * 1000;
+    const finish = (outcome: InvokeOutcome, keepWorker: boolean) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (keepWorker && !this.closed) {
+        this.busy.delete(worker);
+        this.idle.push(worker);
+      } else {
+        this.retire(worker);
+      }
+      pending.resolve(outcome);
+      this.dispatch();
+    };
+    const onMessage = (message: WorkerMessage) => {
+      if (message.type !== 'result' || message.id !== pending.id) return;
+      finish(
+        message.ok
+          ? { ok: true, payload: message.payload ?? null }
+          : failure(message.error?.errorType ?? 'Error', message.error?.errorMessage ?? ''),
+        true,
+      );
+    };
+    const onError = (error: Error) => finish(failure('Runtime.ExitError', error.message), false);
+    const onExit = (code: number) =>
+      finish(failure('Runtime.ExitError', `the runtime exited with code ${code}`), false);
+    const timer = setTimeout(
+      () =>
+        finish(
+          failure(
+            'Sandbox.Timedout',
+            `Task timed out after ${this.definition.timeoutSeconds} seconds`,
+          ),
+          false,
+        ),
+      timeoutMs,
+    );
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage({ id: pending.id, event: pending.event, deadline: Date.now() + timeoutMs });
+  }
+
+  private retire(worker: Worker): void {
+    this.busy.delete(worker);
+    const index = this.idle.indexOf(worker);
+    if (index >= 0) this.idle.splice(index, 1);
+    void worker.terminate();
+  }
+}

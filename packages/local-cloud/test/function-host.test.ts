@@ -1,0 +1,284 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { waitFor } from '../src/net';
+import { type FunctionDefinition, FunctionHost } from '../src/runtime/function-host';
+
+jest.setTimeout(30_000);
+
+/**
+ * One bundle with a behaviour per `event.action`. Module state (`invocations`)
+ * tells a warm worker from a fresh one.
+ */
+const HANDLER = `
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+let invocations = 0;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const until = async (file, ms) => {
+  const end = Date.now() + ms;
+  while (!existsSync(file)) {
+    if (Date.now() > end) return false;
+    await sleep(10);
+  }
+  return true;
+};
+
+export const handler = async (event, context) => {
+  invocations += 1;
+  switch (event.action) {
+    case 'throw':
+      throw new RangeError('bad input');
+    case 'hang':
+      if (event.marker) writeFileSync(event.marker, '');
+      return new Promise(() => {});
+    case 'exit':
+      process.exit(3);
+      return null;
+    case 'log':
+      console.log('hello from ' + event.marker);
+      return null;
+    case 'meet': {
+      writeFileSync(join(event.dir, event.me + '-started'), '');
+      const met = await until(join(event.dir, event.other + '-started'), 10000);
+      // Linger, so a third invocation running alongside would start (and be seen) now.
+      await until(join(event.dir, 'c-started'), 1000);
+      writeFileSync(join(event.dir, event.me + '-done'), '');
+      return { met };
+    }
+    case 'third': {
+      const afterDone = existsSync(join(event.dir, 'a-done')) || existsSync(join(event.dir, 'b-done'));
+      writeFileSync(join(event.dir, 'c-started'), '');
+      return { afterDone };
+    }
+    default:
+      return {
+        echo: event,
+        env: process.env.MY_VAR ?? null,
+        parentOnly: process.env.PARENT_ONLY ?? null,
+        remaining: context.getRemainingTimeInMillis(),
+        functionName: context.functionName,
+        invocations,
+      };
+  }
+};
+`;
+
+let codeDirectory: string;
+const hosts: FunctionHost[] = [];
+
+const definition = (overrides: Partial<FunctionDefinition> = {}): FunctionDefinition => ({
+  logicalId: 'EchoFunction',
+  functionName: 'echo-function',
+  functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:echo-function',
+  codeDirectory,
+  appDir: codeDirectory,
+  handler: 'index.handler',
+  environment: {},
+  timeoutSeconds: 3,
+  memorySize: 128,
+  ...overrides,
+});
+
+const host = (
+  overrides: Partial<FunctionDefinition> = {},
+  { concurrency = 1, log = new PassThrough() }: { concurrency?: number; log?: PassThrough } = {},
+): FunctionHost => {
+  const created = new FunctionHost(definition(overrides), { concurrency, log });
+  hosts.push(created);
+  return created;
+};
+
+/** A fresh directory for marker files, so no test sees another's. */
+const markerDirectory = () => mkdtemp(path.join(codeDirectory, 'markers-'));
+
+beforeAll(async () => {
+  codeDirectory = await mkdtemp(path.join(tmpdir(), 'function-host-'));
+  await writeFile(path.join(codeDirectory, 'index.mjs'), HANDLER);
+  await writeFile(
+    path.join(codeDirectory, 'broken.mjs'),
+    "throw new Error('cannot load config');\nexport const handler = async () => null;\n",
+  );
+  await writeFile(path.join(codeDirectory, 'noexport.mjs'), 'export const other = 1;\n');
+  process.env.PARENT_ONLY = 'parent secret';
+});
+
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.close()));
+});
+
+afterAll(async () => {
+  delete process.env.PARENT_ONLY;
+  await rm(codeDirectory, { recursive: true, force: true });
+});
+
+describe('FunctionHost', () => {
+  it('returns the handler payload, with the Lambda context', async () => {
+    const outcome = await host().invoke({ hello: 'world' });
+
+    expect(outcome).toEqual({
+      ok: true,
+      payload: expect.objectContaining({
+        echo: { hello: 'world' },
+        functionName: 'echo-function',
+        invocations: 1,
+      }),
+    });
+    const payload = (outcome.ok ? outcome.payload : {}) as { remaining: number };
+    expect(payload.remaining).toBeGreaterThan(0);
+    expect(payload.remaining).toBeLessThanOrEqual(3000);
+  });
+
+  it('keeps a worker warm between invocations', async () => {
+    const echo = host();
+    await echo.invoke({});
+    const second = await echo.invoke({});
+
+    expect(second).toEqual({ ok: true, payload: expect.objectContaining({ invocations: 2 }) });
+  });
+
+  it('turns a thrown error into a failure with its type and message', async () => {
+    const outcome = await host().invoke({ action: 'throw' });
+
+    expect(outcome).toEqual({
+      ok: false,
+      error: { errorType: 'RangeError', errorMessage: 'bad input' },
+    });
+  });
+
+  it("gives each function its own environment and not the parent's", async () => {
+    const [one, two] = await Promise.all([
+      host({ environment: { MY_VAR: 'one' } }).invoke({}),
+      host({ environment: { MY_VAR: 'two' } }).invoke({}),
+    ]);
+
+    expect(one).toEqual({
+      ok: true,
+      payload: expect.objectContaining({ env: 'one', parentOnly: null }),
+    });
+    expect(two).toEqual({
+      ok: true,
+      payload: expect.objectContaining({ env: 'two', parentOnly: null }),
+    });
+  });
+
+  it('sends what the function prints to its log stream', async () => {
+    const log = new PassThrough();
+    let output = '';
+    log.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+
+    await host({}, { log }).invoke({ action: 'log', marker: 'marker-42' });
+
+    await waitFor(() => output.includes('hello from marker-42'), {
+      timeoutMs: 5_000,
+      what: 'the function output in the log stream',
+    });
+  });
+
+  it('times out an invocation that overruns, and the next one gets a fresh worker', async () => {
+    const slow = host({ timeoutSeconds: 1 });
+    await slow.invoke({});
+
+    const timedOut = await slow.invoke({ action: 'hang' });
+    const next = await slow.invoke({});
+
+    expect(timedOut).toEqual({
+      ok: false,
+      error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1 seconds' },
+    });
+    // invocations: 1 means module state was reset: a new worker, not the stuck one.
+    expect(next).toEqual({ ok: true, payload: expect.objectContaining({ invocations: 1 }) });
+  });
+
+  it('fails the invocation with a Runtime init error when the module throws at import', async () => {
+    const outcome = await host({ handler: 'broken.handler' }).invoke({});
+
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.errorType).toMatch(/^Runtime\./);
+    expect(outcome.error.errorMessage).toContain('cannot load config');
+  });
+
+  it('fails with a Runtime init error when the module lacks the handler export', async () => {
+    const outcome = await host({ handler: 'noexport.handler' }).invoke({});
+
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.errorType).toMatch(/^Runtime\./);
+    expect(outcome.error.errorMessage).toContain('handler');
+  });
+
+  it('fails, rather than hangs, when the handler exits the process, and recovers', async () => {
+    const exiting = host();
+
+    const outcome = await exiting.invoke({ action: 'exit' });
+    const next = await exiting.invoke({});
+
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.errorType).toBe('Runtime.ExitError');
+    expect(outcome.error.errorMessage).toContain('3');
+    expect(next).toEqual({ ok: true, payload: expect.objectContaining({ invocations: 1 }) });
+  });
+
+  it('runs up to `concurrency` invocations at once and queues the next', async () => {
+    const dir = await markerDirectory();
+    const parallel = host({ timeoutSeconds: 20 }, { concurrency: 2 });
+
+    // a and b each wait for the other to start: they finish only if they run together.
+    const a = parallel.invoke({ action: 'meet', dir, me: 'a', other: 'b' });
+    const b = parallel.invoke({ action: 'meet', dir, me: 'b', other: 'a' });
+    const c = parallel.invoke({ action: 'third', dir });
+
+    expect(await a).toEqual({ ok: true, payload: { met: true } });
+    expect(await b).toEqual({ ok: true, payload: { met: true } });
+    // c started only once a or b had finished: it waited for a free worker.
+    expect(await c).toEqual({ ok: true, payload: { afterDone: true } });
+  });
+
+  it('resolves the running and the queued invocations with a failure on close', async () => {
+    const dir = await markerDirectory();
+    const marker = path.join(dir, 'hanging');
+    const closing = host({ timeoutSeconds: 20 });
+    const running = closing.invoke({ action: 'hang', marker });
+    const queued = closing.invoke({});
+    await waitFor(() => existsSync(marker), { timeoutMs: 10_000, what: 'the handler to start' });
+
+    await closing.close();
+
+    expect(await queued).toEqual({
+      ok: false,
+      error: { errorType: 'Local.Closed', errorMessage: expect.any(String) },
+    });
+    expect((await running).ok).toBe(false);
+    expect(await closing.invoke({})).toEqual(
+      expect.objectContaining({
+        ok: false,
+        error: expect.objectContaining({ errorType: 'Local.Closed' }),
+      }),
+    );
+  });
+
+  it('resolves `index.handler` to index.mjs before index.js, as the Node.js runtime does', async () => {
+    const dir = await markerDirectory();
+    await writeFile(
+      path.join(dir, 'index.mjs'),
+      "export const handler = async () => 'from mjs';\n",
+    );
+    await writeFile(path.join(dir, 'index.js'), "exports.handler = async () => 'from js';\n");
+
+    const outcome = await host({ codeDirectory: dir, handler: 'index.handler' }).invoke({});
+
+    expect(outcome).toEqual({ ok: true, payload: 'from mjs' });
+  });
+
+  it('refuses a handler whose module is missing, naming the directory', () => {
+    expect(() => host({ handler: 'missing.handler' })).toThrow(codeDirectory);
+    expect(() => host({ handler: 'missing.handler' })).toThrow(/missing/);
+  });
+});

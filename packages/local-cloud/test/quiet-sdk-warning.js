@@ -1,0 +1,2 @@
+// The AWS SDK's Node 22 notice, once per client, would be most of the tests' output.
+require('../src/runtime/quiet-warnings.cjs').hideSdkNodeVersionWarning();

@@ -14,6 +14,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { CUSTOMER_ROUTES } from '../../lambda/shared/contract';
 import { apiEvent, bodyOf, type EventOptions, ID, stored, storedItem } from './http-fixtures';
 
 const TABLE_NAME = 'customers-table';
@@ -808,6 +809,18 @@ describe('DELETE /customers/{id}', () => {
 });
 
 // ---- routing ------------------------------------------------------------------------------
+
+// The infrastructure routes exactly these here (test/constructs/customer-api.test.ts).
+it.each(Object.values(CUSTOMER_ROUTES))(
+  'dispatches %s, a route of the contract, instead of answering "not found"',
+  async (routeKey) => {
+    const response = await handler(
+      apiEvent(routeKey, { pathParameters: { id: ID, idOrEmail: ID }, body: '{}' }),
+    );
+
+    expect(bodyOf(response).message).not.toBe('not found');
+  },
+);
 
 it.each([
   'PATCH /customers/{id}',

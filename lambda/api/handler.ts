@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { CustomerRepository } from '../shared/adapters/customer-repository';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
@@ -118,7 +118,8 @@ const routes: Readonly<Record<CustomerRouteKey, (event: Event) => Promise<Respon
 const isCustomerRoute = (routeKey: string): routeKey is CustomerRouteKey =>
   Object.hasOwn(routes, routeKey);
 
-export const handler = async (event: Event): Promise<Response> => {
+export const handler = async (event: Event, context: Context): Promise<Response> => {
+  logger.addContext(context);
   const route = isCustomerRoute(event.routeKey) ? routes[event.routeKey] : undefined;
   if (route === undefined) return errorResponse(404, 'not found');
   try {

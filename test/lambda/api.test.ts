@@ -16,6 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { CUSTOMER_ROUTES } from '../../lambda/shared/contract';
 import { apiEvent, bodyOf, type EventOptions, ID, stored, storedItem } from './http-fixtures';
+import { type WithContext, withContext } from './lambda-context';
 
 const TABLE_NAME = 'customers-table';
 process.env.TABLE_NAME = TABLE_NAME;
@@ -24,12 +25,12 @@ delete process.env.BUCKET_NAME;
 process.env.AWS_REGION = 'eu-west-1';
 
 type HandlerModule = typeof import('../../lambda/api/handler');
-let handler: HandlerModule['handler'];
+let handler: WithContext<HandlerModule['handler']>;
 
 beforeAll(() => {
   // The module reads its env vars when it loads, so it is loaded only now. (A dynamic `import()`
   // would need a `.js` extension under NodeNext, which jest does not map back to `.ts`.)
-  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/api/handler'));
+  handler = withContext(jest.requireActual<HandlerModule>('../../lambda/api/handler').handler);
 });
 
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -149,7 +149,7 @@ describe('POST /customers', () => {
     ]);
   });
 
-  it('defaults marketingOptIn to false and leaves an omitted gitHubUsername out', async () => {
+  it('defaults an omitted marketingOptIn to false, stored so, and leaves an omitted gitHubUsername out', async () => {
     ddb.on(TransactWriteCommand).resolves({});
     const { gitHubUsername: _omitted, marketingOptIn: _default, ...minimal } = input;
 
@@ -159,6 +159,9 @@ describe('POST /customers', () => {
     const body = bodyOf(response);
     expect(body.marketingOptIn).toBe(false);
     expect(body).not.toHaveProperty('gitHubUsername');
+    const profile = transactions()[0]?.TransactItems?.[0]?.Put?.Item;
+    expect(profile).toEqual(expect.objectContaining({ sk: 'PROFILE', marketingOptIn: false }));
+    expect(profile).not.toHaveProperty('gitHubUsername');
   });
 
   it('rejects a second customer with the same email (409)', async () => {

@@ -16,8 +16,8 @@ import * as esbuild from 'esbuild';
  * NodejsFunction runs the same esbuild, but through `npx --no-install esbuild`, one
  * npm start per function: about 0.4–0.7 s each on a developer's machine, most of
  * `cdk synth`'s bundling time (bench/RESULTS.md, "Synth time"). Calling the API
- * directly keeps esbuild's output and drops npm from the loop; `npm run bench`
- * builds its "ours" variant from these same options.
+ * directly drops npm from the loop; `npm run bench` builds its "ours" variant from
+ * these same options.
  */
 
 const REPO_ROOT = path.join(__dirname, '..');
@@ -72,8 +72,9 @@ export const bundleOptions = (entry: string, outdir: string): esbuild.BuildOptio
   alias: { ...BUNDLE_ALIASES },
   // Resolve tsconfig.json and packages from the repository root, whatever the cwd.
   absWorkingDir: REPO_ROOT,
-  // The bundle's size and a "Done in" line, as NodejsFunction's esbuild prints them.
-  logLevel: 'info',
+  // Warnings and errors only: `cdk synth -q` stays quiet but for aws-cdk-lib's own
+  // "Bundling asset …" line per function. 'info' would print a size table and "Done in".
+  logLevel: 'warning',
 });
 
 /** Every handler: `lambda/<name>/handler.ts`. */

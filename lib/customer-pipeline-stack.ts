@@ -3,9 +3,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { ARCHIVE_PREFIX } from '../lambda/shared/contract';
 import { CUSTOMER_EVENT_TYPES, MESSAGE_TYPE_ATTRIBUTE } from '../lambda/shared/domain/events';
 import type { StageConfig } from './config';
-import { ARCHIVE_PREFIX, AssetsBucket, AVATARS_PREFIX } from './constructs/assets-bucket';
+import { AssetsBucket } from './constructs/assets-bucket';
 import { CustomerApi } from './constructs/customer-api';
 import { CustomerEvents } from './constructs/customer-events';
 import { CustomerTable } from './constructs/customer-table';
@@ -60,11 +61,10 @@ export class CustomerPipelineStack extends Stack {
 
     const api = new CustomerApi(this, 'CustomerApi', {
       table,
-      assetsBucket: assets.bucket,
+      assetsBucket: assets,
       throttle: config.apiThrottle,
       ...functionDefaults,
     });
-    assets.grantObjectActions(api.avatarUploadFunction, AVATARS_PREFIX, 's3:PutObject');
 
     const publisher = new StreamPublisher(this, 'StreamPublisher', {
       table,

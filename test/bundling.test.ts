@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -139,4 +139,30 @@ describe('function bundles', () => {
       expect(output.trim()).toBe('function');
     },
   );
+});
+
+describe('bundling output', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-quiet-'));
+  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+  // In a child process: esbuild's service writes to file descriptor 2 itself, where Jest
+  // cannot listen. The shared build of every handler runs with the same options.
+  test('a clean build prints nothing, so `cdk synth -q` shows no size table or "Done in"', () => {
+    const entry = path.join(__dirname, '..', 'lambda', 'api', 'handler.ts');
+    const script = [
+      "const { bundleOptions } = require('./lib/bundling.ts');",
+      `require('esbuild').buildSync(bundleOptions(${JSON.stringify(entry)}, ${JSON.stringify(outdir)}));`,
+    ].join('\n');
+    const { status, stdout, stderr } = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '-e', script],
+      {
+        cwd: path.join(__dirname, '..'),
+        encoding: 'utf8',
+      },
+    );
+
+    expect({ status, stdout, stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    expect(fs.existsSync(path.join(outdir, BUNDLE_FILE))).toBe(true);
+  });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { CustomerRepository } from '../shared/adapters/customer-repository';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
@@ -17,6 +17,7 @@ import {
   toErrorResponse,
   validate,
 } from '../shared/adapters/http';
+import { CUSTOMER_ROUTES, type CustomerRouteKey } from '../shared/contract';
 import {
   type Customer,
   customerIdSchema,
@@ -106,15 +107,20 @@ const deleteCustomer = async (event: Event): Promise<Response> => {
   return noContent();
 };
 
-const routes: ReadonlyMap<string, (event: Event) => Promise<Response>> = new Map([
-  ['POST /customers', createCustomer],
-  ['GET /customers/{idOrEmail}', getCustomer],
-  ['PUT /customers/{id}', putCustomer],
-  ['DELETE /customers/{id}', deleteCustomer],
-]);
+/** Every route the infrastructure sends here, and only those: a missing one fails the type check. */
+const routes: Readonly<Record<CustomerRouteKey, (event: Event) => Promise<Response>>> = {
+  [CUSTOMER_ROUTES.create]: createCustomer,
+  [CUSTOMER_ROUTES.get]: getCustomer,
+  [CUSTOMER_ROUTES.replace]: putCustomer,
+  [CUSTOMER_ROUTES.delete]: deleteCustomer,
+};
 
-export const handler = async (event: Event): Promise<Response> => {
-  const route = routes.get(event.routeKey);
+const isCustomerRoute = (routeKey: string): routeKey is CustomerRouteKey =>
+  Object.hasOwn(routes, routeKey);
+
+export const handler = async (event: Event, context: Context): Promise<Response> => {
+  logger.addContext(context);
+  const route = isCustomerRoute(event.routeKey) ? routes[event.routeKey] : undefined;
   if (route === undefined) return errorResponse(404, 'not found');
   try {
     return await route(event);

@@ -1,7 +1,8 @@
 import { HeadObjectCommand, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { archiveKey } from '../shared/contract';
 import { deletionVersion } from '../shared/domain/deletion';
 import type { CustomerEvent } from '../shared/domain/events';
-import { archiveKey, type StoredArchive } from './plan';
+import type { StoredArchive } from './plan';
 
 /** User metadata (`x-amz-meta-deleted`) that marks a tombstone version. */
 const DELETED_METADATA = 'deleted';

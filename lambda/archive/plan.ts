@@ -13,7 +13,8 @@ export type ArchivePlan =
   | { readonly action: 'tombstone'; readonly replacing?: string }
   | { readonly action: 'skip'; readonly reason: string };
 
-export const archiveKey = (customerId: string): string => `customers/${customerId}.json`;
+/** Re-exported for ops/ and local/, which import it from here; new code imports the contract. */
+export { archiveKey } from '../shared/contract';
 
 /**
  * Events arrive late and twice: the archive moves only forward, and a tombstone ends

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { AvatarUploads, createPresigningS3Client } from '../shared/adapters/avatar-uploads';
 import { CustomerRepository } from '../shared/adapters/customer-repository';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
@@ -16,7 +16,11 @@ const avatars = new AvatarUploads(createPresigningS3Client(), requireEnv('BUCKET
  * only it needs the S3 client and the presigner, which would otherwise load on
  * every cold start of the API's other routes.
  */
-export const handler = async (event: APIGatewayProxyEventV2): Promise<Response> => {
+export const handler = async (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+): Promise<Response> => {
+  logger.addContext(context);
   try {
     const id = customerIdParameter(event);
     // Consistent: clients ask for an upload URL right after creating the customer.

@@ -12,6 +12,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/mini';
 import { whileCustomerExists } from '../shared/adapters/dynamodb';
+import { TTL_ATTRIBUTE } from '../shared/contract';
 import { marketingConsentKey, profileKey } from '../shared/domain/keys';
 
 /** The newest consent change applied to a customer; after a deletion, its tombstone. */
@@ -22,8 +23,8 @@ export const consentRecordSchema = z.object({
   /** The customer was deleted: nothing may bring the contact back. */
   deleted: z.optional(z.boolean()),
   deletedAt: z.optional(z.string()),
-  /** Epoch seconds (the table's TTL attribute); only for a deleted customer. */
-  expiresAt: z.optional(z.number()),
+  /** Epoch seconds; only for a deleted customer. */
+  [TTL_ATTRIBUTE]: z.optional(z.number()),
 });
 export type ConsentRecord = z.infer<typeof consentRecordSchema>;
 
@@ -59,7 +60,7 @@ export const readConsentState = async (
       RequestItems: {
         [tableName]: {
           Keys: [guardKey, profileKey(customerId)],
-          ProjectionExpression: 'sk, consent, version, eventId, deleted, deletedAt, expiresAt',
+          ProjectionExpression: `sk, consent, version, eventId, deleted, deletedAt, ${TTL_ATTRIBUTE}`,
           ConsistentRead: true,
         },
       },

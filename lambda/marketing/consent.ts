@@ -8,8 +8,8 @@ export interface MarketingContact {
   readonly consentVersion: number;
 }
 
-/** In the contacts bucket, under the prefix its grants name (`CONTACTS_PREFIX`). */
-export const contactKey = (customerId: string): string => `contacts/${customerId}.json`;
+/** Re-exported for ops/ and local/, which import it from here; new code imports the contract. */
+export { contactKey } from '../shared/contract';
 
 /**
  * Where a consent change sits in the customer's history. A deletion takes the place

@@ -6,7 +6,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { versionPages } from '../shared/adapters/s3-versions';
-import { contactKey, type MarketingContact } from './consent';
+import { contactKey } from '../shared/contract';
+import type { MarketingContact } from './consent';
 
 /** S3's limit of keys per DeleteObjects request. */
 const DELETE_BATCH = 1000;

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
 import { customerEventHandler } from '../shared/adapters/sqs-batch';
+import { TTL_ATTRIBUTE } from '../shared/contract';
 import { deletedCustomerExpiry } from '../shared/domain/deletion';
 import type { CustomerEvent } from '../shared/domain/events';
 import { consentVersion, contactOf } from './consent';
@@ -80,7 +81,7 @@ const revoke = async (event: CustomerEvent, version: number, now: Date): Promise
             ...record,
             deleted: true,
             deletedAt: event.occurredAt,
-            expiresAt: deletedCustomerExpiry(now),
+            [TTL_ATTRIBUTE]: deletedCustomerExpiry(now),
           },
           { orSame: true },
         )

@@ -16,9 +16,8 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { unpublishableKey } from '../shared/contract';
 
-export const LAMBDA_FAILURE_PREFIX = 'aws/lambda/';
-export const UNPUBLISHABLE_PREFIX = 'unpublishable/';
 export const UNPUBLISHABLE_CONDITION = 'Unpublishable';
 
 const batchInfoSchema = z.object({
@@ -142,5 +141,5 @@ export const unpublishableObject = (
     reason,
     payload: JSON.stringify({ Records: [record] }),
   };
-  return { key: `${UNPUBLISHABLE_PREFIX}${name}`, body: JSON.stringify(body) };
+  return { key: unpublishableKey(name), body: JSON.stringify(body) };
 };

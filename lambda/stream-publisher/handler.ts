@@ -25,10 +25,10 @@ const logger = new Logger();
 const sequenceNumberOf = (record: DynamoDBRecord | undefined): string =>
   record?.dynamodb?.SequenceNumber ?? '';
 
-const invocationOf = (context: Context | undefined): InvocationContext => ({
-  awsRequestId: context?.awsRequestId ?? '',
-  invokedFunctionArn: context?.invokedFunctionArn ?? '',
-  functionVersion: context?.functionVersion ?? '$LATEST',
+const invocationOf = (context: Context): InvocationContext => ({
+  awsRequestId: context.awsRequestId,
+  invokedFunctionArn: context.invokedFunctionArn,
+  functionVersion: context.functionVersion,
 });
 
 /**
@@ -51,8 +51,9 @@ const invocationOf = (context: Context | undefined): InvocationContext => ({
  */
 export const handler = async (
   event: DynamoDBStreamEvent,
-  context?: Context,
+  context: Context,
 ): Promise<DynamoDBBatchResponse> => {
+  logger.addContext(context);
   const records = event.Records;
   const outgoing: Outgoing[] = [];
   let stopAt = records.length;

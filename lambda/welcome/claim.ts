@@ -6,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { whileCustomerExists } from '../shared/adapters/dynamodb';
+import { TTL_ATTRIBUTE } from '../shared/contract';
 import type { CustomerEvent } from '../shared/domain/events';
 import { welcomeKey } from '../shared/domain/keys';
 
@@ -53,7 +54,7 @@ export const claimWelcome = async (
                 eventId: event.eventId,
                 claimedAt: now.toISOString(),
                 lockedUntil: nowSeconds + LOCK_SECONDS,
-                expiresAt: nowSeconds + PENDING_TTL_SECONDS,
+                [TTL_ATTRIBUTE]: nowSeconds + PENDING_TTL_SECONDS,
               },
               ConditionExpression:
                 'attribute_not_exists(pk) OR (#status = :pending AND lockedUntil < :now)',
@@ -94,7 +95,7 @@ export const markWelcomeSent = async (
     new UpdateCommand({
       TableName: tableName,
       Key: welcomeKey(event.customer.id),
-      UpdateExpression: 'SET #status = :sent, sentAt = :sentAt REMOVE expiresAt, lockedUntil',
+      UpdateExpression: `SET #status = :sent, sentAt = :sentAt REMOVE ${TTL_ATTRIBUTE}, lockedUntil`,
       // Fails if the claim vanished or changed hands: the record is retried, and the
       // retry re-claims, re-sends under the same Idempotency-Key, and marks it.
       ConditionExpression: 'eventId = :eventId',

@@ -2,12 +2,9 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { AVATARS_PREFIX } from '../../lambda/shared/contract';
 import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
-
-/** Key prefixes of the assets bucket, shared with the handlers that write them. */
-export const AVATARS_PREFIX = 'avatars/';
-export const ARCHIVE_PREFIX = 'customers/';
 
 export interface AssetsBucketProps {
   /** Days a replaced avatar's previous version is kept. */
@@ -22,7 +19,9 @@ export interface AssetsBucketProps {
 }
 
 /**
- * The versioned assets bucket: avatars and the customer archive (`customers/`).
+ * The versioned assets bucket: avatars (`AVATARS_PREFIX`) and the customer archive
+ * (`ARCHIVE_PREFIX`, `customers/`); both prefixes and their keys are in
+ * lambda/shared/contract.ts, which the handlers that write them import too.
  * Versions under `customers/` are each customer's history and never expire; only old
  * avatars do. Server access logs go to a second bucket, which the stack gives the
  * marketing contacts' bucket too. The marketing contacts are not here: the archive

@@ -5,26 +5,16 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import {
+  AVATAR_UPLOAD_ROUTE,
+  AVATARS_PREFIX,
+  CUSTOMER_ROUTES,
+  type RouteKey,
+  routeParts,
+} from '../../lambda/shared/contract';
+import type { AssetsBucket } from './assets-bucket';
 import { PipelineFunction } from './pipeline-function';
-
-/** The routes the API function serves, each `METHOD /path` as API Gateway's route key names it. */
-export const CUSTOMER_ROUTES = [
-  { method: apigwv2.HttpMethod.POST, path: '/customers' },
-  { method: apigwv2.HttpMethod.GET, path: '/customers/{idOrEmail}' },
-  { method: apigwv2.HttpMethod.PUT, path: '/customers/{id}' },
-  { method: apigwv2.HttpMethod.DELETE, path: '/customers/{id}' },
-] as const;
-
-/**
- * The route with a function of its own: only it needs the S3 client and the
- * presigner, which would otherwise weigh on every cold start of the other routes.
- */
-export const AVATAR_UPLOAD_ROUTE = {
-  method: apigwv2.HttpMethod.POST,
-  path: '/customers/{id}/avatar-upload',
-} as const;
 
 /** Both functions answer clients waiting on the API. */
 const API_FUNCTION_SIZING = {
@@ -55,10 +45,10 @@ const ACCESS_LOG_FORMAT = {
 export interface CustomerApiProps {
   readonly table: dynamodb.ITable;
   /**
-   * Where presigned avatar uploads go (`avatars/<id>`); the caller grants
-   * `avatarUploadFunction` `s3:PutObject` there, since the URL is signed with its role.
+   * Where presigned avatar uploads go (`avatars/<id>`). The construct lets
+   * `avatarUploadFunction` put objects there and nothing else: the URL is signed with its role.
    */
-  readonly assetsBucket: s3.IBucket;
+  readonly assetsBucket: AssetsBucket;
   readonly throttle: apigwv2.ThrottleSettings;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -102,11 +92,16 @@ export class CustomerApi extends Construct {
       removalPolicy: props.removalPolicy,
       environment: {
         TABLE_NAME: props.table.tableName,
-        BUCKET_NAME: props.assetsBucket.bucketName,
+        BUCKET_NAME: props.assetsBucket.bucket.bucketName,
       },
     });
     // Only the point read that checks the customer exists.
     props.table.grant(this.avatarUploadFunction, 'dynamodb:GetItem');
+    props.assetsBucket.grantObjectActions(
+      this.avatarUploadFunction,
+      AVATARS_PREFIX,
+      's3:PutObject',
+    );
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'Customer API',
@@ -115,14 +110,11 @@ export class CustomerApi extends Construct {
       createDefaultStage: false,
     });
     const integration = new HttpLambdaIntegration('Integration', this.function);
-    for (const route of CUSTOMER_ROUTES) {
-      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration });
-    }
-    this.httpApi.addRoutes({
-      path: AVATAR_UPLOAD_ROUTE.path,
-      methods: [AVATAR_UPLOAD_ROUTE.method],
-      integration: new HttpLambdaIntegration('AvatarUploadIntegration', this.avatarUploadFunction),
-    });
+    for (const routeKey of Object.values(CUSTOMER_ROUTES)) this.addRoute(routeKey, integration);
+    this.addRoute(
+      AVATAR_UPLOAD_ROUTE,
+      new HttpLambdaIntegration('AvatarUploadIntegration', this.avatarUploadFunction),
+    );
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -138,5 +130,10 @@ export class CustomerApi extends Construct {
         format: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
       },
     });
+  }
+
+  private addRoute(routeKey: RouteKey, integration: apigwv2.HttpRouteIntegration): void {
+    const { method, path } = routeParts(routeKey);
+    this.httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod[method]], integration });
   }
 }

@@ -1,10 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { TTL_ATTRIBUTE } from '../../lambda/shared/contract';
 import { markResource } from '../resource-names';
-
-/** The attribute DynamoDB's TTL reads: epoch seconds after which an item may vanish. */
-export const TTL_ATTRIBUTE = 'expiresAt';
 
 export interface CustomerTableProps {
   /**

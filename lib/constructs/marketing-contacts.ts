@@ -3,11 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { CONTACTS_PREFIX } from '../../lambda/shared/contract';
 import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
-
-/** Where the contacts are, shared with the handler that writes them (`contactKey`). */
-export const CONTACTS_PREFIX = 'contacts/';
 
 export interface MarketingContactsProps {
   /** The bucket S3 writes this bucket's server access logs to. */

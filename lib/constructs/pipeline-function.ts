@@ -56,6 +56,11 @@ export class PipelineFunction extends lambda.Function {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      // Each invocation's segment (initialization, invocation, overhead), and the trace id
+      // on every log line (Powertools Logger's xray_trace_id). No Powertools Tracer for
+      // the SDK calls' subsegments: it would bundle the X-Ray SDK into every function, and
+      // cold starts are what the benchmark finds short of its goal. A failing AWS call is
+      // logged with its error instead, on a line that carries the trace id.
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

@@ -7,11 +7,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { LAMBDA_FAILURE_PREFIX, UNPUBLISHABLE_PREFIX } from '../../lambda/shared/contract';
 import { PROFILE_SK } from '../../lambda/shared/domain/keys';
-import {
-  LAMBDA_FAILURE_PREFIX,
-  UNPUBLISHABLE_PREFIX,
-} from '../../lambda/stream-publisher/failure-record';
 import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
 import { PipelineFunction } from './pipeline-function';

@@ -1,3 +1,4 @@
+import { AVATAR_UPLOAD_ROUTE, CUSTOMER_ROUTES } from '../../lambda/shared/contract';
 import { AssetsBucket } from '../../lib/constructs/assets-bucket';
 import { CustomerApi } from '../../lib/constructs/customer-api';
 import { CustomerTable } from '../../lib/constructs/customer-table';
@@ -95,6 +96,16 @@ describe.each([
         .sort(),
     ).toEqual([...ROUTE_KEYS].sort());
     for (const route of routes()) expect(route.Properties.ApiId).toEqual(ref(apiId));
+  });
+
+  test("routes exactly the contract's route keys, the ones the handlers dispatch on", () => {
+    const served = (functionId: string) =>
+      routes()
+        .filter((route) => functionOfRoute(route) === functionId)
+        .map((route) => route.Properties.RouteKey)
+        .sort();
+    expect(served(apiFunctionId)).toEqual(Object.values(CUSTOMER_ROUTES).sort());
+    expect(served(avatarUploadFunctionId)).toEqual([AVATAR_UPLOAD_ROUTE]);
   });
 
   test('the avatar upload route invokes its own function; every other route, the API function', () => {

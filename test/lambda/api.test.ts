@@ -14,7 +14,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { CUSTOMER_ROUTES } from '../../lambda/shared/contract';
 import { apiEvent, bodyOf, type EventOptions, ID, stored, storedItem } from './http-fixtures';
+import { type WithContext, withContext } from './lambda-context';
 
 const TABLE_NAME = 'customers-table';
 process.env.TABLE_NAME = TABLE_NAME;
@@ -23,12 +25,12 @@ delete process.env.BUCKET_NAME;
 process.env.AWS_REGION = 'eu-west-1';
 
 type HandlerModule = typeof import('../../lambda/api/handler');
-let handler: HandlerModule['handler'];
+let handler: WithContext<HandlerModule['handler']>;
 
 beforeAll(() => {
   // The module reads its env vars when it loads, so it is loaded only now. (A dynamic `import()`
   // would need a `.js` extension under NodeNext, which jest does not map back to `.ts`.)
-  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/api/handler'));
+  handler = withContext(jest.requireActual<HandlerModule>('../../lambda/api/handler').handler);
 });
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -147,7 +149,7 @@ describe('POST /customers', () => {
     ]);
   });
 
-  it('defaults marketingOptIn to false and leaves an omitted gitHubUsername out', async () => {
+  it('defaults an omitted marketingOptIn to false, stored so, and leaves an omitted gitHubUsername out', async () => {
     ddb.on(TransactWriteCommand).resolves({});
     const { gitHubUsername: _omitted, marketingOptIn: _default, ...minimal } = input;
 
@@ -157,6 +159,9 @@ describe('POST /customers', () => {
     const body = bodyOf(response);
     expect(body.marketingOptIn).toBe(false);
     expect(body).not.toHaveProperty('gitHubUsername');
+    const profile = transactions()[0]?.TransactItems?.[0]?.Put?.Item;
+    expect(profile).toEqual(expect.objectContaining({ sk: 'PROFILE', marketingOptIn: false }));
+    expect(profile).not.toHaveProperty('gitHubUsername');
   });
 
   it('rejects a second customer with the same email (409)', async () => {
@@ -808,6 +813,18 @@ describe('DELETE /customers/{id}', () => {
 });
 
 // ---- routing ------------------------------------------------------------------------------
+
+// The infrastructure routes exactly these here (test/constructs/customer-api.test.ts).
+it.each(Object.values(CUSTOMER_ROUTES))(
+  'dispatches %s, a route of the contract, instead of answering "not found"',
+  async (routeKey) => {
+    const response = await handler(
+      apiEvent(routeKey, { pathParameters: { id: ID, idOrEmail: ID }, body: '{}' }),
+    );
+
+    expect(bodyOf(response).message).not.toBe('not found');
+  },
+);
 
 it.each([
   'PATCH /customers/{id}',

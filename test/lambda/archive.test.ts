@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
+import { type WithContext, withContext } from './lambda-context';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const BUCKET = 'assets-bucket';
@@ -16,11 +17,11 @@ process.env.BUCKET_NAME = BUCKET;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 type HandlerModule = typeof import('../../lambda/archive/handler');
-let handler: HandlerModule['handler'];
+let handler: WithContext<HandlerModule['handler']>;
 
 beforeAll(() => {
   // The module reads its environment when it loads, so it is loaded only now.
-  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/archive/handler'));
+  handler = withContext(jest.requireActual<HandlerModule>('../../lambda/archive/handler').handler);
 });
 
 const s3 = mockClient(S3Client);

@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { apiEvent, bodyOf, ID, storedItem } from './http-fixtures';
+import { type WithContext, withContext } from './lambda-context';
 
 const TABLE_NAME = 'customers-table';
 const BUCKET_NAME = 'customer-avatars-bucket';
@@ -16,11 +17,13 @@ process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 type HandlerModule = typeof import('../../lambda/avatar-upload/handler');
-let handler: HandlerModule['handler'];
+let handler: WithContext<HandlerModule['handler']>;
 
 beforeAll(() => {
   // The module reads its env vars when it loads, so it is loaded only now.
-  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/avatar-upload/handler'));
+  handler = withContext(
+    jest.requireActual<HandlerModule>('../../lambda/avatar-upload/handler').handler,
+  );
 });
 
 const ddb = mockClient(DynamoDBDocumentClient);

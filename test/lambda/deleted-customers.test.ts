@@ -33,6 +33,7 @@ import {
 import { customerPk, marketingConsentKey } from '../../lambda/shared/domain/keys';
 import { createCustomerTable } from '../local/moto-tables';
 import { apiEvent } from './http-fixtures';
+import { withContext } from './lambda-context';
 import { type FakeProvider, startProvider } from './provider-fixtures';
 import { batch, eventRecord } from './sqs-fixtures';
 
@@ -151,10 +152,10 @@ beforeAll(async () => {
   interceptSends(S3Client, new Set([s3]));
   interceptSends(DynamoDBDocumentClient, new Set([doc]));
   // The modules read their environment when they load, so they are loaded only now.
-  ({ handler: api } = jest.requireActual('../../lambda/api/handler'));
-  ({ handler: marketing } = jest.requireActual('../../lambda/marketing/handler'));
-  ({ handler: archive } = jest.requireActual('../../lambda/archive/handler'));
-  ({ handler: welcome } = jest.requireActual('../../lambda/welcome/handler'));
+  api = withContext(jest.requireActual('../../lambda/api/handler').handler);
+  marketing = withContext(jest.requireActual('../../lambda/marketing/handler').handler);
+  archive = withContext(jest.requireActual('../../lambda/archive/handler').handler);
+  welcome = withContext(jest.requireActual('../../lambda/welcome/handler').handler);
 });
 
 afterAll(async () => {

@@ -19,6 +19,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { marketingConsentKey, profileKey } from '../../lambda/shared/domain/keys';
+import { type WithContext, withContext } from './lambda-context';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const BUCKET = 'marketing-contacts-bucket';
@@ -30,11 +31,13 @@ process.env.TABLE_NAME = TABLE_NAME;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 type HandlerModule = typeof import('../../lambda/marketing/handler');
-let handler: HandlerModule['handler'];
+let handler: WithContext<HandlerModule['handler']>;
 
 beforeAll(() => {
   // The module reads its environment when it loads, so it is loaded only now.
-  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/marketing/handler'));
+  handler = withContext(
+    jest.requireActual<HandlerModule>('../../lambda/marketing/handler').handler,
+  );
 });
 
 const ddb = mockClient(DynamoDBDocumentClient);

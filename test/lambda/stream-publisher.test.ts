@@ -16,6 +16,7 @@ import type {
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Customer } from '../../lambda/shared/domain/customer';
 import { customerPk, emailClaimKey, PROFILE_SK } from '../../lambda/shared/domain/keys';
+import { type WithContext, withContext } from './lambda-context';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:customer-events';
 const FAILURE_BUCKET = 'stream-failures';
@@ -24,12 +25,14 @@ process.env.TOPIC_ARN = TOPIC_ARN;
 process.env.FAILURE_BUCKET_NAME = FAILURE_BUCKET;
 
 type HandlerModule = typeof import('../../lambda/stream-publisher/handler');
-let handler: HandlerModule['handler'];
+let handler: WithContext<HandlerModule['handler']>;
 
 beforeAll(() => {
   // The module reads TOPIC_ARN when it loads, so it is loaded only now. (A dynamic `import()`
   // would need a `.js` extension under NodeNext, which jest does not map back to `.ts`.)
-  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/stream-publisher/handler'));
+  handler = withContext(
+    jest.requireActual<HandlerModule>('../../lambda/stream-publisher/handler').handler,
+  );
 });
 
 const sns = mockClient(SNSClient);

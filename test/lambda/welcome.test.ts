@@ -12,6 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { customerPk, profileKey, welcomeKey } from '../../lambda/shared/domain/keys';
+import { type WithContext, withContext } from './lambda-context';
 import { answer, type FakeProvider, startProvider } from './provider-fixtures';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
@@ -23,14 +24,14 @@ process.env.NOTIFICATION_API_KEY_SECRET_ARN = SECRET_ARN;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 type HandlerModule = typeof import('../../lambda/welcome/handler');
-let handler: HandlerModule['handler'];
+let handler: WithContext<HandlerModule['handler']>;
 let provider: FakeProvider;
 
 beforeAll(async () => {
   provider = await startProvider();
   process.env.NOTIFICATION_ENDPOINT = provider.url;
   // The module reads its environment when it loads, so it is loaded only now.
-  ({ handler } = jest.requireActual<HandlerModule>('../../lambda/welcome/handler'));
+  handler = withContext(jest.requireActual<HandlerModule>('../../lambda/welcome/handler').handler);
 });
 
 afterAll(() => provider.close());

@@ -1,5 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { avatarKey } from '../contract';
 
 /** Long enough to pick a file and upload it; short enough that a leaked URL soon expires. */
 export const AVATAR_UPLOAD_EXPIRES_IN_SECONDS = 900;
@@ -10,8 +11,6 @@ export interface AvatarUpload {
   readonly key: string;
   readonly expiresInSeconds: number;
 }
-
-export const avatarKey = (customerId: string): string => `avatars/${customerId}`;
 
 /**
  * An S3 client fit for presigning uploads. By default the SDK signs a CRC32 of the

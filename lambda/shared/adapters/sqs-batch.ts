@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type CustomerEvent, customerEventSchema } from '../domain/events';
 
 /** A message that is not a customer event: it fails, is retried, and ends in the dead-letter queue. */
@@ -34,6 +34,7 @@ export const parseCustomerEvent = (record: SQSRecord): CustomerEvent => {
 };
 
 export interface CustomerEventHandlerOptions {
+  /** Given each invocation's Lambda context, so every line it logs names the request. */
   readonly logger: Logger;
   /**
    * Run the batch's records concurrently. Turn it off where two events of one
@@ -53,7 +54,7 @@ export interface CustomerEventHandlerOptions {
 export const customerEventHandler = (
   handle: (event: CustomerEvent) => Promise<void>,
   { logger, processInParallel = true }: CustomerEventHandlerOptions,
-): ((event: SQSEvent) => Promise<SQSBatchResponse>) => {
+): ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) => {
   const processor = new BatchProcessor(EventType.SQS);
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
@@ -63,5 +64,8 @@ export const customerEventHandler = (
       throw error;
     }
   };
-  return (event) => processPartialResponse(event, processRecord, processor, { processInParallel });
+  return (event, context) => {
+    logger.addContext(context);
+    return processPartialResponse(event, processRecord, processor, { context, processInParallel });
+  };
 };

@@ -1,3 +1,5 @@
+import { TTL_ATTRIBUTE } from '../contract';
+
 /**
  * What a deleted customer leaves behind, and for how long. Ids are never reused, so
  * a customer whose profile is gone is gone for good. The tombstone stops what the
@@ -40,8 +42,8 @@ export interface Tombstone {
   readonly version: number;
   readonly deleted: true;
   readonly deletedAt: string;
-  /** Epoch seconds (the table's TTL attribute). */
-  readonly expiresAt: number;
+  /** Epoch seconds. */
+  readonly [TTL_ATTRIBUTE]: number;
 }
 
 export const tombstoneOf = (lastVersion: number, now: Date): Tombstone => ({
@@ -49,7 +51,7 @@ export const tombstoneOf = (lastVersion: number, now: Date): Tombstone => ({
   version: deletionVersion(lastVersion),
   deleted: true,
   deletedAt: now.toISOString(),
-  expiresAt: deletedCustomerExpiry(now),
+  [TTL_ATTRIBUTE]: deletedCustomerExpiry(now),
 });
 
 /**

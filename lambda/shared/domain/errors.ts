@@ -1,4 +1,4 @@
-/** Domain errors: the HTTP handlers map each to one status code, in one place (`lambda/shared/adapters/http.ts`). */
+/** Domain errors: the HTTP handlers map each to one status code, in one place (`DOMAIN_STATUS` in `lambda/shared/adapters/http.ts`). */
 export class DomainError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

@@ -4,17 +4,17 @@ import {
   mergeCycles,
   ratePerSecond,
   spanMs,
-} from '../bench/pipeline/calls';
-import { compareWithFloor, FLOOR } from '../bench/pipeline/floor';
-import { latencyRateOf } from '../bench/pipeline/load';
-import { completionTimes, parseLogLines, structuredLogBytes } from '../bench/pipeline/logs';
-import { render, summaryRows } from '../bench/pipeline/report';
-import type { PipelineResult } from '../bench/pipeline/result';
-import { readTemplate, roleOfConstructPath } from '../bench/pipeline/template';
-import { latencyTrend } from '../bench/pipeline/trend';
-import { measure } from '../bench/stats';
-import type { AwsCall } from '../local/aws-proxy';
-import type { CfnTemplate } from '../local/model';
+} from '../../bench/pipeline/calls';
+import { compareWithFloor, FLOOR } from '../../bench/pipeline/floor';
+import { latencyRateOf } from '../../bench/pipeline/load';
+import { completionTimes, parseLogLines, structuredLogBytes } from '../../bench/pipeline/logs';
+import { render, summaryRows } from '../../bench/pipeline/report';
+import type { PipelineResult } from '../../bench/pipeline/result';
+import { readTemplate, roleOfConstructPath } from '../../bench/pipeline/template';
+import { latencyTrend } from '../../bench/pipeline/trend';
+import { measure } from '../../bench/stats';
+import type { AwsCall } from '../../local/aws-proxy';
+import type { CfnTemplate } from '../../local/model';
 
 const call = (
   caller: string,

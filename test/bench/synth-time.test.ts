@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { measure } from '../bench/stats';
+import { measure } from '../../bench/stats';
 import {
   type AppRuns,
   bundlingSpans,
@@ -15,7 +15,7 @@ import {
   type SynthTimeResult,
   summaryRows,
   synthEnvironment,
-} from '../bench/synth-time';
+} from '../../bench/synth-time';
 
 describe('bundling spans from a synth’s output', () => {
   const lines = [
@@ -159,6 +159,7 @@ test('the reference runs its app as `cdk init` does, less the type-check ours sk
     fs.readFileSync(
       path.join(
         __dirname,
+        '..',
         '..',
         'node_modules/aws-cdk/lib/init-templates/app/typescript/cdk.template.json',
       ),

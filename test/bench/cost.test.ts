@@ -10,9 +10,9 @@ import {
   render,
   s3Class,
   summaryRows,
-} from '../bench/cost';
-import type { ActionCalls, CallRange, PipelineResult } from '../bench/pipeline';
-import { measure } from '../bench/stats';
+} from '../../bench/cost';
+import type { ActionCalls, CallRange, PipelineResult } from '../../bench/pipeline';
+import { measure } from '../../bench/stats';
 
 const row = (fn: string, service: string, operation: string, count = 1): CallRange => ({
   fn,

@@ -10,7 +10,7 @@ import {
   runFailure,
   sdkFloorSentence,
   summaryRows,
-} from '../bench/cold-start';
+} from '../../bench/cold-start';
 import {
   buildOptions,
   bytesFrom,
@@ -24,7 +24,7 @@ import {
   sdkClientsIn,
   sdkClientsModule,
   zodShare,
-} from '../bench/cold-start-build';
+} from '../../bench/cold-start-build';
 import {
   apiCreateEvent,
   avatarUploadEvent,
@@ -33,20 +33,20 @@ import {
   HANDLERS,
   httpFailureOf,
   streamInsertEvent,
-} from '../bench/cold-start-handlers';
-import { operationOf, responseFor, type StubRequest } from '../bench/cold-start-stub';
-import { measure } from '../bench/stats';
+} from '../../bench/cold-start-handlers';
+import { operationOf, responseFor, type StubRequest } from '../../bench/cold-start-stub';
+import { measure } from '../../bench/stats';
 import {
   customerIdSchema,
   customerInputSchema,
   customerSchema,
-} from '../lambda/shared/domain/customer';
-import { customerEventSchema } from '../lambda/shared/domain/events';
-import { readStreamRecord } from '../lambda/stream-publisher/stream-record';
-import { BUNDLE_ALIASES, bundleOptions, CREATE_REQUIRE_BANNER } from '../lib/bundling';
-import { PipelineFunction } from '../lib/constructs/pipeline-function';
-import { synthPipeline } from './synth';
-import { constructsOfType, logicalIdOf, resourceById } from './template-queries';
+} from '../../lambda/shared/domain/customer';
+import { customerEventSchema } from '../../lambda/shared/domain/events';
+import { readStreamRecord } from '../../lambda/stream-publisher/stream-record';
+import { BUNDLE_ALIASES, bundleOptions, CREATE_REQUIRE_BANNER } from '../../lib/bundling';
+import { PipelineFunction } from '../../lib/constructs/pipeline-function';
+import { synthPipeline } from '../synth';
+import { constructsOfType, logicalIdOf, resourceById } from '../template-queries';
 
 const request = (overrides: Partial<StubRequest>): StubRequest => ({
   method: 'POST',

@@ -132,13 +132,6 @@ export const responseFor = (operation: string, request: StubRequest): StubRespon
     }
     case 's3:HeadObject':
       return { status: 404, headers: { 'x-amz-request-id': 'bench' }, body: '' };
-    case 's3:ListObjectVersions': {
-      const bucket = request.path.split('/')[1] ?? '';
-      const prefix = request.query.get('prefix') ?? '';
-      return xml(
-        `<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListVersionsResult>`,
-      );
-    }
     case 's3:PutObject':
       return {
         status: 200,

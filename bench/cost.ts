@@ -401,8 +401,6 @@ export interface CostResult {
   readonly comparisons: readonly Comparison[];
   /** For a creation at steady load, ours. */
   readonly findings: {
-    /** The archive's ListObjectVersions before each first write. */
-    readonly archiveListUsd: number;
     /** Lambda requests and duration, of the total. */
     readonly lambdaShare: number;
     /** Every S3 request, of the total. */
@@ -444,17 +442,12 @@ export const computeCost = (
   const share = (prefix: string) =>
     created.lines.filter((l) => l.item.startsWith(prefix)).reduce((sum, l) => sum + l.usd, 0) /
     created.totalUsd;
-  const createCalls = pipeline.calls.actions.find((a) => a.action === 'create');
-  const archiveLists = createCalls
-    ? countOf(createCalls, 'archive', 's3', 'ListObjectVersions')
-    : 0;
   return {
     prices: { readOn: prices.readOn, region: prices.region, source: prices.source },
     steadyPerSecond,
     bills,
     comparisons,
     findings: {
-      archiveListUsd: archiveLists * MILLION * (prices.s3.putCopyPostListPerThousand / 1000),
       lambdaShare: share('Lambda'),
       s3Share: share('S3'),
     },
@@ -554,10 +547,7 @@ export function render(result: CostResult): string {
     `Created once at ${steady}, the biggest items are ${biggest}; over a full lifecycle, ${biggestLifecycle}. ` +
       `Against the default choices, ours save ${savings || 'nothing measurable'} per million creations. ` +
       'One at a time, every batch holds one record, so PublishBatch and SQS batching save nothing and only arm64’s lower GB-second price remains. ' +
-      `Requests, not compute, make the bill: S3 requests are ${percent(result.findings.s3Share)} of a creation's, Lambda (requests and duration) ${percent(result.findings.lambdaShare)}.` +
-      (result.findings.archiveListUsd > 0
-        ? ` The archive's ListObjectVersions before each first write (to tell a deleted customer from a new one) alone costs ${dollars(result.findings.archiveListUsd)} per million creations: a LIST is billed like a PUT, not like a HEAD.`
-        : ''),
+      `Requests, not compute, make the bill: S3 requests are ${percent(result.findings.s3Share)} of a creation's, Lambda (requests and duration) ${percent(result.findings.lambdaShare)}.`,
     '',
     'Assumptions:',
     '',

@@ -7,8 +7,6 @@ import { BUNDLE_TARGET } from '../lib/bundling';
 import {
   buildOptions,
   bundle,
-  bytesFrom,
-  CREDENTIAL_FALLBACK_PACKAGES,
   cdkContext,
   composition,
   defaultExternals,
@@ -90,8 +88,6 @@ export interface HandlerResult {
     readonly bytes: number;
     readonly load: Measured;
   };
-  /** Bytes of ours that only the credential chain's fallbacks use: never run in Lambda. */
-  readonly credentialFallbackBytes: number;
   /** (ours − bare) / (default − bare), of the total wall time medians: the goal's figure. */
   readonly overheadRatio: number;
   /**
@@ -338,7 +334,6 @@ export const run = async (options: {
         default: dflt,
         composition: composition(inputs, deps),
         zod: zodShare(inputs),
-        credentialFallbackBytes: bytesFrom(inputs, CREDENTIAL_FALLBACK_PACKAGES),
         ...(clients === undefined
           ? {}
           : {
@@ -430,34 +425,6 @@ const zodApis = (result: ColdStartResult): string =>
     ...new Set(result.handlers.map((h) => (h.zod.flavour === 'mini' ? 'zod/mini' : 'classic zod'))),
   ].join(' and ');
 
-/** What would shrink ours' load, from the metafile and the zod comparison. */
-export const remedies = (result: ColdStartResult): string[] => {
-  const fallback = result.handlers.map((h) => h.credentialFallbackBytes);
-  const share = result.handlers.map((h) => h.credentialFallbackBytes / h.ours.bundleBytes);
-  const classic = result.handlers.filter((h) => h.zod.flavour === 'classic');
-  const zod = Math.max(...classic.map((h) => h.zod.bytes));
-  const { mini, namespace } = result.zodImportStyles;
-  const api = result.handlers.find((h) => h.handler === 'api');
-  const s3 = api?.composition.find((s) => s.group === '@aws-sdk/client-s3');
-  return [
-    ...(Math.max(...fallback) === 0
-      ? []
-      : [
-          `- ${kib(Math.min(...fallback))}–${kib(Math.max(...fallback))} of every bundle (${percent(Math.min(...share), 1)}–${percent(Math.max(...share), 1)}) is the default credential chain's fallbacks (shared config, SSO, web identity, container and instance metadata providers, and the STS/SSO clients they call). Lambda's chain stops at the environment's credentials, so this code is parsed on every cold start and never run; lib/bundling.ts's alias of @aws-sdk/credential-provider-node should have removed it.`,
-        ]),
-    ...(classic.length === 0
-      ? []
-      : [
-          `- zod is ${kib(zod)} per bundle; with zod/mini the same schema bundles to ${kib(mini)} instead of ${kib(namespace)}, so roughly ${kib(zod - (zod * mini) / Math.max(namespace, 1))} less per bundle (a rewrite of the schemas to its functional checks).`,
-        ]),
-    ...(s3 === undefined
-      ? []
-      : [
-          `- api carries @aws-sdk/client-s3 (${kib(s3.bytes)}) and the presigner for one route, avatar uploads; a function of its own for that route would take them out of the other routes' cold start.`,
-        ]),
-  ];
-};
-
 /**
  * Handlers whose processes take clearly longer than bare Node from the first result to
  * the exit: that time counts in the goal's figure but not in a Lambda cold start.
@@ -533,9 +500,6 @@ export const render = (result: ColdStartResult): string => {
           `Missed for ${missed.length} of ${result.handlers.length} handlers; the budget is half the default's time over bare Node:`,
           '',
           ...missed.map((h) => missedLine(h, bare)),
-          ...(remedies(result).length === 0
-            ? []
-            : ['', 'What would shrink our bundles further:', '', ...remedies(result)]),
         ]),
     '',
     "Caveats: a local process, not Lambda: no sandbox, no code download, this machine's CPU and Node rather than a 256–512 MB function's share and Node 24. Trust the ratio between the variants more than the milliseconds.",

@@ -500,20 +500,13 @@ const runsText = (runs: AppPhases['functions']): string =>
     )
     .join(', ') || 'none';
 
-/** What each phase can do about its cost; keyed by the row's position in `phaseSplit`. */
-const REMEDIES: Readonly<Record<number, string>> = {
-  4: 'skip it where no asset is needed (`-c aws:cdk:bundling-stacks=[]` for a template-only synth, as the tests do), or build every entry in one esbuild run instead of one per function',
-  5: 'it grows with the template; `new App({ builtinCloudFormationValidation: false })` or `CDK_VALIDATION=false` turns it off where cdk-nag and the tests already check the template',
-  6: "the reference has no such cost: running the packs in the test suite (which already checks them) and in CI rather than on every `cdk synth` would take it out of a developer's loop",
-};
-
 export const render = (result: SynthTimeResult): string => {
   const rows = phaseSplit(result);
   const fns = result.ours.functions;
   const startShare = fns.reduce((sum, f) => sum + f.wall.median - f.esbuild.median, 0);
   const excess = result.ours.cli.median - GOAL_RATIO * result.reference.cli.median;
   const gap = rows
-    .map((row, index) => ({ ...row, index, extra: row.ours - row.reference }))
+    .map((row) => ({ ...row, extra: row.ours - row.reference }))
     .filter((row) => row.extra > 0)
     .sort((a, b) => b.extra - a.extra);
   const short = (phase: string) => phase.replace(/ \(.*\)$/, '');
@@ -541,16 +534,6 @@ export const render = (result: SynthTimeResult): string => {
       `Ours builds all ${result.ours.bundledAssets} handlers in one run of esbuild's API inside the app (lib/bundling.ts) and each function copies its output; ` +
       'NodejsFunction, as in the reference, starts esbuild through `npx --no-install esbuild` once per function.',
     '',
-    ...(result.goalMet
-      ? []
-      : [
-          'What would close the gap (for the lead to decide; nothing here was changed):',
-          '',
-          ...gap
-            .filter((row) => REMEDIES[row.index] !== undefined)
-            .map((row) => `- ${short(row.phase)} (${seconds(row.ours)}): ${REMEDIES[row.index]}.`),
-          '',
-        ]),
   ].join('\n');
 };
 

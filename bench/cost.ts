@@ -176,7 +176,7 @@ export const batchSize = (
   design: Design,
   load: LoadModel,
 ): number => {
-  const mapping = pipeline.mappings.find((m) => m.role === fn);
+  const mapping = pipeline.mappings.find((m) => m.fn === fn);
   if (mapping === undefined || !load.batched) return 1;
   const max = design === 'default' && mapping.source === 'sqs' ? 1 : mapping.batchSize;
   return Math.min(max, Math.max(1, load.perSecond * mapping.windowSeconds));
@@ -230,23 +230,23 @@ const tally = (
     if (calls === undefined) throw new Error(`the pipeline result has no ${action} calls`);
     t.apiRequests += 1;
     const published =
-      countOf(calls, 'publisher', 'sns', 'PublishBatch') +
-      countOf(calls, 'publisher', 'sns', 'Publish');
+      countOf(calls, 'stream-publisher', 'sns', 'PublishBatch') +
+      countOf(calls, 'stream-publisher', 'sns', 'Publish');
     const records = (fn: string): number => {
       if (fn === 'api') return 1;
-      if (fn === 'publisher') return published;
+      if (fn === 'stream-publisher') return published;
       return calls.deliveries.find((d) => d.fn === fn)?.messages.median ?? 0;
     };
 
     for (const f of pipeline.functions) {
-      const n = records(f.role);
+      const n = records(f.name);
       if (n === 0) continue;
-      const b = f.role === 'api' ? 1 : batchSize(pipeline, f.role, design, load);
+      const b = f.name === 'api' ? 1 : batchSize(pipeline, f.name, design, load);
       const invocations = n / b;
-      const spanPerRecord = calls.spansMs.find((s) => s.fn === f.role)?.span.median ?? 0;
+      const spanPerRecord = calls.spansMs.find((s) => s.fn === f.name)?.span.median ?? 0;
       // PublishBatch sends ten records in one call; Publish one call per record.
       const workMs =
-        f.role === 'publisher' && design === 'ours'
+        f.name === 'stream-publisher' && design === 'ours'
           ? Math.ceil(b / 10) * spanPerRecord
           : b * spanPerRecord;
       const billedMs = Math.ceil(workMs + OUTSIDE_CALLS_MS);
@@ -255,13 +255,13 @@ const tally = (
       t.lambdaRequests += invocations;
       t.gbSeconds += gbs;
       gbSecondsByArch[architecture] = (gbSecondsByArch[architecture] ?? 0) + gbs;
-      const appLogBytes = calls.logBytes.find((l) => l.fn === f.role)?.bytes ?? 0;
+      const appLogBytes = calls.logBytes.find((l) => l.fn === f.name)?.bytes ?? 0;
       t.logBytes += appLogBytes + invocations * PLATFORM_LOG_BYTES;
-      if (f.role === 'publisher') {
+      if (f.name === 'stream-publisher') {
         t.snsRequests += design === 'ours' ? invocations * Math.ceil(b / 10) : n;
         t.scannedGB += (n * EVENT_KB * BODY_FILTERED_SUBSCRIPTIONS) / 1024 / 1024;
       }
-      if (CONSUMERS.includes(f.role)) t.sqsRequests += 2 * invocations;
+      if (CONSUMERS.includes(f.name)) t.sqsRequests += 2 * invocations;
     }
 
     for (const row of calls.rows) {

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import type { CfnTemplate } from '../../local/model';
 import { withCloud } from './driver';
 import { latencyRateOf, loadRun } from './load';
 import { measureCalls } from './measure-calls';
@@ -34,8 +32,7 @@ export async function run(options: PipelineOptions): Promise<PipelineResult> {
   const rates = quick ? [2] : [1, 2, 5];
 
   const { calls, functions, mappings, timeScale } = await withCloud(log, async (cloud) => {
-    const template = JSON.parse(fs.readFileSync(cloud.state.templateFile, 'utf8')) as CfnTemplate;
-    const config = readTemplate(template);
+    const config = readTemplate(cloud.template);
     log(`calls per customer: ${cycles} create/update/delete cycle(s), one at a time`);
     return {
       ...config,

@@ -31,7 +31,7 @@ const actions: ActionCalls[] = [
     action: 'create',
     rows: [
       row('api', 'dynamodb', 'TransactWriteItems'),
-      row('publisher', 'sns', 'PublishBatch'),
+      row('stream-publisher', 'sns', 'PublishBatch'),
       row('welcome', 'dynamodb', 'TransactWriteItems'),
       row('welcome', 'dynamodb', 'UpdateItem'),
       row('archive', 's3', 'HeadObject'),
@@ -47,7 +47,7 @@ const actions: ActionCalls[] = [
       { fn: 'archive', messages: one },
       { fn: 'marketing', messages: one },
     ],
-    spansMs: spans({ api: 20, publisher: 10, welcome: 30, archive: 15, marketing: 25 }),
+    spansMs: spans({ api: 20, 'stream-publisher': 10, welcome: 30, archive: 15, marketing: 25 }),
     logBytes: [
       { fn: 'welcome', bytes: 200 },
       { fn: 'archive', bytes: 300 },
@@ -59,7 +59,7 @@ const actions: ActionCalls[] = [
     rows: [
       row('api', 'dynamodb', 'GetItem'),
       row('api', 'dynamodb', 'TransactWriteItems'),
-      row('publisher', 'sns', 'PublishBatch'),
+      row('stream-publisher', 'sns', 'PublishBatch'),
       row('archive', 's3', 'HeadObject'),
       row('archive', 's3', 'PutObject'),
       row('marketing', 'dynamodb', 'TransactWriteItems'),
@@ -72,7 +72,7 @@ const actions: ActionCalls[] = [
       { fn: 'archive', messages: one },
       { fn: 'marketing', messages: one },
     ],
-    spansMs: spans({ api: 20, publisher: 10, archive: 15, marketing: 25 }),
+    spansMs: spans({ api: 20, 'stream-publisher': 10, archive: 15, marketing: 25 }),
     logBytes: [],
   },
   {
@@ -80,14 +80,14 @@ const actions: ActionCalls[] = [
     rows: [
       row('api', 'dynamodb', 'GetItem'),
       row('api', 'dynamodb', 'TransactWriteItems'),
-      row('publisher', 'sns', 'PublishBatch'),
+      row('stream-publisher', 'sns', 'PublishBatch'),
       row('archive', 's3', 'HeadObject'),
       row('archive', 's3', 'PutObject'),
     ],
     total: { min: 5, max: 5, median: 5 },
     floorTotal: 5,
     deliveries: [{ fn: 'archive', messages: one }],
-    spansMs: spans({ api: 20, publisher: 10, archive: 15 }),
+    spansMs: spans({ api: 20, 'stream-publisher': 10, archive: 15 }),
     logBytes: [],
   },
 ];
@@ -95,19 +95,19 @@ const actions: ActionCalls[] = [
 const pipeline: PipelineResult = {
   timeScale: 0.02,
   functions: [
-    { role: 'api', logicalId: 'Api', memoryMB: 512, architecture: 'arm64', timeoutSeconds: 10 },
-    ...['publisher', 'welcome', 'archive', 'marketing'].map((role) => ({
-      role,
-      logicalId: role,
+    { name: 'api', logicalId: 'Api', memoryMB: 512, architecture: 'arm64', timeoutSeconds: 10 },
+    ...['stream-publisher', 'welcome', 'archive', 'marketing'].map((name) => ({
+      name,
+      logicalId: name,
       memoryMB: 256,
       architecture: 'arm64',
       timeoutSeconds: 30,
     })),
   ],
   mappings: [
-    { role: 'publisher', source: 'stream', batchSize: 100, windowSeconds: 1 },
-    ...['welcome', 'archive', 'marketing'].map((role) => ({
-      role,
+    { fn: 'stream-publisher', source: 'stream', batchSize: 100, windowSeconds: 1 },
+    ...['welcome', 'archive', 'marketing'].map((fn) => ({
+      fn,
       source: 'sqs' as const,
       batchSize: 10,
       windowSeconds: 1,
@@ -162,10 +162,10 @@ describe('units per call', () => {
   });
 
   test('batches fill to the rate times the window, up to the batch size; the default SQS batch is one', () => {
-    expect(batchSize(pipeline, 'publisher', 'ours', steady)).toBe(20);
+    expect(batchSize(pipeline, 'stream-publisher', 'ours', steady)).toBe(20);
     expect(batchSize(pipeline, 'archive', 'ours', steady)).toBe(10);
     expect(batchSize(pipeline, 'archive', 'default', steady)).toBe(1);
-    expect(batchSize(pipeline, 'publisher', 'default', steady)).toBe(20);
+    expect(batchSize(pipeline, 'stream-publisher', 'default', steady)).toBe(20);
     expect(batchSize(pipeline, 'archive', 'ours', alone)).toBe(1);
     expect(batchSize(pipeline, 'api', 'ours', steady)).toBe(1);
   });
@@ -175,7 +175,7 @@ describe('the bill for a million customers created', () => {
   test('ours at steady load: batched invocations, PublishBatch and SQS batches of 10', () => {
     const bill = estimate(pipeline, prices, 'ours', 'create', steady);
     expect(quantityOf(bill, 'API Gateway')).toBe(1_000_000);
-    // api 1 + publisher 1/20 + three consumers 1/10 each
+    // api 1 + stream-publisher 1/20 + three consumers 1/10 each
     expect(quantityOf(bill, 'Lambda requests')).toBeCloseTo(1_350_000);
     // two PublishBatch calls per invocation of 20 records
     expect(quantityOf(bill, 'SNS publish')).toBeCloseTo(100_000);
@@ -188,7 +188,7 @@ describe('the bill for a million customers created', () => {
     expect(quantityOf(bill, 'S3 GET')).toBe(1_000_000);
     // one read per welcome environment every 300 s: 50,000 s for a million at 20/s
     expect(quantityOf(bill, 'Secrets Manager')).toBeCloseTo(1_000_000 / 20 / 300);
-    // api 0.5 GB × 22 ms; publisher 0.05 × 0.25 GB × 22 ms; welcome, archive, marketing
+    // api 0.5 GB × 22 ms; stream-publisher 0.05 × 0.25 GB × 22 ms; welcome, archive, marketing
     // 0.1 × 0.25 GB × (10 records × span + 2 ms)
     const gbs = 0.5 * 0.022 + 0.05 * 0.25 * 0.022 + 0.1 * 0.25 * (0.302 + 0.152 + 0.252);
     expect(quantityOf(bill, 'Lambda duration')).toBeCloseTo(gbs * 1_000_000, 3);

@@ -22,7 +22,7 @@ import {
   sdkClientsIn,
   sdkClientsModule,
   zodShare,
-} from '../../bench/cold-start-build';
+} from '../../bench/cold-start/build';
 import {
   apiCreateEvent,
   avatarUploadEvent,
@@ -31,8 +31,8 @@ import {
   HANDLERS,
   httpFailureOf,
   streamInsertEvent,
-} from '../../bench/cold-start-handlers';
-import { operationOf, responseFor, type StubRequest } from '../../bench/cold-start-stub';
+} from '../../bench/cold-start/handlers';
+import { operationOf, responseFor, type StubRequest } from '../../bench/cold-start/stub';
 import { measure } from '../../bench/stats';
 import {
   customerIdSchema,

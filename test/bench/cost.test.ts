@@ -131,7 +131,7 @@ const quantityOf = (bill: ReturnType<typeof estimate>, prefix: string) =>
   bill.lines.find((l) => l.item.startsWith(prefix))?.quantity;
 
 describe('prices', () => {
-  test('bench/prices.json holds us-east-1 list prices with the date they were read and a source', () => {
+  test('bench/cost/prices.json holds us-east-1 list prices with the date they were read and a source', () => {
     expect(prices.region).toBe('us-east-1');
     expect(prices.readOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(prices.source).toMatch(/recalled/);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { profileImage } from './cold-start-handlers';
+import { profileImage } from './handlers';
 
 /**
  * A loopback stand-in for every AWS endpoint the handlers call during their first

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
-import type { Action, ActionCalls, PipelineResult } from './pipeline';
+import type { Action, ActionCalls, PipelineResult } from '../pipeline';
 
 /**
  * The bill for a million customers, from what the pipeline benchmark counted and
  * timed, the memory and architecture the template gives each function, and list
- * prices (bench/prices.json). Pure: no AWS, no clock. Beside it, the same pipeline
+ * prices (bench/cost/prices.json). Pure: no AWS, no clock. Beside it, the same pipeline
  * with the default choices: x86_64, one SNS Publish per record, SQS batches of one.
  */
 export const name = 'cost';
@@ -537,7 +537,7 @@ export function render(result: CostResult): string {
   return [
     '## Cost per million customers',
     '',
-    `Estimated from the pipeline benchmark's counted calls and measured call spans, the template's memory and architecture per function, and ${result.prices.region} list prices recalled on ${result.prices.readOn} (bench/prices.json: ${result.prices.source}). ` +
+    `Estimated from the pipeline benchmark's counted calls and measured call spans, the template's memory and architecture per function, and ${result.prices.region} list prices recalled on ${result.prices.readOn} (bench/cost/prices.json: ${result.prices.source}). ` +
       '“Default choices” is the same pipeline built the default way: x86_64, one SNS Publish per record instead of PublishBatch, and SQS batches of one.',
     '',
     lineTable,

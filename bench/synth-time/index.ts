@@ -2,16 +2,16 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatMeasured, type Measured, measure, ratio } from './stats';
+import { formatMeasured, type Measured, measure, ratio } from '../stats';
 
 export const name = 'synthTime';
 
 /** This app's `cdk synth` may take at most this multiple of the reference app's. */
 export const GOAL_RATIO = 1.5;
 
-const REPO_ROOT = path.join(__dirname, '..');
+const REPO_ROOT = path.join(__dirname, '..', '..');
 const CDK_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
-const REFERENCE_FIXTURE = path.join(__dirname, 'fixtures', 'reference-app');
+const REFERENCE_FIXTURE = path.join(__dirname, 'reference-app');
 const RUN_TIMEOUT_MS = 300_000;
 /**
  * aws-cdk-lib writes its performance counters only for a synth slower than this
@@ -257,7 +257,7 @@ const directSynth = async (
 export const REFERENCE_APP_COMMAND = 'npx tsx bin/app.ts';
 
 /**
- * The reference: bench/fixtures/reference-app in a temp dir, with this repo's
+ * The reference: bench/synth-time/reference-app in a temp dir, with this repo's
  * node_modules linked in (no install, no network) and this repo's cdk.json feature
  * flags, run as `cdk init` runs an app.
  */

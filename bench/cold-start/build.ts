@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { BUNDLE_TARGET, bundleOptions } from '../lib/bundling';
+import { BUNDLE_TARGET, bundleOptions } from '../../lib/bundling';
 
 /**
  * The two ways a handler can be bundled: ours with the very options PipelineFunction
@@ -10,7 +10,7 @@ import { BUNDLE_TARGET, bundleOptions } from '../lib/bundling';
  * and what the resulting bundle is made of.
  */
 
-export const REPO_ROOT = path.join(__dirname, '..');
+export const REPO_ROOT = path.join(__dirname, '..', '..');
 
 export type Variant = 'ours' | 'default';
 export const VARIANTS: readonly Variant[] = ['ours', 'default'];

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { BUNDLE_TARGET } from '../lib/bundling';
+import { BUNDLE_TARGET } from '../../lib/bundling';
+import { formatMeasured, type Measured, measure } from '../stats';
 import {
   buildOptions,
   bundle,
@@ -21,22 +22,16 @@ import {
   type ZodShare,
   zodImportStyles,
   zodShare,
-} from './cold-start-build';
-import {
-  childEnvironment,
-  HANDLERS,
-  type HandlerName,
-  type HandlerSpec,
-} from './cold-start-handlers';
-import { startStub } from './cold-start-stub';
-import { formatMeasured, type Measured, measure } from './stats';
+} from './build';
+import { childEnvironment, HANDLERS, type HandlerName, type HandlerSpec } from './handlers';
+import { startStub } from './stub';
 
 export const name = 'coldStart';
 
 /** Ours must spend at most this share of the default's time over a bare Node process. */
 export const GOAL_RATIO = 0.5;
 
-const HARNESS = path.join(__dirname, 'fixtures', 'cold-start-harness.mjs');
+const HARNESS = path.join(__dirname, 'harness.mjs');
 const MARKER = '@@cold-start-result@@';
 const CHILD_TIMEOUT_MS = 30_000;
 

@@ -1,15 +1,10 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as esbuild from 'esbuild';
 import {
-  type ColdStartResult,
-  type HandlerResult,
   type HarnessReport,
   overheadRatio,
   parseHarnessOutput,
-  render,
   runFailure,
-  sdkFloorSentence,
-  summaryRows,
 } from '../../bench/cold-start';
 import {
   buildOptions,
@@ -32,6 +27,8 @@ import {
   httpFailureOf,
   streamInsertEvent,
 } from '../../bench/cold-start/handlers';
+import { render, sdkFloorSentence, summaryRows } from '../../bench/cold-start/report';
+import type { ColdStartResult, HandlerResult } from '../../bench/cold-start/result';
 import { operationOf, responseFor, type StubRequest } from '../../bench/cold-start/stub';
 import { measure } from '../../bench/stats';
 import {

@@ -1,16 +1,14 @@
 import {
   batchSize,
-  biggestItems,
   computeCost,
   dynamodbUnits,
   estimate,
   type LoadModel,
   loadPrices,
   type Prices,
-  render,
   s3Class,
-  summaryRows,
-} from '../../bench/cost';
+} from '../../bench/cost/model';
+import { biggestItems, render, summaryRows } from '../../bench/cost/report';
 import type { ActionCalls, CallRange, PipelineResult } from '../../bench/pipeline';
 import { measure } from '../../bench/stats';
 

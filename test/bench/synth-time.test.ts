@@ -8,14 +8,12 @@ import {
   cliContext,
   LineClock,
   type Outcome,
-  phaseSplit,
   phasesOf,
   REFERENCE_APP_COMMAND,
-  render,
-  type SynthTimeResult,
-  summaryRows,
   synthEnvironment,
 } from '../../bench/synth-time';
+import { phaseSplit, render, summaryRows } from '../../bench/synth-time/report';
+import type { SynthTimeResult } from '../../bench/synth-time/result';
 
 describe('bundling spans from a synth’s output', () => {
   const lines = [

@@ -7,7 +7,7 @@ export type Action = 'create' | 'update' | 'delete';
 export const ACTIONS: readonly Action[] = ['create', 'update', 'delete'];
 
 export interface CallKey {
-  /** The function's role: api, avatar-upload, publisher, welcome, archive, marketing. */
+  /** The function's name, its folder under lambda/: api, avatar-upload, stream-publisher, … */
   readonly fn: string;
   readonly service: string;
   readonly operation: string;
@@ -26,14 +26,14 @@ export const keyOf = (k: CallKey): string => `${k.fn} ${k.service} ${k.operation
 
 export const byKey = (a: CallKey, b: CallKey): number => keyOf(a).localeCompare(keyOf(b));
 
-/** The functions' calls grouped by function role, service and operation. */
+/** The functions' calls grouped by function name, service and operation. */
 export const countCalls = (
   calls: readonly AwsCall[],
-  roleOf: (caller: string) => string,
+  nameOf: (caller: string) => string,
 ): CallCount[] => {
   const counts = new Map<string, CallCount>();
   for (const call of calls) {
-    const key = { fn: roleOf(call.caller), service: call.service, operation: call.operation };
+    const key = { fn: nameOf(call.caller), service: call.service, operation: call.operation };
     const previous = counts.get(keyOf(key));
     counts.set(keyOf(key), { ...key, count: (previous?.count ?? 0) + 1 });
   }

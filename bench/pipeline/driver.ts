@@ -8,7 +8,7 @@ import { deliveries, functionCalls } from '../../local/client';
 import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
 import type { LocalCloudState } from '../../local/model';
 import { emulatorClientConfig, readLocalCloudState } from '../../local/state';
-import { roleOfConstructPath } from './template';
+import { type PipelineResources, pipelineResources, readTemplateFile } from './template';
 
 // The local cloud, as the end-to-end suite starts it, and what the benchmark asks of it.
 
@@ -17,15 +17,13 @@ const TIME_SCALE = '0.02';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-export interface Cloud {
+export interface Cloud extends PipelineResources {
   readonly state: LocalCloudState;
+  /** The template it runs: every tool finds a resource in it by its one name. */
+  readonly template: ReturnType<typeof readTemplateFile>;
   readonly logDir: string;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
-  readonly assetsBucket: string;
-  readonly contactsBucket: string;
-  readonly deadLetterQueues: readonly string[];
-  readonly roleOf: (caller: string) => string;
   stop(): Promise<void>;
 }
 
@@ -47,35 +45,19 @@ const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
   try {
     const state = await readLocalCloudState(stateFile);
     const config = emulatorClientConfig(state);
-    const resources = Object.values(state.resources);
-    const bucketAt = (part: string, what: string): string => {
-      const bucket = resources.find(
-        (r) => r.type === 'AWS::S3::Bucket' && r.constructPath?.includes(part),
-      );
-      if (bucket === undefined) throw new Error(`no ${what} bucket in the local cloud`);
-      return bucket.ref;
+    const template = readTemplateFile(state.templateFile);
+    const physical = (logicalId: string): string => {
+      const resource = state.resources[logicalId];
+      if (resource === undefined) throw new Error(`the local cloud did not provision ${logicalId}`);
+      return resource.ref;
     };
-    const roles = new Map(
-      resources.flatMap((r) => {
-        const role = roleOfConstructPath(r.constructPath);
-        return role === undefined ? [] : [[r.logicalId, role] as const];
-      }),
-    );
     return {
       state,
+      template,
       logDir: path.join(workDir, 'logs'),
       s3: new S3Client(config),
       sqs: new SQSClient(config),
-      assetsBucket: bucketAt('/Assets/Bucket/', 'assets'),
-      contactsBucket: bucketAt('/MarketingContacts/Bucket/', 'marketing contacts'),
-      deadLetterQueues: resources
-        .filter(
-          (r) =>
-            r.type === 'AWS::SQS::Queue' &&
-            /(DeadLetterQueue|FailureQueue)\//.test(r.constructPath ?? ''),
-        )
-        .map((r) => r.ref),
-      roleOf: (id) => roles.get(id) ?? id,
+      ...pipelineResources(template, physical),
       stop,
     };
   } catch (error) {

@@ -39,7 +39,7 @@ export const FLOOR: readonly FloorEntry[] = [
   },
   {
     action: 'create',
-    fn: 'publisher',
+    fn: 'stream-publisher',
     service: 'sns',
     operation: 'PublishBatch',
     floor: 1,
@@ -127,7 +127,7 @@ export const FLOOR: readonly FloorEntry[] = [
   },
   {
     action: 'update',
-    fn: 'publisher',
+    fn: 'stream-publisher',
     service: 'sns',
     operation: 'PublishBatch',
     floor: 1,
@@ -191,7 +191,7 @@ export const FLOOR: readonly FloorEntry[] = [
   },
   {
     action: 'delete',
-    fn: 'publisher',
+    fn: 'stream-publisher',
     service: 'sns',
     operation: 'PublishBatch',
     floor: 1,

@@ -1,30 +1,15 @@
-import * as fs from 'node:fs';
-import type { CfnTemplate } from '../../local/model';
+import type { Section, SectionContext } from '../section';
 import { withCloud } from './driver';
 import { latencyRateOf, loadRun } from './load';
 import { measureCalls } from './measure-calls';
+import { render, summaryRows } from './report';
 import type { LoadRun, PipelineResult } from './result';
 import { readTemplate } from './template';
 
-/**
- * The pipeline on the local cloud: the AWS calls each function makes per customer
- * (against the fewest the design allows), then end-to-end latency and the highest
- * steady rate the local cloud sustains. One local cloud for both, started and
- * stopped here. Absolute times are the emulator's on this machine, not AWS's.
- */
-export const name = 'pipeline';
-
 export type { Action, CallRange, Range } from './calls';
-export { latencyRateOf } from './load';
-export { latencyRun, render, summaryRows } from './report';
 export type { ActionCalls, LatencySet, LoadRun, PipelineResult } from './result';
 
-export interface PipelineOptions {
-  readonly quick: boolean;
-  readonly log: (line: string) => void;
-}
-
-export async function run(options: PipelineOptions): Promise<PipelineResult> {
+const run = async (options: SectionContext): Promise<PipelineResult> => {
   const { quick, log } = options;
   const startedAt = Date.now();
   const cycles = quick ? 1 : 5;
@@ -34,8 +19,7 @@ export async function run(options: PipelineOptions): Promise<PipelineResult> {
   const rates = quick ? [2] : [1, 2, 5];
 
   const { calls, functions, mappings, timeScale } = await withCloud(log, async (cloud) => {
-    const template = JSON.parse(fs.readFileSync(cloud.state.templateFile, 'utf8')) as CfnTemplate;
-    const config = readTemplate(template);
+    const config = readTemplate(cloud.template);
     log(`calls per customer: ${cycles} create/update/delete cycle(s), one at a time`);
     return {
       ...config,
@@ -74,4 +58,12 @@ export async function run(options: PipelineOptions): Promise<PipelineResult> {
     },
     durationSeconds: Math.round((Date.now() - startedAt) / 1000),
   };
-}
+};
+
+/**
+ * The pipeline on the local cloud: the AWS calls each function makes per customer
+ * (against the fewest the design allows), then end-to-end latency and the highest
+ * steady rate the local cloud sustains. One local cloud for the calls and a fresh one
+ * per rate, started and stopped here. Absolute times are the emulator's, not AWS's.
+ */
+export const pipeline: Section<PipelineResult> = { name: 'pipeline', run, render, summaryRows };

@@ -39,7 +39,7 @@ export const loadRun = async (
   log: (line: string) => void,
 ): Promise<LoadRun> => {
   const logs = new LogReader(cloud.logDir);
-  const logicalId = (role: string) => functions.find((f) => f.role === role)?.logicalId ?? role;
+  const logicalId = (name: string) => functions.find((f) => f.name === name)?.logicalId ?? name;
   for (const f of functions) logs.read(f.logicalId);
   const callsBefore = (await functionCalls(cloud)).length;
   const deliveriesBefore = (await deliveries(cloud)).length;

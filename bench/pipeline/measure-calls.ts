@@ -13,7 +13,7 @@ import { type Cloud, newCustomer, versionsUnder, waitForSettled } from './driver
 import { compareWithFloor, FLOOR } from './floor';
 import { LogReader, structuredLogBytes } from './logs';
 import type { ActionCalls, PipelineResult } from './result';
-import { type FunctionConfig, roleOfConstructPath } from './template';
+import type { FunctionConfig } from './template';
 
 // AWS calls per customer: create, update and delete one customer at a time, over cycles.
 
@@ -37,8 +37,6 @@ const measureCycle = async (
   const contactVersions = async (id: string) =>
     (await versionsUnder(cloud, cloud.contactsBucket, contactKey(id))).get(contactKey(id))
       ?.versions ?? 0;
-  const queueRole = (logicalId: string) =>
-    roleOfConstructPath(cloud.state.resources[logicalId]?.constructPath) ?? logicalId;
   const sample = async (
     action: Action,
     act: () => Promise<void>,
@@ -53,18 +51,19 @@ const measureCycle = async (
     const delivered = new Map<string, number>();
     for (const d of (await deliveries(cloud)).slice(deliveriesBefore)) {
       if (d.outcome !== 'succeeded') continue;
-      const role = queueRole(d.queue);
-      delivered.set(role, (delivered.get(role) ?? 0) + 1);
+      // A consumer's queue goes by its function's name.
+      const fn = cloud.nameOf(d.queue);
+      delivered.set(fn, (delivered.get(fn) ?? 0) + 1);
     }
     const spans = new Map<string, number>();
     const logBytes = new Map<string, number>();
     for (const f of functions) {
       const span = spanMs(calls.filter((c) => c.caller === f.logicalId));
-      if (span !== undefined) spans.set(f.role, span);
+      if (span !== undefined) spans.set(f.name, span);
       const bytes = structuredLogBytes(logs.read(f.logicalId));
-      if (bytes > 0) logBytes.set(f.role, bytes);
+      if (bytes > 0) logBytes.set(f.name, bytes);
     }
-    return { counts: countCalls(calls, cloud.roleOf), deliveries: delivered, spans, logBytes };
+    return { counts: countCalls(calls, cloud.nameOf), deliveries: delivered, spans, logBytes };
   };
 
   let id = '';
@@ -132,12 +131,12 @@ export const measureCalls = async (
     );
     log(`  calls cycle ${cycle + 1}/${cycles}: ${totals.join(', ')}`);
   }
-  const roles = functions.map((f) => f.role);
+  const names = functions.map((f) => f.name);
   const actions = ACTIONS.map((action): ActionCalls => {
     const ofAction = samples.map((s) => s[action]);
     const rows = mergeCycles(ofAction.map((s) => s.counts));
-    const perRole = (pick: (s: ActionSample) => Map<string, number>) =>
-      roles.flatMap((fn) => {
+    const perFunction = (pick: (s: ActionSample) => Map<string, number>) =>
+      names.flatMap((fn) => {
         const values = ofAction.map((s) => pick(s).get(fn));
         return values.some((v) => v !== undefined)
           ? [{ fn, values: values.map((v) => v ?? 0) }]
@@ -148,15 +147,15 @@ export const measureCalls = async (
       rows,
       total: rangeOf(ofAction.map((s) => s.counts.reduce((sum, c) => sum + c.count, 0))),
       floorTotal: FLOOR.filter((f) => f.action === action).reduce((sum, f) => sum + f.floor, 0),
-      deliveries: perRole((s) => s.deliveries).map(({ fn, values }) => ({
+      deliveries: perFunction((s) => s.deliveries).map(({ fn, values }) => ({
         fn,
         messages: rangeOf(values),
       })),
-      spansMs: perRole((s) => s.spans).map(({ fn, values }) => ({
+      spansMs: perFunction((s) => s.spans).map(({ fn, values }) => ({
         fn,
         span: measure(values, 'ms'),
       })),
-      logBytes: perRole((s) => s.logBytes).map(({ fn, values }) => ({
+      logBytes: perFunction((s) => s.logBytes).map(({ fn, values }) => ({
         fn,
         bytes: measure(values, 'B').median,
       })),

@@ -1,3 +1,4 @@
+import type { SummaryRow } from '../section';
 import { formatMeasured } from '../stats';
 import type { Range } from './calls';
 import type { LoadRun, PipelineResult } from './result';
@@ -6,7 +7,7 @@ import { MAX_GROWTH_MS_PER_SECOND, MAX_RISE_MS } from './trend';
 const rangeText = (r: Range): string => (r.min === r.max ? `${r.min}` : `${r.min}–${r.max}`);
 const ms = (value: number): string => `${value.toFixed(0)} ms`;
 
-export const latencyRun = (result: PipelineResult): LoadRun | undefined =>
+const latencyRun = (result: PipelineResult): LoadRun | undefined =>
   result.load.runs.find((r) => r.offeredPerSecond === result.load.latencyRate);
 
 const lifecycleTotals = (result: PipelineResult) => ({
@@ -94,7 +95,7 @@ export function render(result: PipelineResult): string {
   ].join('\n');
 }
 
-export function summaryRows(result: PipelineResult) {
+export function summaryRows(result: PipelineResult): SummaryRow[] {
   const totals = lifecycleTotals(result);
   const at = latencyRun(result);
   const { load } = result;

@@ -1,24 +1,40 @@
+import * as fs from 'node:fs';
+import { findResource, namedResources, resourcesWithRole } from '../../lib/resource-names';
 import type { CfnTemplate } from '../../local/model';
 
-/**
- * What a function is in the design, from its construct path (`WelcomeConsumer` → `welcome`);
- * the API's avatar upload function is told apart from its neighbour by its own id.
- */
-const ROLE_OF_CONSTRUCT: Readonly<Record<string, string>> = {
-  'CustomerApi/AvatarUploadFunction': 'avatar-upload',
-  CustomerApi: 'api',
-  StreamPublisher: 'publisher',
-  WelcomeConsumer: 'welcome',
-  ArchiveConsumer: 'archive',
-  MarketingConsumer: 'marketing',
-};
-export const roleOfConstructPath = (constructPath: string | undefined): string | undefined => {
-  const [, construct = '', child = ''] = constructPath?.split('/') ?? [];
-  return ROLE_OF_CONSTRUCT[`${construct}/${child}`] ?? ROLE_OF_CONSTRUCT[construct];
+/** The synthesized template a local cloud runs (its state's `templateFile`). */
+export const readTemplateFile = (file: string): CfnTemplate =>
+  JSON.parse(fs.readFileSync(file, 'utf8')) as CfnTemplate;
+
+/** What the benchmark reads and counts in a running pipeline, each found by its one name. */
+export interface PipelineResources {
+  readonly assetsBucket: string;
+  readonly contactsBucket: string;
+  /** Every consumer's dead-letter queue and its subscription's. */
+  readonly deadLetterQueues: readonly string[];
+  /** The name of a function or queue by its logical id (the id itself if it has none). */
+  readonly nameOf: (logicalId: string) => string;
+}
+
+/** The resources of `template` the benchmark uses, each given as `physical` resolves its logical id. */
+export const pipelineResources = (
+  template: CfnTemplate,
+  physical: (logicalId: string) => string,
+): PipelineResources => {
+  const names = namedResources(template);
+  return {
+    assetsBucket: physical(findResource(template, 'assets', 'bucket')),
+    contactsBucket: physical(findResource(template, 'marketing-contacts', 'bucket')),
+    deadLetterQueues: (['dead-letter-queue', 'subscription-dead-letter-queue'] as const).flatMap(
+      (role) => [...resourcesWithRole(template, role).values()].map(physical),
+    ),
+    nameOf: (logicalId) => names.get(logicalId)?.name ?? logicalId,
+  };
 };
 
 export interface FunctionConfig {
-  readonly role: string;
+  /** The function's one name, its folder under lambda/: api, stream-publisher, welcome, … */
+  readonly name: string;
   readonly logicalId: string;
   readonly memoryMB: number;
   readonly architecture: string;
@@ -26,44 +42,45 @@ export interface FunctionConfig {
 }
 
 export interface MappingConfig {
-  readonly role: string;
+  /** The name of the function the mapping invokes. */
+  readonly fn: string;
   readonly source: 'stream' | 'sqs';
   readonly batchSize: number;
   /** As deployed, not time-scaled. */
   readonly windowSeconds: number;
 }
 
-/** Memory, architecture and event source settings of each function, from the synthesized template. */
+/**
+ * Memory, architecture and event source settings of each named function, from the
+ * synthesized template; functions the app does not name (CDK's own) are left out.
+ */
 export const readTemplate = (
   template: CfnTemplate,
 ): { functions: FunctionConfig[]; mappings: MappingConfig[] } => {
-  const roles = new Map<string, string>();
-  const functions: FunctionConfig[] = [];
-  for (const [id, r] of Object.entries(template.Resources)) {
-    if (r.Type !== 'AWS::Lambda::Function') continue;
-    const role = roleOfConstructPath(r.Metadata?.['aws:cdk:path'] as string | undefined);
-    if (role === undefined) continue;
-    roles.set(id, role);
-    const p = r.Properties ?? {};
-    const architectures = (p.Architectures as string[] | undefined) ?? ['x86_64'];
-    functions.push({
-      role,
-      logicalId: id,
-      memoryMB: Number(p.MemorySize ?? 128),
-      architecture: architectures[0] ?? 'x86_64',
-      timeoutSeconds: Number(p.Timeout ?? 3),
-    });
-  }
+  const functions = [...resourcesWithRole(template, 'function')].map(
+    ([name, logicalId]): FunctionConfig => {
+      const p = template.Resources[logicalId]?.Properties ?? {};
+      const architectures = (p.Architectures as string[] | undefined) ?? ['x86_64'];
+      return {
+        name,
+        logicalId,
+        memoryMB: Number(p.MemorySize ?? 128),
+        architecture: architectures[0] ?? 'x86_64',
+        timeoutSeconds: Number(p.Timeout ?? 3),
+      };
+    },
+  );
+  const functionNames = new Map(functions.map((f) => [f.logicalId, f.name]));
   const mappings: MappingConfig[] = [];
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::EventSourceMapping') continue;
     const p = r.Properties ?? {};
     const ref = (p.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
-    const role = roles.get(ref);
-    if (role === undefined) continue;
+    const fn = functionNames.get(ref);
+    if (fn === undefined) continue;
     const source = JSON.stringify(p.EventSourceArn ?? '').includes('StreamArn') ? 'stream' : 'sqs';
     mappings.push({
-      role,
+      fn,
       source,
       batchSize: Number(p.BatchSize ?? (source === 'stream' ? 100 : 10)),
       windowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),

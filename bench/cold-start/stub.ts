@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { profileImage } from './cold-start-handlers';
+import { profileImage } from './handlers';
 
 /**
  * A loopback stand-in for every AWS endpoint the handlers call during their first
@@ -132,13 +132,6 @@ export const responseFor = (operation: string, request: StubRequest): StubRespon
     }
     case 's3:HeadObject':
       return { status: 404, headers: { 'x-amz-request-id': 'bench' }, body: '' };
-    case 's3:ListObjectVersions': {
-      const bucket = request.path.split('/')[1] ?? '';
-      const prefix = request.query.get('prefix') ?? '';
-      return xml(
-        `<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListVersionsResult>`,
-      );
-    }
     case 's3:PutObject':
       return {
         status: 200,

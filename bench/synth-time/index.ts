@@ -2,16 +2,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatMeasured, type Measured, measure, ratio } from './stats';
+import type { Section, SectionContext } from '../section';
+import { measure, ratio } from '../stats';
+import { render, summaryRows } from './report';
+import { type AppPhases, GOAL_RATIO, type SynthTimeResult } from './result';
 
-export const name = 'synthTime';
-
-/** This app's `cdk synth` may take at most this multiple of the reference app's. */
-export const GOAL_RATIO = 1.5;
-
-const REPO_ROOT = path.join(__dirname, '..');
+const REPO_ROOT = path.join(__dirname, '..', '..');
 const CDK_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
-const REFERENCE_FIXTURE = path.join(__dirname, 'fixtures', 'reference-app');
+const REFERENCE_FIXTURE = path.join(__dirname, 'reference-app');
 const RUN_TIMEOUT_MS = 300_000;
 /**
  * aws-cdk-lib writes its performance counters only for a synth slower than this
@@ -257,7 +255,7 @@ const directSynth = async (
 export const REFERENCE_APP_COMMAND = 'npx tsx bin/app.ts';
 
 /**
- * The reference: bench/fixtures/reference-app in a temp dir, with this repo's
+ * The reference: bench/synth-time/reference-app in a temp dir, with this repo's
  * node_modules linked in (no install, no network) and this repo's cdk.json feature
  * flags, run as `cdk init` runs an app.
  */
@@ -296,45 +294,6 @@ const createReferenceApp = (scratch: string): App => {
  * leaves the app's own validation plugins, cdk-nag here, running alone.
  */
 const WITHOUT_BUILTIN_VALIDATION = { CDK_VALIDATION: 'false' } as const;
-
-export interface AppPhases {
-  /** `cdk synth` wall time, spawn to exit: the figure the goal compares. */
-  readonly cli: Measured;
-  /** The app's command alone, without the CLI. */
-  readonly app: Measured;
-  /** Of each CLI synth: its wall time less aws-cdk-lib's phases (the CLI, launchers, exits). */
-  readonly outsideApp: Measured;
-  /** Of the app alone: npx, tsx and process exits (its wall time less aws-cdk-lib's phases). */
-  readonly launcher: Measured;
-  /** aws-cdk-lib's counters of the CLI synths. */
-  readonly load: Measured;
-  readonly constructionWithoutBundling: Measured;
-  readonly bundling: Measured;
-  readonly validation: Measured;
-  readonly synthesisWithoutValidation: Measured;
-  /** validateTemplates of the app alone with the built-in validation off: the plugins'. */
-  readonly pluginValidation: Measured;
-  /** The esbuild runs, by the asset whose bundling started each. */
-  readonly functions: { asset: string; wall: Measured; esbuild: Measured }[];
-  /** How many functions were bundled. */
-  readonly bundledAssets: number;
-}
-
-export interface SynthTimeResult {
-  readonly cliVersion: string;
-  readonly node: string;
-  readonly cpu: string;
-  readonly runs: { readonly cli: number; readonly app: number };
-  /** Each app's command, as its cdk.json gives it to the CLI. */
-  readonly commands: { readonly ours: string; readonly reference: string };
-  /** 1-minute load average when the runs started and ended: other work skews every figure. */
-  readonly loadAverage: { readonly before: number; readonly after: number };
-  readonly ours: AppPhases;
-  readonly reference: AppPhases;
-  /** ours.cli / reference.cli, of the medians. */
-  readonly ratio: number;
-  readonly goalMet: boolean;
-}
 
 /** Runs of one app: CLI synths, the app alone, and the app alone without built-in validation. */
 export interface AppRuns {
@@ -386,10 +345,7 @@ export const phasesOf = (runs: AppRuns): AppPhases => {
   };
 };
 
-export const run = async (options: {
-  quick: boolean;
-  log: (line: string) => void;
-}): Promise<SynthTimeResult> => {
+const run = async (options: SectionContext): Promise<SynthTimeResult> => {
   const { log } = options;
   const cliRuns = options.quick ? 1 : 5;
   const appRuns = options.quick ? 1 : 3;
@@ -453,114 +409,8 @@ export const run = async (options: {
   }
 };
 
-export interface PhaseRow {
-  readonly phase: string;
-  readonly ours: number;
-  readonly reference: number;
-}
-
 /**
- * Where one synth's time goes, from the medians: the parts add up to about the CLI's
- * wall time. Everything but the launchers (timed on the app alone) comes from the
- * CLI synths themselves, so a phase that varies between runs is not counted twice.
+ * `cdk synth` of this app beside a one-function `cdk init` app, and where each spends
+ * its time, from aws-cdk-lib's own performance counters.
  */
-export const phaseSplit = (result: SynthTimeResult): PhaseRow[] => {
-  const split = (p: AppPhases) => [
-    p.outsideApp.median - p.launcher.median,
-    p.launcher.median,
-    p.load.median,
-    p.constructionWithoutBundling.median,
-    p.bundling.median,
-    p.validation.median - p.pluginValidation.median,
-    p.pluginValidation.median,
-    p.synthesisWithoutValidation.median,
-  ];
-  const labels = [
-    "CLI's own work (start, spawning the app, reading the assembly)",
-    'launching the app (npx, tsx), process exits',
-    'loading modules (Node start to `new App()`: aws-cdk-lib, cdk-nag, TypeScript)',
-    'constructing the stack, bundling excluded',
-    `bundling (${result.ours.bundledAssets} / ${result.reference.bundledAssets} functions)`,
-    "validation: aws-cdk-lib's built-in CloudFormation rules (WASM engine)",
-    'validation: plugins (cdk-nag AwsSolutions + Serverless packs)',
-    'synthesis, the rest (resolve, write the assembly)',
-  ];
-  const ours = split(result.ours);
-  const reference = split(result.reference);
-  return labels.map((phase, i) => ({ phase, ours: ours[i] ?? 0, reference: reference[i] ?? 0 }));
-};
-
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-
-const runsText = (runs: AppPhases['functions']): string =>
-  runs
-    .map(
-      (f) =>
-        `${f.asset.split('/').slice(1, -1).join('/') || f.asset} ${seconds(f.wall.median)} (esbuild ${seconds(f.esbuild.median)})`,
-    )
-    .join(', ') || 'none';
-
-/** What each phase can do about its cost; keyed by the row's position in `phaseSplit`. */
-const REMEDIES: Readonly<Record<number, string>> = {
-  4: 'skip it where no asset is needed (`-c aws:cdk:bundling-stacks=[]` for a template-only synth, as the tests do), or build every entry in one esbuild run instead of one per function',
-  5: 'it grows with the template; `new App({ builtinCloudFormationValidation: false })` or `CDK_VALIDATION=false` turns it off where cdk-nag and the tests already check the template',
-  6: "the reference has no such cost: running the packs in the test suite (which already checks them) and in CI rather than on every `cdk synth` would take it out of a developer's loop",
-};
-
-export const render = (result: SynthTimeResult): string => {
-  const rows = phaseSplit(result);
-  const fns = result.ours.functions;
-  const startShare = fns.reduce((sum, f) => sum + f.wall.median - f.esbuild.median, 0);
-  const excess = result.ours.cli.median - GOAL_RATIO * result.reference.cli.median;
-  const gap = rows
-    .map((row, index) => ({ ...row, index, extra: row.ours - row.reference }))
-    .filter((row) => row.extra > 0)
-    .sort((a, b) => b.extra - a.extra);
-  const short = (phase: string) => phase.replace(/ \(.*\)$/, '');
-  return [
-    '## Synth time',
-    '',
-    `\`cdk synth -q\` (CLI ${result.cliVersion}, Node ${result.node}, ${result.cpu}) of this app beside a reference \`cdk init\`-style app with one NodejsFunction on default bundling, ` +
-      `run by \`${result.commands.reference}\` as \`cdk init\` runs it (less its \`npx tsc &&\` type-check, which this repository leaves to \`npm test\`; ours by \`${result.commands.ours}\`), ` +
-      `same cdk.json feature flags, same node_modules, run alternately: median of ${result.runs.cli} synths each${result.runs.cli > 1 ? ' after one untimed warm-up' : ''}. ` +
-      "The split comes from aws-cdk-lib's own performance counters of those synths (written to CDK_PERF_COUNTERS_FILE; `-c @aws-cdk/core.slowSynthThreshold=0` makes every synth write them), " +
-      `and from running each app's command without the CLI, as is and with \`CDK_VALIDATION=false\` to time the validation plugins alone (${result.runs.app} runs each). ` +
-      `Load average ${result.loadAverage.before.toFixed(1)} → ${result.loadAverage.after.toFixed(1)} on ${result.cpu.split(' × ')[1] ?? '?'} cores during the runs.`,
-    '',
-    '| phase | this app | reference |',
-    '|---|---|---|',
-    `| **\`cdk synth\`, spawn to exit** | **${formatMeasured(result.ours.cli)}** | **${formatMeasured(result.reference.cli)}** |`,
-    ...rows.map((row) => `| ${row.phase} | ${seconds(row.ours)} | ${seconds(row.reference)} |`),
-    '',
-    `Ratio ${result.ratio.toFixed(2)}× the reference (goal ≤ ${GOAL_RATIO}×): **${result.goalMet ? 'met' : 'missed'}**` +
-      (result.goalMet ? '.' : `; meeting it takes ${seconds(excess)} off ours.`) +
-      ` Where ours spends more than the reference: ${gap.map((row) => `${short(row.phase)} +${seconds(row.extra)}`).join(', ')}.`,
-    '',
-    `Each esbuild run (from the "Bundling asset" line of the function that started it to esbuild's "Done", median): ours ${runsText(fns)}; the reference ${runsText(result.reference.functions)}. ` +
-      `About ${seconds(startShare)} of ours is starting esbuild, not building. ` +
-      `Ours builds all ${result.ours.bundledAssets} handlers in one run of esbuild's API inside the app (lib/bundling.ts) and each function copies its output; ` +
-      'NodejsFunction, as in the reference, starts esbuild through `npx --no-install esbuild` once per function.',
-    '',
-    ...(result.goalMet
-      ? []
-      : [
-          'What would close the gap (for the lead to decide; nothing here was changed):',
-          '',
-          ...gap
-            .filter((row) => REMEDIES[row.index] !== undefined)
-            .map((row) => `- ${short(row.phase)} (${seconds(row.ours)}): ${REMEDIES[row.index]}.`),
-          '',
-        ]),
-  ].join('\n');
-};
-
-export const summaryRows = (
-  result: SynthTimeResult,
-): { metric: string; value: string; goal: string; met: boolean | null }[] => [
-  {
-    metric: '`cdk synth` time vs a one-function reference app',
-    value: `${seconds(result.ours.cli.median)} vs ${seconds(result.reference.cli.median)} (${result.ratio.toFixed(2)}×)`,
-    goal: `≤ ${GOAL_RATIO}×`,
-    met: result.goalMet,
-  },
-];
+export const synthTime: Section<SynthTimeResult> = { name: 'synthTime', run, render, summaryRows };

@@ -1,20 +1,13 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as esbuild from 'esbuild';
 import {
-  type ColdStartResult,
-  type HandlerResult,
   type HarnessReport,
   overheadRatio,
   parseHarnessOutput,
-  render,
   runFailure,
-  sdkFloorSentence,
-  summaryRows,
-} from '../bench/cold-start';
+} from '../../bench/cold-start';
 import {
   buildOptions,
-  bytesFrom,
-  CREDENTIAL_FALLBACK_PACKAGES,
   composition,
   defaultExternals,
   groupOf,
@@ -24,7 +17,7 @@ import {
   sdkClientsIn,
   sdkClientsModule,
   zodShare,
-} from '../bench/cold-start-build';
+} from '../../bench/cold-start/build';
 import {
   apiCreateEvent,
   avatarUploadEvent,
@@ -33,20 +26,22 @@ import {
   HANDLERS,
   httpFailureOf,
   streamInsertEvent,
-} from '../bench/cold-start-handlers';
-import { operationOf, responseFor, type StubRequest } from '../bench/cold-start-stub';
-import { measure } from '../bench/stats';
+} from '../../bench/cold-start/handlers';
+import { render, sdkFloorSentence, summaryRows } from '../../bench/cold-start/report';
+import type { ColdStartResult, HandlerResult } from '../../bench/cold-start/result';
+import { operationOf, responseFor, type StubRequest } from '../../bench/cold-start/stub';
+import { measure } from '../../bench/stats';
 import {
   customerIdSchema,
   customerInputSchema,
   customerSchema,
-} from '../lambda/shared/domain/customer';
-import { customerEventSchema } from '../lambda/shared/domain/events';
-import { readStreamRecord } from '../lambda/stream-publisher/stream-record';
-import { BUNDLE_ALIASES, bundleOptions, CREATE_REQUIRE_BANNER } from '../lib/bundling';
-import { PipelineFunction } from '../lib/constructs/pipeline-function';
-import { synthPipeline } from './synth';
-import { constructsOfType, logicalIdOf, resourceById } from './template-queries';
+} from '../../lambda/shared/domain/customer';
+import { customerEventSchema } from '../../lambda/shared/domain/events';
+import { readStreamRecord } from '../../lambda/stream-publisher/stream-record';
+import { BUNDLE_ALIASES, bundleOptions, CREATE_REQUIRE_BANNER } from '../../lib/bundling';
+import { PipelineFunction } from '../../lib/constructs/pipeline-function';
+import { synthPipeline } from '../synth';
+import { constructsOfType, logicalIdOf, resourceById } from '../template-queries';
 
 const request = (overrides: Partial<StubRequest>): StubRequest => ({
   method: 'POST',
@@ -301,10 +296,6 @@ describe('bundle composition', () => {
     };
     expect(zodShare(mini)).toEqual({ bytes: 110, locales: [], flavour: 'mini' });
   });
-
-  test('counts the credential fallbacks Lambda never runs', () => {
-    expect(bytesFrom(inputs, CREDENTIAL_FALLBACK_PACKAGES)).toBe(150);
-  });
 });
 
 const variant = (load: number, invoke: number, total: number, bytes: number) => ({
@@ -329,7 +320,6 @@ const handler = (name: HandlerResult['handler'], oursTotal: number): HandlerResu
       { group: '@aws-sdk/client-s3', bytes: 100 * 1024 },
     ],
     zod: { bytes: 89 * 1024, locales: ['en'], flavour: 'classic' },
-    credentialFallbackBytes: 90 * 1024,
     overheadRatio: ratio,
     readyRatio: ratio,
     goalMet: ratio <= 0.5,
@@ -419,24 +409,10 @@ describe('the cold-start report', () => {
     expect(text).toContain('only the en locale');
   });
 
-  test('explains a miss and what would shrink the bundle', () => {
+  test('explains a miss: the budget and what dominates', () => {
     const text = render(result([handler('api', 150)]));
     expect(text).toContain('**api** (0.69×, budget 80 ms)');
     expect(text).toContain('Loading dominates');
-    expect(text).toContain('credential chain');
-    expect(text).toContain('zod/mini');
-    expect(text).toContain('avatar uploads');
-  });
-
-  test('leaves out a remedy that is already applied, and the heading when none is left', () => {
-    const trimmed = { ...handler('api', 150), credentialFallbackBytes: 0 };
-    expect(render(result([trimmed]))).not.toContain('credential chain');
-    const applied: HandlerResult = {
-      ...trimmed,
-      zod: { bytes: 25 * 1024, locales: ['en'], flavour: 'mini' },
-      composition: [{ group: '@smithy/*', bytes: 160 * 1024 }],
-    };
-    expect(render(result([applied]))).not.toContain('What would shrink our bundles further');
   });
 
   test('points out a handler whose processes linger after the result', () => {
@@ -452,7 +428,7 @@ describe('the cold-start report', () => {
     expect(render(result([handler('api', 100)]))).toContain('Every handler meets the goal');
   });
 
-  test('suggests zod/mini only while a bundle carries classic zod', () => {
+  test('names the zod API the bundles carry, in the text and the summary', () => {
     const mini = (name: HandlerResult['handler'], locales: string[]): HandlerResult => ({
       ...handler(name, 150),
       zod: { bytes: 25 * 1024, locales, flavour: 'mini' },
@@ -460,7 +436,6 @@ describe('the cold-start report', () => {
     const bundles = result([mini('api', ['en']), mini('welcome', [])]);
     const text = render(bundles);
     expect(text).toContain('zod (zod/mini) adds 25 KiB–25 KiB to each bundle');
-    expect(text).not.toContain('a rewrite of the schemas');
     expect(summaryRows(bundles)[2]).toMatchObject({
       value: '25 KiB (zod/mini), locales: en',
       met: true,

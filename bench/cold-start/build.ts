@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { BUNDLE_TARGET, bundleOptions } from '../lib/bundling';
+import { BUNDLE_TARGET, bundleOptions } from '../../lib/bundling';
 
 /**
  * The two ways a handler can be bundled: ours with the very options PipelineFunction
@@ -10,7 +10,7 @@ import { BUNDLE_TARGET, bundleOptions } from '../lib/bundling';
  * and what the resulting bundle is made of.
  */
 
-export const REPO_ROOT = path.join(__dirname, '..');
+export const REPO_ROOT = path.join(__dirname, '..', '..');
 
 export type Variant = 'ours' | 'default';
 export const VARIANTS: readonly Variant[] = ['ours', 'default'];
@@ -175,24 +175,6 @@ export const zodImportStyles = async (): Promise<{
   };
 };
 
-/**
- * Packages that only the default credential chain's fallbacks load (shared config,
- * SSO, login, process, web identity, container, instance metadata, and the STS/SSO
- * clients they call). In Lambda the chain stops at its first link, the environment,
- * so this code is bundled, parsed and never run.
- */
-export const CREDENTIAL_FALLBACK_PACKAGES: ReadonlySet<string> = new Set([
-  '@aws-sdk/nested-clients',
-  '@aws-sdk/credential-provider-ini',
-  '@aws-sdk/credential-provider-sso',
-  '@aws-sdk/credential-provider-login',
-  '@aws-sdk/credential-provider-process',
-  '@aws-sdk/credential-provider-web-identity',
-  '@aws-sdk/credential-provider-http',
-  '@aws-sdk/token-providers',
-  '@smithy/credential-provider-imds',
-]);
-
 /** The SDK clients a handler may create, by package: the class each exports. */
 export const SDK_CLIENTS: Readonly<Record<string, string>> = {
   '@aws-sdk/client-dynamodb': 'DynamoDBClient',
@@ -224,15 +206,6 @@ export const sdkClientsModule = (packages: readonly string[]): string =>
     `export const clients = [${packages.map((_, i) => `new C${i}({})`).join(', ')}];`,
     'export const handler = async () => ({ clients: clients.length });',
   ].join('\n');
-
-/** Bytes in the output from inputs of the given packages. */
-export const bytesFrom = (
-  inputs: Readonly<Record<string, number>>,
-  packages: ReadonlySet<string>,
-): number =>
-  Object.entries(inputs)
-    .filter(([input]) => packages.has(packageOf(input) ?? ''))
-    .reduce((sum, [, bytes]) => sum + bytes, 0);
 
 /** The packages package.json names, to keep them apart in the composition. */
 export const directDependencies = (): Set<string> => {

@@ -1,4 +1,4 @@
-import { formatMeasured, measure, ratio } from '../bench/stats';
+import { formatMeasured, measure, ratio } from '../../bench/stats';
 
 describe('benchmark statistics', () => {
   test('the median and quartiles of an odd and an even sample', () => {

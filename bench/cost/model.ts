@@ -1,16 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
-import type { Action, ActionCalls, PipelineResult } from './pipeline';
+import type { Action, ActionCalls, PipelineResult } from '../pipeline';
 
 /**
  * The bill for a million customers, from what the pipeline benchmark counted and
  * timed, the memory and architecture the template gives each function, and list
- * prices (bench/prices.json). Pure: no AWS, no clock. Beside it, the same pipeline
+ * prices (bench/cost/prices.json). Pure: no AWS, no clock. Beside it, the same pipeline
  * with the default choices: x86_64, one SNS Publish per record, SQS batches of one.
  */
-export const name = 'cost';
-
 const usd = z.number().nonnegative();
 export const pricesSchema = z.looseObject({
   readOn: z.string(),
@@ -176,7 +174,7 @@ export const batchSize = (
   design: Design,
   load: LoadModel,
 ): number => {
-  const mapping = pipeline.mappings.find((m) => m.role === fn);
+  const mapping = pipeline.mappings.find((m) => m.fn === fn);
   if (mapping === undefined || !load.batched) return 1;
   const max = design === 'default' && mapping.source === 'sqs' ? 1 : mapping.batchSize;
   return Math.min(max, Math.max(1, load.perSecond * mapping.windowSeconds));
@@ -230,23 +228,23 @@ const tally = (
     if (calls === undefined) throw new Error(`the pipeline result has no ${action} calls`);
     t.apiRequests += 1;
     const published =
-      countOf(calls, 'publisher', 'sns', 'PublishBatch') +
-      countOf(calls, 'publisher', 'sns', 'Publish');
+      countOf(calls, 'stream-publisher', 'sns', 'PublishBatch') +
+      countOf(calls, 'stream-publisher', 'sns', 'Publish');
     const records = (fn: string): number => {
       if (fn === 'api') return 1;
-      if (fn === 'publisher') return published;
+      if (fn === 'stream-publisher') return published;
       return calls.deliveries.find((d) => d.fn === fn)?.messages.median ?? 0;
     };
 
     for (const f of pipeline.functions) {
-      const n = records(f.role);
+      const n = records(f.name);
       if (n === 0) continue;
-      const b = f.role === 'api' ? 1 : batchSize(pipeline, f.role, design, load);
+      const b = f.name === 'api' ? 1 : batchSize(pipeline, f.name, design, load);
       const invocations = n / b;
-      const spanPerRecord = calls.spansMs.find((s) => s.fn === f.role)?.span.median ?? 0;
+      const spanPerRecord = calls.spansMs.find((s) => s.fn === f.name)?.span.median ?? 0;
       // PublishBatch sends ten records in one call; Publish one call per record.
       const workMs =
-        f.role === 'publisher' && design === 'ours'
+        f.name === 'stream-publisher' && design === 'ours'
           ? Math.ceil(b / 10) * spanPerRecord
           : b * spanPerRecord;
       const billedMs = Math.ceil(workMs + OUTSIDE_CALLS_MS);
@@ -255,13 +253,13 @@ const tally = (
       t.lambdaRequests += invocations;
       t.gbSeconds += gbs;
       gbSecondsByArch[architecture] = (gbSecondsByArch[architecture] ?? 0) + gbs;
-      const appLogBytes = calls.logBytes.find((l) => l.fn === f.role)?.bytes ?? 0;
+      const appLogBytes = calls.logBytes.find((l) => l.fn === f.name)?.bytes ?? 0;
       t.logBytes += appLogBytes + invocations * PLATFORM_LOG_BYTES;
-      if (f.role === 'publisher') {
+      if (f.name === 'stream-publisher') {
         t.snsRequests += design === 'ours' ? invocations * Math.ceil(b / 10) : n;
         t.scannedGB += (n * EVENT_KB * BODY_FILTERED_SUBSCRIPTIONS) / 1024 / 1024;
       }
-      if (CONSUMERS.includes(f.role)) t.sqsRequests += 2 * invocations;
+      if (CONSUMERS.includes(f.name)) t.sqsRequests += 2 * invocations;
     }
 
     for (const row of calls.rows) {
@@ -401,8 +399,6 @@ export interface CostResult {
   readonly comparisons: readonly Comparison[];
   /** For a creation at steady load, ours. */
   readonly findings: {
-    /** The archive's ListObjectVersions before each first write. */
-    readonly archiveListUsd: number;
     /** Lambda requests and duration, of the total. */
     readonly lambdaShare: number;
     /** Every S3 request, of the total. */
@@ -444,17 +440,12 @@ export const computeCost = (
   const share = (prefix: string) =>
     created.lines.filter((l) => l.item.startsWith(prefix)).reduce((sum, l) => sum + l.usd, 0) /
     created.totalUsd;
-  const createCalls = pipeline.calls.actions.find((a) => a.action === 'create');
-  const archiveLists = createCalls
-    ? countOf(createCalls, 'archive', 's3', 'ListObjectVersions')
-    : 0;
   return {
     prices: { readOn: prices.readOn, region: prices.region, source: prices.source },
     steadyPerSecond,
     bills,
     comparisons,
     findings: {
-      archiveListUsd: archiveLists * MILLION * (prices.s3.putCopyPostListPerThousand / 1000),
       lambdaShare: share('Lambda'),
       s3Share: share('S3'),
     },
@@ -462,124 +453,3 @@ export const computeCost = (
     notCounted: NOT_COUNTED,
   };
 };
-
-export async function run(options: {
-  readonly quick: boolean;
-  readonly log: (line: string) => void;
-  readonly pipeline: PipelineResult;
-}): Promise<CostResult> {
-  const result = computeCost(options.pipeline, loadPrices());
-  for (const c of result.comparisons) {
-    options.log(
-      `  ${c.workload}, ${c.load}: $${c.oursUsd.toFixed(2)} vs default choices $${c.defaultUsd.toFixed(2)} per million (${c.ratio.toFixed(2)}×)`,
-    );
-  }
-  return result;
-}
-
-// ---------------------------------------------------------------------------
-// Rendering.
-// ---------------------------------------------------------------------------
-
-const dollars = (value: number): string =>
-  value >= 100
-    ? `$${value.toFixed(0)}`
-    : value >= 0.01 || value === 0
-      ? `$${value.toFixed(2)}`
-      : '<$0.01';
-
-const percent = (share: number): string => `${(100 * share).toFixed(0)}%`;
-
-const quantity = (value: number): string =>
-  value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
-
-const billOf = (result: CostResult, design: Design, workload: Workload, load: string): Bill => {
-  const bill = result.bills.find(
-    (b) => b.design === design && b.workload === workload && b.load === load,
-  );
-  if (bill === undefined) throw new Error(`no ${design} ${workload} bill at ${load}`);
-  return bill;
-};
-
-/** The largest line items of a bill, largest first. */
-export const biggestItems = (bill: Bill, count = 3): LineItem[] =>
-  [...bill.lines].sort((a, b) => b.usd - a.usd).slice(0, count);
-
-const steadyLabel = (result: CostResult) => loadModels(result.steadyPerSecond)[0]?.label ?? '';
-
-export function render(result: CostResult): string {
-  const steady = steadyLabel(result);
-  const ours = billOf(result, 'ours', 'create', steady);
-  const defaults = billOf(result, 'default', 'create', steady);
-  const lineTable = [
-    `| line item (1,000,000 customers created, ${steady}) | quantity | ours | default choices | default quantity |`,
-    '|---|---|---|---|---|',
-    ...ours.lines.map((l, i) => {
-      const d = defaults.lines[i];
-      return `| ${l.item} | ${quantity(l.quantity)} ${l.unit} | ${dollars(l.usd)} | ${d ? dollars(d.usd) : '–'} | ${d ? `${quantity(d.quantity)} ${d.unit}` : '–'} |`;
-    }),
-    `| **total** | | **${dollars(ours.totalUsd)}** | **${dollars(defaults.totalUsd)}** | |`,
-  ].join('\n');
-  const totals = [
-    '| workload (1,000,000 customers) | load | ours | default choices | ours ÷ default |',
-    '|---|---|---|---|---|',
-    ...result.comparisons.map(
-      (c) =>
-        `| ${c.workload === 'create' ? 'created once' : 'create + update + delete'} | ${c.load} | ${dollars(c.oursUsd)} | ${dollars(c.defaultUsd)} | ${c.ratio.toFixed(2)}× |`,
-    ),
-  ].join('\n');
-  const biggest = biggestItems(ours)
-    .map((l) => `${l.item} ${dollars(l.usd)} (${((100 * l.usd) / ours.totalUsd).toFixed(0)}%)`)
-    .join(', ');
-  const lifecycle = billOf(result, 'ours', 'lifecycle', steady);
-  const biggestLifecycle = biggestItems(lifecycle)
-    .map((l) => `${l.item} ${dollars(l.usd)}`)
-    .join(', ');
-  const savings = ours.lines
-    .map((l, i) => ({ item: l.item, saved: (defaults.lines[i]?.usd ?? 0) - l.usd }))
-    .filter((s) => s.saved > 0.005)
-    .sort((a, b) => b.saved - a.saved)
-    .map((s) => `${s.item} ${dollars(s.saved)}`)
-    .join(', ');
-  return [
-    '## Cost per million customers',
-    '',
-    `Estimated from the pipeline benchmark's counted calls and measured call spans, the template's memory and architecture per function, and ${result.prices.region} list prices recalled on ${result.prices.readOn} (bench/prices.json: ${result.prices.source}). ` +
-      '“Default choices” is the same pipeline built the default way: x86_64, one SNS Publish per record instead of PublishBatch, and SQS batches of one.',
-    '',
-    lineTable,
-    '',
-    totals,
-    '',
-    `Created once at ${steady}, the biggest items are ${biggest}; over a full lifecycle, ${biggestLifecycle}. ` +
-      `Against the default choices, ours save ${savings || 'nothing measurable'} per million creations. ` +
-      'One at a time, every batch holds one record, so PublishBatch and SQS batching save nothing and only arm64’s lower GB-second price remains. ' +
-      `Requests, not compute, make the bill: S3 requests are ${percent(result.findings.s3Share)} of a creation's, Lambda (requests and duration) ${percent(result.findings.lambdaShare)}.` +
-      (result.findings.archiveListUsd > 0
-        ? ` The archive's ListObjectVersions before each first write (to tell a deleted customer from a new one) alone costs ${dollars(result.findings.archiveListUsd)} per million creations: a LIST is billed like a PUT, not like a HEAD.`
-        : ''),
-    '',
-    'Assumptions:',
-    '',
-    ...result.assumptions.map((a) => `- ${a}`),
-    '',
-    `Not counted: ${result.notCounted.join('; ')}.`,
-  ].join('\n');
-}
-
-export function summaryRows(result: CostResult) {
-  const steady = steadyLabel(result);
-  return (['create', 'lifecycle'] as const).map((workload) => {
-    const c = result.comparisons.find((x) => x.workload === workload && x.load === steady);
-    const label =
-      workload === 'create' ? 'customers created' : 'customer lifecycles (create, update, delete)';
-    return {
-      metric: `Cost per million ${label}, ${steady} (${result.prices.region} list prices, estimated)`,
-      value: c
-        ? `${dollars(c.oursUsd)} (default choices ${dollars(c.defaultUsd)}, ${c.ratio.toFixed(2)}×)`
-        : '–',
-      goal: 'below the default choices',
-      met: c ? c.oursUsd < c.defaultUsd : null,
-    };
-  });
-}

@@ -4,17 +4,19 @@ import {
   mergeCycles,
   ratePerSecond,
   spanMs,
-} from '../bench/pipeline/calls';
-import { compareWithFloor, FLOOR } from '../bench/pipeline/floor';
-import { latencyRateOf } from '../bench/pipeline/load';
-import { completionTimes, parseLogLines, structuredLogBytes } from '../bench/pipeline/logs';
-import { render, summaryRows } from '../bench/pipeline/report';
-import type { PipelineResult } from '../bench/pipeline/result';
-import { readTemplate, roleOfConstructPath } from '../bench/pipeline/template';
-import { latencyTrend } from '../bench/pipeline/trend';
-import { measure } from '../bench/stats';
-import type { AwsCall } from '../local/aws-proxy';
-import type { CfnTemplate } from '../local/model';
+} from '../../bench/pipeline/calls';
+import { compareWithFloor, FLOOR } from '../../bench/pipeline/floor';
+import { latencyRateOf } from '../../bench/pipeline/load';
+import { completionTimes, parseLogLines, structuredLogBytes } from '../../bench/pipeline/logs';
+import { render, summaryRows } from '../../bench/pipeline/report';
+import type { PipelineResult } from '../../bench/pipeline/result';
+import { pipelineResources, readTemplate } from '../../bench/pipeline/template';
+import { latencyTrend } from '../../bench/pipeline/trend';
+import { measure } from '../../bench/stats';
+import { RESOURCE_METADATA_KEY, resourcesWithRole } from '../../lib/resource-names';
+import type { AwsCall } from '../../local/aws-proxy';
+import type { CfnTemplate } from '../../local/model';
+import { synthPipeline } from '../synth';
 
 const call = (
   caller: string,
@@ -28,8 +30,8 @@ const range = (fn: string, service: string, operation: string, min: number, max 
   ({ fn, service, operation, min, max, median: min }) satisfies CallRange;
 
 describe('counting calls', () => {
-  test('groups calls by function role, service and operation', () => {
-    const roles: Record<string, string> = { ApiFn: 'api', ArchiveFn: 'archive' };
+  test('groups calls by function name, service and operation', () => {
+    const names: Record<string, string> = { ApiFn: 'api', ArchiveFn: 'archive' };
     const counts = countCalls(
       [
         call('ApiFn', 'dynamodb', 'TransactWriteItems'),
@@ -37,7 +39,7 @@ describe('counting calls', () => {
         call('ArchiveFn', 's3', 'HeadObject'),
         call('Unknown1', 'sns', 'Publish'),
       ],
-      (id) => roles[id] ?? id,
+      (id) => names[id] ?? id,
     );
     expect(counts).toEqual([
       { fn: 'api', service: 'dynamodb', operation: 'TransactWriteItems', count: 1 },
@@ -75,17 +77,37 @@ describe('counting calls', () => {
     expect(ratePerSecond(calls)).toBe(4);
     expect(ratePerSecond([])).toBe(0);
   });
+});
 
-  test('maps construct paths to the roles of the design', () => {
-    expect(roleOfConstructPath('CustomerPipeline-dev/WelcomeConsumer/Function/Resource')).toBe(
-      'welcome',
-    );
-    expect(roleOfConstructPath('CustomerPipeline-dev/CustomerApi/Function/Resource')).toBe('api');
-    // Its own role, or the cost model would count an api invocation twice per request.
-    expect(
-      roleOfConstructPath('CustomerPipeline-dev/CustomerApi/AvatarUploadFunction/Resource'),
-    ).toBe('avatar-upload');
-    expect(roleOfConstructPath('CustomerPipeline-dev/Assets/Bucket/Resource')).toBeUndefined();
+describe('the pipeline in its template, found by name', () => {
+  let template: CfnTemplate;
+  beforeAll(() => {
+    template = synthPipeline('dev').template.toJSON() as CfnTemplate;
+  });
+
+  test('every named function, by its folder, and what invokes the stream publisher and each consumer', () => {
+    const { functions, mappings } = readTemplate(template);
+    expect(functions.map((f) => f.name)).toEqual([
+      ...resourcesWithRole(template, 'function').keys(),
+    ]);
+    expect(functions.map((f) => f.name)).toContain('stream-publisher');
+    expect(mappings.map((m) => `${m.fn} ${m.source}`).sort()).toEqual([
+      'archive sqs',
+      'marketing sqs',
+      'stream-publisher stream',
+      'welcome sqs',
+    ]);
+  });
+
+  test('the buckets it reads, the dead-letter queues it counts, a queue under its function’s name', () => {
+    const found = pipelineResources(template, (logicalId) => `physical ${logicalId}`);
+    expect(found.assetsBucket).toBe('physical AssetsBucket252B3DF7');
+    expect(found.contactsBucket).toBe('physical MarketingContactsBucket1D5052B0');
+    // Each consumer's own and its subscription's.
+    expect(found.deadLetterQueues).toHaveLength(6);
+    expect(found.nameOf('WelcomeConsumerQueue2B8A1890')).toBe('welcome');
+    expect(found.nameOf('StreamPublisherFunction7F7A637A')).toBe('stream-publisher');
+    expect(found.nameOf('NotNamed')).toBe('NotNamed');
   });
 });
 
@@ -144,14 +166,18 @@ describe('reading what the pipeline did', () => {
     expect([...times]).toEqual([['a', Date.parse('2026-01-01T00:00:01.200Z')]]);
   });
 
-  test('reads memory, architecture and event source settings from the template', () => {
+  test('reads each named function’s memory, architecture and event sources from the template', () => {
+    const named = (name: string, role = 'function') => ({
+      [RESOURCE_METADATA_KEY]: { name, role },
+    });
     const template: CfnTemplate = {
       Resources: {
         WelcomeFn: {
           Type: 'AWS::Lambda::Function',
           Properties: { MemorySize: 256, Architectures: ['arm64'], Timeout: 30 },
-          Metadata: { 'aws:cdk:path': 'Stack/WelcomeConsumer/Function/Resource' },
+          Metadata: named('welcome'),
         },
+        // CDK's own function, which the app does not name.
         AutoDelete: {
           Type: 'AWS::Lambda::Function',
           Properties: { MemorySize: 128 },
@@ -160,8 +186,9 @@ describe('reading what the pipeline did', () => {
         PublisherFn: {
           Type: 'AWS::Lambda::Function',
           Properties: {},
-          Metadata: { 'aws:cdk:path': 'Stack/StreamPublisher/Function/Resource' },
+          Metadata: named('stream-publisher'),
         },
+        WelcomeQueue: { Type: 'AWS::SQS::Queue', Metadata: named('welcome', 'queue') },
         WelcomeMapping: {
           Type: 'AWS::Lambda::EventSourceMapping',
           Properties: {
@@ -183,14 +210,14 @@ describe('reading what the pipeline did', () => {
     expect(readTemplate(template)).toEqual({
       functions: [
         {
-          role: 'welcome',
+          name: 'welcome',
           logicalId: 'WelcomeFn',
           memoryMB: 256,
           architecture: 'arm64',
           timeoutSeconds: 30,
         },
         {
-          role: 'publisher',
+          name: 'stream-publisher',
           logicalId: 'PublisherFn',
           memoryMB: 128,
           architecture: 'x86_64',
@@ -198,8 +225,8 @@ describe('reading what the pipeline did', () => {
         },
       ],
       mappings: [
-        { role: 'welcome', source: 'sqs', batchSize: 10, windowSeconds: 1 },
-        { role: 'publisher', source: 'stream', batchSize: 100, windowSeconds: 0 },
+        { fn: 'welcome', source: 'sqs', batchSize: 10, windowSeconds: 1 },
+        { fn: 'stream-publisher', source: 'stream', batchSize: 100, windowSeconds: 0 },
       ],
     });
   });

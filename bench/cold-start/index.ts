@@ -1,0 +1,301 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as esbuild from 'esbuild';
+import { BUNDLE_TARGET } from '../../lib/bundling';
+import type { Section, SectionContext } from '../section';
+import { type Measured, measure } from '../stats';
+import {
+  buildOptions,
+  bundle,
+  cdkContext,
+  composition,
+  defaultExternals,
+  directDependencies,
+  REPO_ROOT,
+  sdkClientsIn,
+  sdkClientsModule,
+  VARIANTS,
+  type Variant,
+  zodImportStyles,
+  zodShare,
+} from './build';
+import { childEnvironment, HANDLERS, type HandlerSpec } from './handlers';
+import { render, summaryRows } from './report';
+import { type ColdStartResult, GOAL_RATIO, type HandlerResult, type VariantResult } from './result';
+import { startStub } from './stub';
+
+const HARNESS = path.join(__dirname, 'harness.mjs');
+const MARKER = '@@cold-start-result@@';
+const CHILD_TIMEOUT_MS = 30_000;
+
+export interface HarnessReport {
+  readonly importStart: number;
+  readonly loaded?: number;
+  readonly invoked?: number;
+  readonly result?: unknown;
+  readonly error?: string;
+}
+
+/** The harness's report: the last marked line of its stdout (the handler logs there too). */
+export const parseHarnessOutput = (stdout: string): HarnessReport => {
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((candidate) => candidate.startsWith(MARKER));
+  if (line === undefined) throw new Error('the harness printed no result');
+  const report = JSON.parse(line.slice(MARKER.length)) as HarnessReport;
+  if (typeof report.importStart !== 'number') throw new Error(`malformed result: ${line}`);
+  return report;
+};
+
+interface Run {
+  readonly wall: number;
+  readonly report: HarnessReport;
+}
+
+/** One fresh Node process running the harness; rejects on any failure, with its output. */
+const runChild = (args: string[], env: Record<string, string>): Promise<Run & { stdout: string }> =>
+  new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [HARNESS, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let wall: number | undefined;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    child.on('exit', () => {
+      wall = performance.now() - started;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const fail = (why: string) =>
+        reject(
+          new Error(
+            `${why}\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`,
+          ),
+        );
+      if (code !== 0 || wall === undefined) return fail(`harness exited with ${code ?? signal}`);
+      try {
+        resolve({ wall, report: parseHarnessOutput(stdout), stdout });
+      } catch (error) {
+        fail((error as Error).message);
+      }
+    });
+  });
+
+/** Why a run did not take the handler's successful path, or `undefined` if it did. */
+export const runFailure = (
+  spec: HandlerSpec,
+  report: HarnessReport,
+  operations: readonly string[],
+): string | undefined => {
+  if (report.error !== undefined) return `the handler threw: ${report.error}`;
+  const failure = spec.failureOf(report.result);
+  if (failure !== undefined) return failure;
+  const expected = spec.expectedOperations.join(', ');
+  const seen = operations.join(', ');
+  return expected === seen ? undefined : `expected the calls [${expected}], saw [${seen}]`;
+};
+
+interface Samples {
+  wall: number[];
+  load: number[];
+  firstInvoke: number[];
+  ready: number[];
+}
+
+const emptySamples = (): Samples => ({ wall: [], load: [], firstInvoke: [], ready: [] });
+
+const variantResult = (bytes: number, s: Samples): VariantResult => ({
+  bundleBytes: bytes,
+  load: measure(s.load, 'ms'),
+  firstInvoke: measure(s.firstInvoke, 'ms'),
+  ready: measure(s.ready, 'ms'),
+  total: measure(s.wall, 'ms'),
+});
+
+export const overheadRatio = (ours: Measured, dflt: Measured, bare: Measured): number =>
+  (ours.median - bare.median) / (dflt.median - bare.median);
+
+const run = async (options: SectionContext): Promise<ColdStartResult> => {
+  const { log } = options;
+  const runs = options.quick ? 3 : 20;
+  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-cold-start-'));
+  const stub = await startStub();
+  try {
+    const externals = defaultExternals(cdkContext());
+    const deps = directDependencies();
+    log(`cold start: bundling ${HANDLERS.length} handlers two ways (esbuild ${esbuild.version})`);
+    const built = new Map<
+      string,
+      { file: string; bytes: number; inputs: Record<string, number> }
+    >();
+    for (const spec of HANDLERS) {
+      const entry = path.join(REPO_ROOT, 'lambda', spec.name, 'handler.ts');
+      for (const variant of VARIANTS) {
+        const outdir = path.join(workdir, spec.name, variant);
+        built.set(
+          `${spec.name}/${variant}`,
+          await bundle(buildOptions(variant, entry, outdir, externals)),
+        );
+      }
+      fs.writeFileSync(path.join(workdir, spec.name, 'event.json'), JSON.stringify(spec.event()));
+    }
+    const styles = await zodImportStyles();
+    const clientBundles = new Map<string, { packages: string[]; file: string; bytes: number }>();
+    for (const spec of HANDLERS) {
+      const packages = sdkClientsIn(built.get(`${spec.name}/ours`)?.inputs ?? {});
+      if (packages.length === 0) continue;
+      const { entryPoints: _entry, ...options } = buildOptions(
+        'ours',
+        '',
+        path.join(workdir, spec.name, 'sdk-clients'),
+        [],
+      );
+      const { file, bytes } = await bundle({
+        ...options,
+        stdin: { contents: sdkClientsModule(packages), resolveDir: REPO_ROOT, loader: 'ts' },
+      });
+      clientBundles.set(spec.name, { packages, file, bytes });
+    }
+
+    // The default bundle requires the SDK as Lambda's runtime provides it: through
+    // NODE_PATH (Lambda's includes /var/runtime/node_modules), here this repo's.
+    const nodePath = path.join(REPO_ROOT, 'node_modules');
+    const bareEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const invoke = async (spec: HandlerSpec, variant: Variant): Promise<Run> => {
+      const file = built.get(`${spec.name}/${variant}`)?.file ?? '';
+      const env = childEnvironment(
+        spec,
+        stub.url,
+        variant === 'default' ? { NODE_PATH: nodePath } : {},
+      );
+      stub.takeOperations();
+      const outcome = await runChild([file, path.join(workdir, spec.name, 'event.json')], env);
+      const failure = runFailure(spec, outcome.report, stub.takeOperations());
+      if (failure !== undefined) {
+        throw new Error(
+          `${spec.name} (${variant}) did not succeed: ${failure}\n${outcome.stdout.slice(-2000)}`,
+        );
+      }
+      return outcome;
+    };
+
+    // One untimed round first, so every run finds the files in the page cache.
+    log('cold start: warm-up round (not counted)');
+    await runChild(['--bare'], bareEnv);
+    const emptyEvent = path.join(workdir, 'empty-event.json');
+    fs.writeFileSync(emptyEvent, '{}');
+    for (const spec of HANDLERS) {
+      for (const variant of VARIANTS) await invoke(spec, variant);
+      const clients = clientBundles.get(spec.name);
+      if (clients !== undefined) {
+        await runChild([clients.file, emptyEvent], childEnvironment(spec, stub.url, {}));
+      }
+    }
+
+    const loadBefore = os.loadavg()[0] ?? 0;
+    const bare: number[] = [];
+    const bareReady: number[] = [];
+    const samples = new Map<string, Samples>();
+    for (let i = 0; i < runs; i++) {
+      const floor = await runChild(['--bare'], bareEnv);
+      bare.push(floor.wall);
+      bareReady.push(floor.report.importStart);
+      // Alternate which variant goes first, so neither always follows the other.
+      const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+      for (const spec of HANDLERS) {
+        for (const variant of order) {
+          const { wall, report } = await invoke(spec, variant);
+          const key = `${spec.name}/${variant}`;
+          const s = samples.get(key) ?? emptySamples();
+          s.wall.push(wall);
+          s.load.push((report.loaded ?? 0) - report.importStart);
+          s.firstInvoke.push((report.invoked ?? 0) - (report.loaded ?? 0));
+          s.ready.push(report.invoked ?? 0);
+          samples.set(key, s);
+        }
+        const clients = clientBundles.get(spec.name);
+        if (clients !== undefined) {
+          // The handler's own environment (region, credentials), as ours gets it.
+          const { report } = await runChild(
+            [clients.file, emptyEvent],
+            childEnvironment(spec, stub.url, {}),
+          );
+          const key = `${spec.name}/sdk-clients`;
+          const s = samples.get(key) ?? emptySamples();
+          s.load.push((report.loaded ?? 0) - report.importStart);
+          samples.set(key, s);
+        }
+      }
+      log(`cold start: round ${i + 1}/${runs} done`);
+    }
+
+    const bareMeasured = measure(bare, 'ms');
+    const bareReadyMeasured = measure(bareReady, 'ms');
+    const handlers = HANDLERS.map((spec): HandlerResult => {
+      const result = (variant: Variant) =>
+        variantResult(
+          built.get(`${spec.name}/${variant}`)?.bytes ?? 0,
+          samples.get(`${spec.name}/${variant}`) ?? emptySamples(),
+        );
+      const ours = result('ours');
+      const dflt = result('default');
+      const inputs = built.get(`${spec.name}/ours`)?.inputs ?? {};
+      const r = overheadRatio(ours.total, dflt.total, bareMeasured);
+      const clients = clientBundles.get(spec.name);
+      return {
+        handler: spec.name,
+        ours,
+        default: dflt,
+        composition: composition(inputs, deps),
+        zod: zodShare(inputs),
+        ...(clients === undefined
+          ? {}
+          : {
+              sdkClients: {
+                packages: clients.packages,
+                bytes: clients.bytes,
+                load: measure(samples.get(`${spec.name}/sdk-clients`)?.load ?? [], 'ms'),
+              },
+            }),
+        overheadRatio: r,
+        readyRatio: overheadRatio(ours.ready, dflt.ready, bareReadyMeasured),
+        goalMet: r <= GOAL_RATIO,
+      };
+    });
+    return {
+      node: process.version,
+      esbuild: esbuild.version,
+      cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`,
+      target: BUNDLE_TARGET,
+      runsPerVariant: runs,
+      loadAverage: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
+      defaultExternals: externals,
+      bare: bareMeasured,
+      bareReady: bareReadyMeasured,
+      handlers,
+      zodImportStyles: styles,
+    };
+  } finally {
+    await stub.close();
+    fs.rmSync(workdir, { recursive: true, force: true });
+  }
+};
+
+/**
+ * Each handler's cold start, ours beside NodejsFunction's default bundling, in fresh
+ * Node processes against a loopback stub of AWS; and what our bundles are made of.
+ */
+export const coldStart: Section<ColdStartResult> = { name: 'coldStart', run, render, summaryRows };

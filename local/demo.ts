@@ -18,8 +18,7 @@ import {
   sleep,
 } from 'cdk-local-cloud';
 import * as z from 'zod';
-import { archiveKey } from '../lambda/archive/plan';
-import { contactKey } from '../lambda/marketing/consent';
+import { archiveKey, contactKey } from '../lambda/shared/contract';
 import {
   type Customer,
   type CustomerInput,

@@ -23,10 +23,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { readStoredArchive, writeTombstone } from '../lambda/archive/archive-store';
-import { archiveKey } from '../lambda/archive/plan';
-import { contactKey } from '../lambda/marketing/consent';
 import { deleteContactForGood } from '../lambda/marketing/contacts';
 import { versionPages } from '../lambda/shared/adapters/s3-versions';
+import { archiveKey, contactKey, TTL_ATTRIBUTE } from '../lambda/shared/contract';
 import { deletedCustomerExpiry, deletionVersion } from '../lambda/shared/domain/deletion';
 import {
   CUSTOMER_PK_PREFIX,
@@ -44,7 +43,7 @@ const scannedItem = z.object({
   pk: z.string(),
   sk: z.string(),
   customerId: z.string().optional(),
-  expiresAt: z.number().optional(),
+  [TTL_ATTRIBUTE]: z.number().optional(),
   consent: z.string().optional(),
   version: z.number().optional(),
   deleted: z.boolean().optional(),
@@ -102,7 +101,7 @@ const surveyTable = async ({ doc, tableName }: Stores): Promise<TableSurvey> => 
     { client: doc },
     {
       TableName: tableName,
-      ProjectionExpression: 'pk, sk, customerId, expiresAt, consent, version, deleted',
+      ProjectionExpression: `pk, sk, customerId, ${TTL_ATTRIBUTE}, consent, version, deleted`,
       ConsistentRead: true,
     },
   );
@@ -268,8 +267,9 @@ const tableItems = (
       Update: {
         TableName: tableName,
         Key: key,
-        UpdateExpression: 'SET expiresAt = :expiresAt',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(expiresAt)',
+        UpdateExpression: 'SET #ttl = :expiresAt',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#ttl)',
+        ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
         ExpressionAttributeValues: { ':expiresAt': expiresAt },
       },
     });

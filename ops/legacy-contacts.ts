@@ -23,10 +23,10 @@ import {
   PutObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { contactKey } from '../lambda/marketing/consent';
 import { readConsentState } from '../lambda/marketing/consent-guard';
 import { deleteContactForGood, deleteEveryVersion } from '../lambda/marketing/contacts';
 import { versionPages } from '../lambda/shared/adapters/s3-versions';
+import { contactKey } from '../lambda/shared/contract';
 import type { Stores } from './maintenance-command';
 
 /** Where the releases before the contacts bucket kept the contacts, in the assets bucket. */

@@ -1,4 +1,4 @@
-import type { AwsCall } from '../../local/aws-proxy';
+import type { AwsCall } from 'cdk-local-cloud';
 import { measure } from '../stats';
 
 // Counting the functions' AWS calls, as the local cloud's proxy recorded them.

@@ -3,11 +3,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalCloudState } from 'cdk-local-cloud';
+import {
+  deliveries,
+  emulatorClientConfig,
+  functionCalls,
+  readLocalCloudState,
+  stopLocalCloud,
+} from 'cdk-local-cloud';
 import { versionPages } from '../../lambda/shared/adapters/s3-versions';
-import { deliveries, functionCalls } from '../../local/client';
-import { launchLocalCloud, stopLocalCloud } from '../../local/launch';
-import type { LocalCloudState } from '../../local/model';
-import { emulatorClientConfig, readLocalCloudState } from '../../local/state';
+import { launchCustomerPipeline } from '../../local/launch';
 import { type PipelineResources, pipelineResources, readTemplateFile } from './template';
 
 // The local cloud, as the end-to-end suite starts it, and what the benchmark asks of it.
@@ -31,7 +36,7 @@ const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-bench-'));
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   log(`starting the local cloud (time scale ${TIME_SCALE}) in ${dir} …`);
-  const { child, stateFile, workDir } = await launchLocalCloud({
+  const { child, stateFile, workDir } = await launchCustomerPipeline({
     dir,
     timeScale: TIME_SCALE,
   }).catch((error: unknown) => {

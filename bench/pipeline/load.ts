@@ -1,5 +1,6 @@
-import { DYNAMODB_WRITES } from '../../local/aws-proxy';
-import { callApi, deliveries, functionCalls, sinkCalls } from '../../local/client';
+import { callApi, DYNAMODB_WRITES, deliveries, functionCalls } from 'cdk-local-cloud';
+import { ARCHIVE_PREFIX, CONTACTS_PREFIX } from '../../lambda/shared/contract';
+import { sinkCalls } from '../../local/notification-sink';
 import { formatMeasured, measure } from '../stats';
 import { ratePerSecond } from './calls';
 import {
@@ -107,8 +108,8 @@ export const loadRun = async (
     const id = (call.body as { customerId?: string } | null)?.customerId;
     if (id !== undefined) finalWelcomes.set(id, (finalWelcomes.get(id) ?? 0) + 1);
   }
-  const archives = await versionsUnder(cloud, cloud.assetsBucket, 'customers/');
-  const contacts = await versionsUnder(cloud, cloud.contactsBucket, 'contacts/');
+  const archives = await versionsUnder(cloud, cloud.assetsBucket, ARCHIVE_PREFIX);
+  const contacts = await versionsUnder(cloud, cloud.contactsBucket, CONTACTS_PREFIX);
   const deadLetters = await deadLetterCount(cloud);
   const calls = (await functionCalls(cloud)).slice(callsBefore);
   const failedDeliveries = (await deliveries(cloud))

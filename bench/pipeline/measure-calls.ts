@@ -1,4 +1,6 @@
-import { callApi, deliveries, functionCalls, sinkCalls } from '../../local/client';
+import { callApi, deliveries, functionCalls } from 'cdk-local-cloud';
+import { archiveKey, contactKey } from '../../lambda/shared/contract';
+import { sinkCalls } from '../../local/notification-sink';
 import { measure } from '../stats';
 import {
   ACTIONS,
@@ -29,8 +31,6 @@ const measureCycle = async (
   functions: readonly FunctionConfig[],
   logs: LogReader,
 ): Promise<Record<Action, ActionSample>> => {
-  const archiveKey = (id: string) => `customers/${id}.json`;
-  const contactKey = (id: string) => `contacts/${id}.json`;
   const archiveVersions = async (id: string) =>
     (await versionsUnder(cloud, cloud.assetsBucket, archiveKey(id))).get(archiveKey(id))
       ?.versions ?? 0;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
+import type { CfnTemplate } from 'cdk-local-cloud';
 import { findResource, namedResources, resourcesWithRole } from '../../lib/resource-names';
-import type { CfnTemplate } from '../../local/model';
 
 /** The synthesized template a local cloud runs (its state's `templateFile`). */
 export const readTemplateFile = (file: string): CfnTemplate =>

@@ -13,9 +13,6 @@ export type ArchivePlan =
   | { readonly action: 'tombstone'; readonly replacing?: string }
   | { readonly action: 'skip'; readonly reason: string };
 
-/** Re-exported for ops/ and local/, which import it from here; new code imports the contract. */
-export { archiveKey } from '../shared/contract';
-
 /**
  * Events arrive late and twice: the archive moves only forward, and a tombstone ends
  * it. A deletion carries the version it removed, so it applies on top of that same

@@ -8,9 +8,6 @@ export interface MarketingContact {
   readonly consentVersion: number;
 }
 
-/** Re-exported for ops/ and local/, which import it from here; new code imports the contract. */
-export { contactKey } from '../shared/contract';
-
 /**
  * Where a consent change sits in the customer's history. A deletion takes the place
  * after the version it removed, the same as its tombstone: without the step, the

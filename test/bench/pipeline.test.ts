@@ -1,3 +1,4 @@
+import type { AwsCall, CfnTemplate } from 'cdk-local-cloud';
 import {
   type CallRange,
   countCalls,
@@ -14,8 +15,6 @@ import { pipelineResources, readTemplate } from '../../bench/pipeline/template';
 import { latencyTrend } from '../../bench/pipeline/trend';
 import { measure } from '../../bench/stats';
 import { RESOURCE_METADATA_KEY, resourcesWithRole } from '../../lib/resource-names';
-import type { AwsCall } from '../../local/aws-proxy';
-import type { CfnTemplate } from '../../local/model';
 import { synthPipeline } from '../synth';
 
 const call = (

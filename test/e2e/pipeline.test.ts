@@ -21,6 +21,7 @@ import {
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsCall, CfnTemplate } from 'cdk-local-cloud';
 import { callApi, control, deliveries, stopLocalCloud } from 'cdk-local-cloud';
+import { contactKey } from '../../lambda/shared/contract';
 import { namedResources } from '../../lib/resource-names';
 import { launchCustomerPipeline } from '../../local/launch';
 import { type SinkCall, sinkCalls } from '../../local/notification-sink';
@@ -55,8 +56,6 @@ beforeAll(() => {
 
 const versionsOf = (key: string, inBucket = bucket): Promise<ListObjectVersionsCommandOutput> =>
   cloud.s3.send(new ListObjectVersionsCommand({ Bucket: inBucket, Prefix: key }));
-/** Where the marketing consumer keeps a customer's contact, in the contacts bucket. */
-const contactKey = (id: string) => `contacts/${id}.json`;
 const contactVersionsOf = (id: string) => versionsOf(contactKey(id), contactsBucket);
 const exactVersions = (output: ListObjectVersionsCommandOutput, key: string) =>
   (output.Versions ?? []).filter((v) => v.Key === key);

@@ -1,2 +1,2 @@
-/** Hides the AWS SDK's NodeVersionSupportWarning; every other warning still prints. */
-export declare const hideSdkNodeVersionWarning: () => void;
+/** Drops the AWS SDK's NodeVersionSupportWarning where `target` raises it; every other warning still shows. */
+export declare const hideSdkNodeVersionWarning: (target?: NodeJS.Process) => void;

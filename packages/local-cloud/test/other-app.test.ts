@@ -1,0 +1,202 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { App, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { callApi, control, type RunningLocalCloud, startLocalCloud, waitFor } from '../src';
+import { emulatorClientConfig } from '../src/state';
+
+// An app that is not the customer pipeline, written as someone else would write one: a
+// plain lambda.Function whose asset does not bundle the AWS SDK (Lambda's runtime provides
+// it), a NodejsFunction (esbuild leaves @aws-sdk/* out for Node 18 and later), a queue, a
+// table, an HTTP API, and two things the local cloud does not run, which it must name.
+
+jest.setTimeout(180_000);
+
+const PACKAGE_DIR = path.resolve(__dirname, '..');
+const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
+
+/** ESM, importing the SDK that Lambda's Node.js runtime provides. */
+const INTAKE = `import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+const sqs = new SQSClient({});
+export const handler = async (event) => {
+  const order = JSON.parse(event.body);
+  await sqs.send(new SendMessageCommand({ QueueUrl: process.env.QUEUE_URL, MessageBody: JSON.stringify(order) }));
+  return { statusCode: 202, body: JSON.stringify({ accepted: order.id }) };
+};
+`;
+
+/** Bundled by NodejsFunction into CommonJS that requires the SDK at run time. */
+const WORKER = `import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+const db = new DynamoDBClient({});
+export const handler = async (event: { Records: { body: string }[] }) => {
+  for (const record of event.Records) {
+    const order = JSON.parse(record.body) as { id: string };
+    await db.send(new PutItemCommand({ TableName: process.env.TABLE_NAME, Item: { id: { S: order.id } } }));
+  }
+};
+`;
+
+let dir: string;
+let assembly: string;
+
+/** Synthesizes the orders app, as `cdk synth` would, into `dir/cdk.out`. */
+const synthOrdersApp = (): string => {
+  const source = path.join(dir, 'src');
+  fs.mkdirSync(path.join(source, 'intake'), { recursive: true });
+  fs.writeFileSync(path.join(source, 'intake', 'index.mjs'), INTAKE);
+  fs.writeFileSync(path.join(source, 'worker.ts'), WORKER);
+  const outdir = path.join(dir, 'cdk.out');
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'OrdersStack', {
+    env: { account: '123456789012', region: 'us-east-1' },
+  });
+  const queue = new sqs.Queue(stack, 'Orders');
+  const table = new dynamodb.Table(stack, 'OrdersTable', {
+    partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+  });
+  const intake = new lambda.Function(stack, 'Intake', {
+    runtime: lambda.Runtime.NODEJS_20_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromAsset(path.join(source, 'intake')),
+    environment: { QUEUE_URL: queue.queueUrl },
+  });
+  queue.grantSendMessages(intake);
+  const worker = new nodejs.NodejsFunction(stack, 'Worker', {
+    entry: path.join(source, 'worker.ts'),
+    runtime: lambda.Runtime.NODEJS_20_X,
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    environment: { TABLE_NAME: table.tableName },
+  });
+  worker.addEventSource(new SqsEventSource(queue, { batchSize: 5 }));
+  table.grantWriteData(worker);
+  const api = new apigwv2.HttpApi(stack, 'Api');
+  api.addRoutes({
+    path: '/orders',
+    methods: [apigwv2.HttpMethod.POST],
+    integration: new HttpLambdaIntegration('IntakeIntegration', intake),
+  });
+  // Not run locally, and so said by name: a Python function and S3 event notifications.
+  new lambda.Function(stack, 'Reporter', {
+    runtime: lambda.Runtime.PYTHON_3_12,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('def handler(event, context):\n    return None\n'),
+  });
+  new s3.Bucket(stack, 'Uploads').addEventNotification(
+    s3.EventType.OBJECT_CREATED,
+    new s3n.LambdaDestination(worker),
+  );
+  app.synth();
+  return outdir;
+};
+
+const start = async (appDir: string, lines: string[]): Promise<RunningLocalCloud> =>
+  startLocalCloud({
+    appDir,
+    assembly,
+    timeScale: 0.05,
+    apiPort: 0,
+    concurrency: 2,
+    stateFile: path.join(dir, `state-${lines.length}-${Date.now()}.json`),
+    workDir: path.join(dir, `work-${Date.now()}`),
+    print: (line) => lines.push(line),
+  });
+
+const logicalIdOf = (cloud: RunningLocalCloud, prefix: string): string => {
+  const found = Object.keys(cloud.state.resources).find(
+    (id) => id.startsWith(prefix) && cloud.state.resources[id]?.type === 'AWS::Lambda::Function',
+  );
+  if (found === undefined) throw new Error(`no function ${prefix}`);
+  return found;
+};
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-orders-'));
+  assembly = synthOrdersApp();
+});
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('another CDK app on the local cloud', () => {
+  let cloud: RunningLocalCloud;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    cloud = await start(PACKAGE_DIR, lines);
+  });
+  afterAll(async () => {
+    await cloud?.stop();
+  });
+
+  test('runs its only stack without being told its name', () => {
+    expect(cloud.state.stackName).toBe('OrdersStack');
+  });
+
+  test('carries an order from its HTTP API through the queue into the table', async () => {
+    const accepted = await callApi(cloud, 'POST', '/orders', { id: 'order-1' });
+    expect(accepted).toMatchObject({ status: 202, body: { accepted: 'order-1' } });
+
+    const dynamodb = new DynamoDBClient(emulatorClientConfig(cloud.state));
+    const table = Object.values(cloud.state.resources).find(
+      (r) => r.type === 'AWS::DynamoDB::Table',
+    );
+    try {
+      await waitFor(
+        async () => {
+          const { Item } = await dynamodb.send(
+            new GetItemCommand({ TableName: table?.ref, Key: { id: { S: 'order-1' } } }),
+          );
+          return Item !== undefined;
+        },
+        { timeoutMs: 60_000, what: 'the worker to store order-1' },
+      );
+    } finally {
+      dynamodb.destroy();
+    }
+  });
+
+  test('names what it does not run: the Python function and the S3 event notifications', () => {
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^function Reporter\w* is NOT EMULATED: runtime python3\.12/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^NOT EMULATED: Custom::S3BucketNotifications: S3 event notifications/),
+    );
+  });
+});
+
+describe('an app whose node_modules lack the SDK its functions leave to the runtime', () => {
+  let cloud: RunningLocalCloud;
+
+  beforeAll(async () => {
+    const bare = path.join(dir, 'bare-app');
+    fs.mkdirSync(path.join(bare, 'node_modules'), { recursive: true });
+    fs.writeFileSync(path.join(bare, 'package.json'), '{"name":"bare-app","private":true}');
+    cloud = await start(bare, []);
+  });
+  afterAll(async () => {
+    await cloud?.stop();
+  });
+
+  test('fails the function’s init naming the missing module and how to install it', async () => {
+    const outcome = await control(cloud, 'POST', `/invoke/${logicalIdOf(cloud, 'Intake')}`, {
+      body: JSON.stringify({ id: 'order-2' }),
+    });
+    expect(outcome).toMatchObject({ ok: false });
+    const { errorMessage } = (outcome as { error: { errorMessage: string } }).error;
+    expect(errorMessage).toContain('imports @aws-sdk/client-sqs');
+    expect(errorMessage).toContain('npm install --save-dev @aws-sdk/client-sqs');
+  });
+});

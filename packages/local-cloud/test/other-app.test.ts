@@ -47,6 +47,7 @@ export const handler = async (event: { Records: { body: string }[] }) => {
 `;
 
 let dir: string;
+let outside: string;
 let assembly: string;
 
 /** Synthesizes the orders app, as `cdk synth` would, into `dir/cdk.out`. */
@@ -121,12 +122,19 @@ const logicalIdOf = (cloud: RunningLocalCloud, prefix: string): string => {
 };
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-orders-'));
-  assembly = synthOrdersApp();
+  // Under the repository: NodejsFunction bundles only entries under its project root.
+  fs.mkdirSync(path.join(PACKAGE_DIR, '.test-apps'), { recursive: true });
+  dir = fs.mkdtempSync(path.join(PACKAGE_DIR, '.test-apps', 'orders-'));
+  // The assembly runs from outside the repository, as a deployed bundle would: nothing up
+  // its tree has node_modules, so the SDK it leaves out must come from the app's.
+  outside = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-orders-'));
+  assembly = path.join(outside, 'cdk.out');
+  fs.cpSync(synthOrdersApp(), assembly, { recursive: true });
 });
 
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(outside, { recursive: true, force: true });
 });
 
 describe('another CDK app on the local cloud', () => {
@@ -179,15 +187,18 @@ describe('another CDK app on the local cloud', () => {
 
 describe('an app whose node_modules lack the SDK its functions leave to the runtime', () => {
   let cloud: RunningLocalCloud;
+  let bare: string;
 
   beforeAll(async () => {
-    const bare = path.join(dir, 'bare-app');
-    fs.mkdirSync(path.join(bare, 'node_modules'), { recursive: true });
+    // Outside the repository, so that nothing up the tree has node_modules to fall back on.
+    bare = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-bare-app-'));
+    fs.mkdirSync(path.join(bare, 'node_modules'));
     fs.writeFileSync(path.join(bare, 'package.json'), '{"name":"bare-app","private":true}');
     cloud = await start(bare, []);
   });
   afterAll(async () => {
     await cloud?.stop();
+    fs.rmSync(bare, { recursive: true, force: true });
   });
 
   test('fails the function’s init naming the missing module and how to install it', async () => {

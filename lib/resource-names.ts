@@ -83,3 +83,12 @@ export const findResource = (template: TemplateLike, name: string, role: Resourc
     `the template has no ${role} named ${name}; it has: ${known.join(', ') || 'no named resources'}`,
   );
 };
+
+/** The logical id a `Ref` or `Fn::GetAtt` points at, or `undefined` for anything else. */
+export const referencedId = (value: unknown): string | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { Ref: ref, 'Fn::GetAtt': getAtt } = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
+  if (typeof ref === 'string') return ref;
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  return undefined;
+};

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { CfnResource, CfnTemplate } from 'cdk-local-cloud';
 import * as z from 'zod';
-import { nameOf, RESOURCE_METADATA_KEY } from '../lib/resource-names';
+import { nameOf, RESOURCE_METADATA_KEY, referencedId } from '../lib/resource-names';
 import type { ResourceLocator } from '../ops/stack-target';
 
 export type DeadLetterKind = 'queue' | 'subscription';
@@ -49,15 +49,6 @@ export class UnknownConsumer extends Error {
     this.name = 'UnknownConsumer';
   }
 }
-
-/** The logical id a `Ref` or `Fn::GetAtt` points at; `undefined` for a literal. */
-export const referencedId = (value: unknown): string | undefined => {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { Ref: ref, 'Fn::GetAtt': getAtt } = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
-  if (typeof ref === 'string') return ref;
-  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
-  return undefined;
-};
 
 const propertyAt = (resource: CfnResource, ...path: string[]): unknown => {
   let value: unknown = resource.Properties;

@@ -22,8 +22,9 @@ import {
 } from '../lambda/stream-publisher/failure-record';
 import { type Outgoing, publishInOrder } from '../lambda/stream-publisher/sns-publisher';
 import { readStreamRecord } from '../lambda/stream-publisher/stream-record';
+import { referencedId } from '../lib/resource-names';
 import type { ResourceLocator } from '../ops/stack-target';
-import { consumerOf, referencedId } from './dead-letters';
+import { consumerOf } from './dead-letters';
 
 /** A failure bucket of the template, and what its records belong to. */
 export interface StreamFailureBucket {

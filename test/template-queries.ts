@@ -1,6 +1,9 @@
 import type { Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import { referencedId } from '../lib/resource-names';
+
+export { referencedId };
 
 /** A CloudFormation resource as `Template.toJSON()` gives it. */
 export interface CfnResourceJson {
@@ -44,18 +47,6 @@ export const ref = (logicalId: string) => ({ Ref: logicalId });
 export const getAtt = (logicalId: string, attribute: string) => ({
   'Fn::GetAtt': [logicalId, attribute],
 });
-
-/** The logical id a `Ref` or `Fn::GetAtt` points at, or `undefined` for anything else. */
-export const referencedId = (value: unknown): string | undefined => {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { Ref: refId, 'Fn::GetAtt': attribute } = value as {
-    Ref?: unknown;
-    'Fn::GetAtt'?: unknown;
-  };
-  if (typeof refId === 'string') return refId;
-  if (Array.isArray(attribute) && typeof attribute[0] === 'string') return attribute[0];
-  return undefined;
-};
 
 export interface PolicyStatementJson {
   readonly Sid?: string;

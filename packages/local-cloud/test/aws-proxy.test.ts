@@ -89,6 +89,7 @@ afterEach(async () => {
 });
 
 let tableCount = 0;
+/** Created through the proxy, as the local cloud creates a table: CreateTable, DescribeTable. */
 const createTable = async (dynamodb: DynamoDBClient): Promise<string> => {
   tableCount += 1;
   return (await createCustomerTable(dynamodb, `customers-${tableCount}`)).name;
@@ -162,6 +163,7 @@ describe('forwarding and counting', () => {
       summary(proxy.calls()).map(({ service, operation }) => `${service} ${operation}`),
     ).toEqual([
       'dynamodb CreateTable',
+      'dynamodb DescribeTable',
       'dynamodb PutItem',
       'dynamodb TransactWriteItems',
       'streams.dynamodb DescribeStream',
@@ -269,7 +271,7 @@ describe('faults', () => {
       new PutItemCommand({ TableName, Item: { pk: { S: 'CUSTOMER#1' }, sk: { S: 'PROFILE' } } }),
     );
 
-    expect(summary(proxy.calls()).slice(2)).toEqual([
+    expect(summary(proxy.calls()).slice(3)).toEqual([
       { caller: 'stream-publisher', service: 'sns', operation: 'Publish', status: 0 },
       { caller: 'stream-publisher', service: 'dynamodb', operation: 'PutItem', status: 200 },
     ]);
@@ -302,7 +304,7 @@ describe('faults', () => {
     await dynamodb.send(new GetItemCommand({ TableName, Key: key }));
 
     expect(summary(proxy.calls()).map(({ operation, status }) => `${operation} ${status}`)).toEqual(
-      ['CreateTable 200', 'GetItem 500', 'GetItem 200'],
+      ['CreateTable 200', 'DescribeTable 200', 'GetItem 500', 'GetItem 200'],
     );
   });
 

@@ -200,19 +200,23 @@ const inlineCodeDirectory = (workDir: string, logicalId: string, source: string)
   return dir;
 };
 
+/** The stack as provisioned on the emulator, and how its references resolve there. */
+interface Deployed {
+  readonly stack: SynthesizedStack;
+  readonly provisioned: ProvisionResult;
+  readonly context: ResolveContext;
+}
+
 interface HostedFunctions {
   readonly hosts: Map<string, FunctionHost>;
   readonly proxies: Map<string, AwsProxy>;
   readonly calls: AwsCall[];
   readonly tableGate: CallGate;
-  readonly hostFor: (nameOrArn: string) => FunctionHost;
 }
 
 const hostFunctions = async (
   { options, print, onStop }: Step,
-  stack: SynthesizedStack,
-  provisioned: ProvisionResult,
-  context: ResolveContext,
+  { stack, provisioned, context }: Deployed,
   endpoint: string,
 ): Promise<HostedFunctions> => {
   const logDir = path.resolve(options.workDir, 'logs');
@@ -286,20 +290,13 @@ const hostFunctions = async (
     hosts.set(id, host);
     onStop(() => host.close());
   }
-  const hostFor = (nameOrArn: string): FunctionHost => {
-    const host = hosts.get(nameOrArn);
-    if (host === undefined) throw new Error(`no local function for ${nameOrArn}`);
-    return host;
-  };
-  return { hosts, proxies, calls, tableGate, hostFor };
+  return { hosts, proxies, calls, tableGate };
 };
 
 /** The template's SNS → SQS subscriptions, for the flow lines. */
 const consumerRoutes = (
   { options }: Step,
-  stack: SynthesizedStack,
-  provisioned: ProvisionResult,
-  context: ResolveContext,
+  { stack, provisioned, context }: Deployed,
 ): ConsumerRoute[] => {
   const resources = Object.entries(stack.template.Resources);
   const queueByArn = new Map(
@@ -333,9 +330,7 @@ const consumerRoutes = (
 /** Event source mappings → pollers, as Lambda's would poll. Returns how many run. */
 const startPollers = async (
   step: Step,
-  stack: SynthesizedStack,
-  provisioned: ProvisionResult,
-  context: ResolveContext,
+  { stack, provisioned, context }: Deployed,
   clients: Clients,
   functions: HostedFunctions,
   flows: FlowTracker,
@@ -463,9 +458,7 @@ const startPollers = async (
 /** The template's HTTP API (API Gateway v2), served on loopback. Returns its URL, if any. */
 const serveHttpApi = async (
   { options, print, onStop }: Step,
-  stack: SynthesizedStack,
-  provisioned: ProvisionResult,
-  context: ResolveContext,
+  { stack, provisioned, context }: Deployed,
   functions: HostedFunctions,
 ): Promise<string | undefined> => {
   const resources = Object.entries(stack.template.Resources);
@@ -558,23 +551,15 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       region: LOCAL_REGION,
       stackName: stack.stackName,
     };
-    const functions = await hostFunctions(step, stack, provisioned, context, endpoint);
-    const flows = new FlowTracker(consumerRoutes(step, stack, provisioned, context), step.print, {
+    const deployed: Deployed = { stack, provisioned, context };
+    const functions = await hostFunctions(step, deployed, endpoint);
+    const flows = new FlowTracker(consumerRoutes(step, deployed), step.print, {
       label: options.labelOf,
     });
     step.onStop(() => flows.stop());
     const deliveries: Delivery[] = [];
-    const mappings = await startPollers(
-      step,
-      stack,
-      provisioned,
-      context,
-      clients,
-      functions,
-      flows,
-      deliveries,
-    );
-    const apiUrl = await serveHttpApi(step, stack, provisioned, context, functions);
+    const mappings = await startPollers(step, deployed, clients, functions, flows, deliveries);
+    const apiUrl = await serveHttpApi(step, deployed, functions);
     // The control API: tests and tools drive the cloud through it.
     const control = await startControlApi(functions.hosts, functions.proxies, {
       calls: functions.calls,

@@ -86,8 +86,7 @@ export function render(result: PipelineResult): string {
         : 'not measured. ') +
       `Sustained: ${sustained} (every customer welcomed once, archived once, given a contact, DLQs empty, latency not growing: the last quarter's median within ${MAX_RISE_MS} ms of the first's, or within twice it while the least-squares slope of latency over send time stays under ${MAX_GROWTH_MS_PER_SECOND} ms per second of the run, i.e. completing within 10% of the offered rate). ` +
       'Done means: the provider received the welcome (sink receivedAt), the archive and marketing handlers logged their write (millisecond timestamps; S3 checked after). ' +
-      'These limits are the emulator’s, not the design’s: the local cloud runs each function with at most 4 concurrent invocations and lets one DynamoDB write through at a time ' +
-      '(against moto’s transaction rollback), and moto copies the whole table for every TransactWriteItems, so its writes slow down as the table grows. ' +
+      'These limits are the emulator’s, not the design’s: the local cloud runs each function with at most 4 concurrent invocations, and moto serves one DynamoDB request at a time (the local cloud’s patch, for DynamoDB’s atomicity). ' +
       (behind === undefined
         ? 'No rate tried made the local cloud fall behind. '
         : `Where it fell behind (${behind.offeredPerSecond}/s), it made ${behind.dynamodbWritesPerSecond.toFixed(0)} DynamoDB writes/s; a customer takes four (the API's transaction, welcome's claim and mark, marketing's consent record): about ${(behind.dynamodbWritesPerSecond / 4).toFixed(0)} customers/s, the emulator's ceiling. `) +

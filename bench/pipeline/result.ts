@@ -53,7 +53,7 @@ export interface LoadRun {
   readonly ok: boolean;
   readonly problems: readonly string[];
   readonly publishBatchesPerCustomer: number;
-  /** The emulator's DynamoDB writes (one at a time locally) per second of the run: its bottleneck. */
+  /** The emulator's DynamoDB writes per second of the run. */
   readonly dynamodbWritesPerSecond: number;
   readonly latency: LatencySet | null;
 }

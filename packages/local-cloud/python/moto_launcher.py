@@ -7,9 +7,12 @@ process exits with it, so no emulator is ever left behind. It ignores SIGINT:
 a Ctrl-C in the terminal is for the local cloud, which stops its pollers before
 its emulator.
 
-Patches that make moto behave as AWS does go here, each named and tested.
+Before moto serves anything, moto_patches.py makes it behave as AWS does where the
+local cloud depends on it (each patch named and tested there); it refuses a moto
+version the patches were not written for.
 """
 
+import logging
 import os
 import signal
 import sys
@@ -24,7 +27,16 @@ def main() -> int:
     except ImportError as error:
         print(f"moto is not installed: {error}", file=sys.stderr)
         return 3
+    import moto_patches
 
+    try:
+        moto_patches.apply_all()
+    except moto_patches.UnsupportedMotoVersion as error:
+        print(str(error), file=sys.stderr)
+        return 4
+
+    # Werkzeug logs every request to stderr, which nobody reads once moto is up: time wasted.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     _, bound = server.get_host_and_port()

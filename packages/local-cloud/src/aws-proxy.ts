@@ -45,42 +45,14 @@ export interface AwsProxy {
   close(): Promise<void>;
 }
 
-/** Lets one call through at a time; calls queue in arrival order. */
-export class CallGate {
-  private tail: Promise<void> = Promise.resolve();
-
-  /** Waits for the calls before it; the returned function lets the next one through. */
-  enter(): Promise<() => void> {
-    let leave: () => void = () => {};
-    const turn = new Promise<void>((resolve) => {
-      leave = resolve;
-    });
-    const entered = this.tail.then(() => leave);
-    this.tail = this.tail.then(() => turn);
-    return entered;
-  }
-}
-
 export interface AwsProxyOptions {
   readonly caller: string;
   /** The emulator's endpoint, e.g. `http://127.0.0.1:5000`. */
   readonly target: string;
   readonly onCall?: (call: AwsCall) => void;
-  /**
-   * Calls that must not overlap with each other, across every proxy sharing the
-   * gate: see `DYNAMODB_WRITES`.
-   */
-  readonly serialize?: {
-    readonly gate: CallGate;
-    readonly applies: (call: { service: string; operation: string }) => boolean;
-  };
 }
 
-/**
- * moto answers a failed TransactWriteItems by putting back a deep copy of the
- * whole table taken before it began: a write that landed meanwhile is lost, and
- * the stream's shard object is replaced. Writes one at a time avoid the loss.
- */
+/** The DynamoDB operations that write items: what the bench counts as writes. */
 export const DYNAMODB_WRITES = new Set([
   'PutItem',
   'UpdateItem',
@@ -312,7 +284,6 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
     classified: Classified,
     form: Buffer | undefined,
     startedAt: number,
-    leaveGate: () => void,
   ) => {
     const upstream = http.request({
       protocol: target.protocol,
@@ -328,7 +299,6 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
     const finish = (status: number) => {
       if (recordedCall) return;
       recordedCall = true;
-      leaveGate();
       record(classified, status, startedAt);
     };
     upstream.on('response', (answer) => {
@@ -384,10 +354,7 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
         response.end(body, () => record(classified, 500, startedAt));
         return;
       }
-      const serialize = options.serialize;
-      const leaveGate =
-        serialize?.applies(classified) === true ? await serialize.gate.enter() : () => {};
-      forward(request, response, classified, form, startedAt, leaveGate);
+      forward(request, response, classified, form, startedAt);
     })().catch(() => request.socket.destroy());
   });
 

@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { onlyStackOf, readStack, type SynthesizedStack, synthesize } from './assembly';
-import { type AwsCall, type AwsProxy, CallGate, DYNAMODB_WRITES, startAwsProxy } from './aws-proxy';
+import { type AwsCall, type AwsProxy, startAwsProxy } from './aws-proxy';
 import { type Delivery, startControlApi } from './control-api';
 import { parseFilterCriteria } from './event-filter';
 import { type ConsumerRoute, FlowTracker, type MessageLabel } from './flow-tracker';
@@ -211,7 +211,6 @@ interface HostedFunctions {
   readonly hosts: Map<string, FunctionHost>;
   readonly proxies: Map<string, AwsProxy>;
   readonly calls: AwsCall[];
-  readonly tableGate: CallGate;
 }
 
 const hostFunctions = async (
@@ -224,8 +223,6 @@ const hostFunctions = async (
   const hosts = new Map<string, FunctionHost>();
   const proxies = new Map<string, AwsProxy>();
   const calls: AwsCall[] = [];
-  // Table writes one at a time, and never while a stream poller reads: see StreamPoller.
-  const tableGate = new CallGate();
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
@@ -247,10 +244,6 @@ const hostFunctions = async (
       caller: id,
       target: endpoint,
       onCall: (call) => calls.push(call),
-      serialize: {
-        gate: tableGate,
-        applies: (call) => call.service === 'dynamodb' && DYNAMODB_WRITES.has(call.operation),
-      },
     });
     proxies.set(id, proxy);
     onStop(() => proxy.close());
@@ -290,7 +283,7 @@ const hostFunctions = async (
     hosts.set(id, host);
     onStop(() => host.close());
   }
-  return { hosts, proxies, calls, tableGate };
+  return { hosts, proxies, calls };
 };
 
 /** The template's SNS → SQS subscriptions, for the flow lines. */
@@ -393,7 +386,6 @@ const startPollers = async (
       const destination = destinationArn ? physicalByAttribute(destinationArn) : undefined;
       const poller = new StreamPoller({
         streams: clients.streams,
-        tableGate: functions.tableGate,
         sqs: clients.sqs,
         sns: clients.sns,
         s3: clients.s3,

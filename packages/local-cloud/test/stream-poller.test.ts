@@ -291,6 +291,30 @@ describe('StreamPoller against moto', () => {
     );
   });
 
+  it('follows each page’s NextShardIterator, as Lambda does: one GetShardIterator per shard', async () => {
+    const table = await createTable();
+    const target = new FakeFunction();
+    const sent: string[] = [];
+    const send = streams.send.bind(streams);
+    const spy = jest.spyOn(streams, 'send').mockImplementation(((command: {
+      constructor: { name: string };
+    }) => {
+      sent.push(command.constructor.name);
+      return send(command as never);
+    }) as typeof streams.send);
+    try {
+      await startPoller(table.streamArn, target);
+      for (const pk of ['a', 'b', 'c']) {
+        await put(table.name, pk);
+        await waitFor(() => target.keys().includes(pk), { timeoutMs: 15_000, what: pk });
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(sent.filter((name) => name === 'GetShardIteratorCommand')).toHaveLength(1);
+    expect(sent.filter((name) => name === 'GetRecordsCommand').length).toBeGreaterThan(3);
+  });
+
   it('starts after the records already on the stream when the position is LATEST', async () => {
     const table = await createTable();
     await put(table.name, 'earlier');

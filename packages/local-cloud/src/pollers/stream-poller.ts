@@ -9,7 +9,6 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { CallGate } from '../aws-proxy';
 import { type EventPattern, matchesAnyPattern } from '../event-filter';
 import type { InvokeOutcome, LambdaInvoker } from '../model';
 import { sleep } from '../net';
@@ -60,14 +59,6 @@ export interface StreamPollerEvents {
 
 export interface StreamPollerOptions extends StreamPollerEvents {
   readonly streams: DynamoDBStreamsClient;
-  /**
-   * Held while reading the stream, and by every write to the table (see
-   * `DYNAMODB_WRITES` in aws-proxy.ts). moto appends a transaction's stream records
-   * as it goes and drops them when it rolls the transaction back, then reuses their
-   * sequence numbers: a read in between would publish records of a write that never
-   * happened and skip real ones.
-   */
-  readonly tableGate?: CallGate;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   /** For an S3 on-failure destination. */
@@ -163,6 +154,14 @@ export const batchResult = (
  * given up goes to the on-failure destination as Lambda's invocation record (to an S3
  * bucket, with the records themselves as its payload).
  */
+/** A reader's place on a shard. */
+interface ShardCursor {
+  iterator?: string;
+  /** The sequence number of the last record read. */
+  after?: string;
+  closed?: boolean;
+}
+
 export class StreamPoller {
   private running = false;
   private loops: Promise<void>[] = [];
@@ -194,12 +193,7 @@ export class StreamPoller {
     await Promise.all(this.loops);
   }
 
-  /**
-   * An iterator for the records after a sequence number, or from the start of the
-   * shard. Taken afresh for every read: moto replaces a table's stream shard when
-   * it rolls back a failed transaction, and an iterator on the old shard would
-   * never see another record.
-   */
+  /** An iterator for the records after a sequence number, or from the start of the shard. */
   private async iterator(shardId: string, after: string | undefined): Promise<string | undefined> {
     const { streams, settings } = this.options;
     const position =
@@ -212,47 +206,55 @@ export class StreamPoller {
     return answer.ShardIterator;
   }
 
-  /** The records after `after` (or from the start), read while no table write is under way. */
-  private async readAfter(
-    shardId: string,
-    after: string | undefined,
-  ): Promise<_Record[] | undefined> {
-    const leave = (await this.options.tableGate?.enter()) ?? (() => {});
-    try {
-      const shardIterator = await this.iterator(shardId, after);
-      if (shardIterator === undefined) return undefined;
-      const page = await this.options.streams.send(
-        new GetRecordsCommand({ ShardIterator: shardIterator, Limit: 1000 }),
-      );
-      return page.Records ?? [];
-    } finally {
-      leave();
+  /**
+   * The next records of the shard at `cursor`, following each page's NextShardIterator
+   * as Lambda does; an expired iterator is taken again after the last record read.
+   * Undefined once the shard is closed.
+   */
+  private async readNext(shardId: string, cursor: ShardCursor): Promise<_Record[] | undefined> {
+    if (cursor.closed) return undefined;
+    for (let attempt = 0; ; attempt += 1) {
+      cursor.iterator ??= await this.iterator(shardId, cursor.after);
+      if (cursor.iterator === undefined) {
+        cursor.closed = true;
+        return undefined;
+      }
+      try {
+        const page = await this.options.streams.send(
+          new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: 1000 }),
+        );
+        const records = page.Records ?? [];
+        cursor.after = records[records.length - 1]?.dynamodb?.SequenceNumber ?? cursor.after;
+        cursor.iterator = page.NextShardIterator;
+        if (cursor.iterator === undefined) cursor.closed = true;
+        return records;
+      } catch (error) {
+        if ((error as Error).name !== 'ExpiredIteratorException' || attempt > 0) throw error;
+        cursor.iterator = undefined;
+      }
     }
   }
 
   /** The newest sequence number on the shard now: where LATEST starts. */
   private async newestSequence(shardId: string): Promise<string | undefined> {
-    let newest: string | undefined;
+    const cursor: ShardCursor = {};
     for (;;) {
-      const records = await this.readAfter(shardId, newest);
-      const last = records?.[records.length - 1]?.dynamodb?.SequenceNumber;
-      if (last === undefined) return newest;
-      newest = last;
+      const records = await this.readNext(shardId, cursor);
+      if (records === undefined || records.length === 0) return cursor.after;
     }
   }
 
   private async pollShard(shardId: string, startAfter: string | undefined): Promise<void> {
     const { settings } = this.options;
-    // The last record read from the shard, processed or filtered out.
-    let lastRead = startAfter;
+    // Where reading goes on: after the last record read, processed or filtered out.
+    const cursor: ShardCursor = { after: startAfter };
     const pending: DynamoDBRecord[] = [];
     let windowEnds = Number.POSITIVE_INFINITY;
     while (this.running) {
       try {
         if (pending.length < settings.batchSize) {
-          const read = await this.readAfter(shardId, lastRead);
+          const read = await this.readNext(shardId, cursor);
           if (read === undefined) return;
-          lastRead = read[read.length - 1]?.dynamodb?.SequenceNumber ?? lastRead;
           const records = read
             .map((r) => toLambdaStreamRecord(r, settings.streamArn, settings.region))
             // Lambda drops records the filter criteria reject, for good.

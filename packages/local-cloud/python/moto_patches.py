@@ -1,0 +1,252 @@
+"""Where moto 5.2.1 behaves unlike AWS in ways the local cloud depends on: the patches.
+
+Each patch is named after the moto behaviour it corrects and has its tests in
+test_moto_patches.py. They reach into moto's internals, so `check_moto_version` refuses
+any moto they were not written for.
+
+- `serialize_dynamodb`: moto's server is threaded and its DynamoDB backend has no lock;
+  DynamoDB's single-item writes and transactions are atomic to every other request. One
+  lock around every DynamoDB and DynamoDB Streams request gives that.
+- `atomic_transact_write_items`: moto deep-copies every table a transaction touches,
+  stream included, before each TransactWriteItems, and on any failure puts the copies
+  back: slow (a copy of the whole table per transaction) and wrong (the restore loses
+  writes other requests made meanwhile and replaces the stream's shard, orphaning its
+  iterators). DynamoDB checks every condition first and applies all writes or none.
+- `idempotent_transactions`: moto ignores `ClientRequestToken`. DynamoDB answers a repeated
+  token within 10 minutes with success and applies nothing again, or with
+  IdempotentParameterMismatchException if the request differs.
+"""
+
+import copy
+import json
+import threading
+import time
+from typing import Any, Callable
+
+SUPPORTED_MOTO_VERSIONS = ("5.2.1",)
+
+# How long DynamoDB remembers a ClientRequestToken.
+IDEMPOTENCY_WINDOW_SECONDS = 600
+
+
+class UnsupportedMotoVersion(RuntimeError):
+    pass
+
+
+def check_moto_version(version: str) -> None:
+    if version not in SUPPORTED_MOTO_VERSIONS:
+        raise UnsupportedMotoVersion(
+            f"moto {version} is not a version the local cloud's patches were written for "
+            f"({', '.join(SUPPORTED_MOTO_VERSIONS)}): they replace moto internals, so they "
+            'refuse to guess. Install one of those (pip install "moto[server]==5.2.1").'
+        )
+
+
+# One lock for DynamoDB and its streams: a request sees every other request whole.
+DYNAMODB_LOCK = threading.RLock()
+
+
+def _serialized(call_action: Callable[..., Any]) -> Callable[..., Any]:
+    def locked(self: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return call_action(self)
+
+    locked.__wrapped__ = call_action  # type: ignore[attr-defined]
+    return locked
+
+
+def serialize_dynamodb() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        handler.call_action = _serialized(handler.call_action)
+
+
+def _target_key(table: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return op["Key"]
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """DynamoDB's TransactWriteItems: all conditions hold and every write applies, or nothing."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    plan = []
+    targets: set[tuple[str, str]] = set()
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise MockValidationException("Unsupported transaction operation")
+        table = backend.get_table(op["TableName"])
+        key = _target_key(table, op_type, op)
+        target = (str(op["TableName"]), str(dict(sorted(key.items()))))
+        if target in targets:
+            raise MultipleTransactionsException()
+        targets.add(target)
+        plan.append((op_type, op, table, key))
+
+    # Every condition, against the items as they are now.
+    reasons: list[tuple[Any, Any, Any]] = []
+    for op_type, op, table, key in plan:
+        current = backend.get_item(op["TableName"], key)
+        condition = op.get("ConditionExpression")
+        if condition is not None:
+            expression = get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if not expression.expr(current):
+                old = (
+                    current.to_json()["Attributes"]
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
+                    else None
+                )
+                reasons.append(("ConditionalCheckFailed", "The conditional request failed", old))
+                continue
+        reasons.append((None, None, None))
+    if any(code is not None for code, _, _ in reasons):
+        raise TransactionCanceledException(reasons)
+
+    # Every write. A write moto refuses part-way (an update that does not apply to the item)
+    # cancels the transaction: the items written so far and their stream records are undone.
+    undo: list[tuple[Any, Any, Any, Any]] = []
+    stream_lengths = {
+        id(table): (table, len(table.stream_shard.items))
+        for _, _, table, _ in plan
+        if table.stream_shard is not None
+    }
+    for index, (op_type, op, table, key) in enumerate(plan):
+        if op_type == "ConditionCheck":
+            continue
+        hash_key, range_key = backend.get_keys_value(table, key)
+        undo.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        try:
+            if op_type == "Put":
+                backend.put_item(
+                    op["TableName"],
+                    op["Item"],
+                    expression_attribute_names=op.get("ExpressionAttributeNames"),
+                    expression_attribute_values=op.get("ExpressionAttributeValues"),
+                )
+            elif op_type == "Delete":
+                backend.delete_item(op["TableName"], key)
+            else:
+                backend.update_item(
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=op.get("ExpressionAttributeNames"),
+                    expression_attribute_values=op.get("ExpressionAttributeValues"),
+                )
+        except Exception as error:
+            _undo(undo, stream_lengths)
+            failed = [(None, None, None)] * len(plan)
+            failed[index] = ("ValidationError", getattr(error, "message", str(error)), None)
+            raise TransactionCanceledException(failed) from error
+
+
+def _undo(undo: list[tuple[Any, Any, Any, Any]], stream_lengths: dict[int, tuple[Any, int]]) -> None:
+    for table, hash_key, range_key, previous in reversed(undo):
+        if previous is None:
+            if range_key is not None:
+                table.items.get(hash_key, {}).pop(range_key, None)
+            else:
+                table.items.pop(hash_key, None)
+        elif range_key is not None:
+            table.items[hash_key][range_key] = previous
+        else:
+            table.items[hash_key] = previous
+    for table, length in stream_lengths.values():
+        del table.stream_shard.items[length:]
+
+
+def atomic_transact_write_items() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    DynamoDBBackend.transact_write_items = _transact_write_items
+
+
+class _Tokens:
+    """The ClientRequestTokens of transactions that succeeded, per account and region."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.seen: dict[tuple[str, str, str], tuple[str, float]] = {}
+
+    def _fresh(self, key: tuple[str, str, str]) -> tuple[str, float] | None:
+        entry = self.seen.get(key)
+        if entry is not None and self.clock() - entry[1] > IDEMPOTENCY_WINDOW_SECONDS:
+            del self.seen[key]
+            return None
+        return entry
+
+
+TOKENS = _Tokens()
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    request = {k: v for k, v in body.items() if k != "ClientRequestToken"}
+    return json.dumps(request, sort_keys=True, default=str)
+
+
+def idempotent_transactions() -> None:
+    from moto.dynamodb.exceptions import DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    class IdempotentParameterMismatchException(DynamodbException):
+        def __init__(self) -> None:
+            super().__init__(
+                "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                "Request with the same client token has different parameters than the original",
+            )
+
+    original = DynamoHandler.transact_write_items
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        key = (self.current_account, self.region, token)
+        fingerprint = _fingerprint(self.body)
+        seen = TOKENS._fresh(key)
+        if seen is not None:
+            if seen[0] != fingerprint:
+                raise IdempotentParameterMismatchException()
+            # Succeeded before: succeed again, apply nothing.
+            return _empty_result()
+        result = original(self)
+        TOKENS.seen[key] = (fingerprint, TOKENS.clock())
+        return result
+
+    DynamoHandler.transact_write_items = transact_write_items
+
+
+def _empty_result() -> Any:
+    from moto.core.responses import ActionResult
+
+    return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+
+
+def apply_all() -> None:
+    import moto
+
+    check_moto_version(moto.__version__)
+    serialize_dynamodb()
+    atomic_transact_write_items()
+    idempotent_transactions()

@@ -1,0 +1,268 @@
+"""The moto patches against a real moto server on loopback, through boto3 as a client sees them.
+
+Run: python3 -m unittest discover -s packages/local-cloud/python (npm test runs it).
+"""
+
+import logging
+import threading
+import unittest
+import uuid
+
+import boto3
+import moto
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+import moto_patches
+
+moto_patches.apply_all()
+# Werkzeug logs every request; the tests' output is their results.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def client(service, endpoint):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=20),
+    )
+
+
+class Patched(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        cls.server.start()
+        host, port = cls.server.get_host_and_port()
+        cls.endpoint = f"http://{host}:{port}"
+        cls.dynamodb = client("dynamodb", cls.endpoint)
+        cls.streams = client("dynamodbstreams", cls.endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def setUp(self):
+        self.table = f"t-{uuid.uuid4().hex[:8]}"
+        created = self.dynamodb.create_table(
+            TableName=self.table,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        self.stream_arn = created["TableDescription"]["LatestStreamArn"]
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def key(self, pk, sk="P"):
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def put(self, pk, **attributes):
+        item = {**self.key(pk), **{k: {"S": v} for k, v in attributes.items()}}
+        return {"Put": {"TableName": self.table, "Item": item}}
+
+    def add_one(self, pk):
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self.key(pk),
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+
+    def item(self, pk):
+        return self.dynamodb.get_item(TableName=self.table, Key=self.key(pk), ConsistentRead=True).get("Item")
+
+    def iterator(self):
+        shard = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
+        return self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def stream_records(self):
+        return self.streams.get_records(ShardIterator=self.iterator())["Records"]
+
+    def cancelled(self, items, **kwargs):
+        with self.assertRaises(ClientError) as caught:
+            self.dynamodb.transact_write_items(TransactItems=items, **kwargs)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "TransactionCanceledException")
+        return caught.exception.response.get("CancellationReasons", [])
+
+    # ---- atomic_transact_write_items ----------------------------------------------------
+
+    def test_concurrent_transactions_are_all_applied(self):
+        threads, per_thread = 8, 25
+
+        def work(worker):
+            dynamodb = client("dynamodb", self.endpoint)
+            for n in range(per_thread):
+                dynamodb.transact_write_items(
+                    TransactItems=[self.put(f"item-{worker}-{n}"), self.add_one("counter")]
+                )
+
+        running = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
+        for thread in running:
+            thread.start()
+        for thread in running:
+            thread.join()
+
+        self.assertEqual(self.item("counter")["n"], {"N": str(threads * per_thread)})
+        for worker in range(threads):
+            for n in range(per_thread):
+                self.assertIsNotNone(self.item(f"item-{worker}-{n}"))
+
+    def test_a_cancelled_transaction_leaves_no_item_and_no_stream_record(self):
+        self.dynamodb.put_item(TableName=self.table, Item=self.key("existing"))
+        before = len(self.stream_records())
+
+        reasons = self.cancelled(
+            [
+                self.put("new"),
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table,
+                        "Key": self.key("missing"),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                {"Delete": {"TableName": self.table, "Key": self.key("existing")}},
+            ]
+        )
+
+        self.assertEqual([r["Code"] for r in reasons], ["None", "ConditionalCheckFailed", "None"])
+        self.assertIsNone(self.item("new"))
+        self.assertIsNotNone(self.item("existing"))
+        self.assertEqual(len(self.stream_records()), before)
+
+    def test_a_write_that_fails_part_way_is_undone_with_its_stream_records(self):
+        self.dynamodb.put_item(TableName=self.table, Item={**self.key("text"), "n": {"S": "not a number"}})
+        self.dynamodb.put_item(TableName=self.table, Item={**self.key("kept"), "v": {"S": "before"}})
+        before = len(self.stream_records())
+
+        reasons = self.cancelled([self.put("new"), self.put("kept", v="after"), self.add_one("text")])
+
+        self.assertEqual([r["Code"] for r in reasons], ["None", "None", "ValidationError"])
+        self.assertIsNone(self.item("new"))
+        self.assertEqual(self.item("kept")["v"], {"S": "before"})
+        self.assertEqual(len(self.stream_records()), before)
+
+    def test_a_failed_condition_returns_the_item_when_asked(self):
+        self.dynamodb.put_item(TableName=self.table, Item={**self.key("c"), "version": {"N": "3"}})
+        reasons = self.cancelled(
+            [
+                {
+                    "Put": {
+                        **self.put("c")["Put"],
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": "2"}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            ]
+        )
+        self.assertEqual(reasons[0]["Item"]["version"], {"N": "3"})
+
+    def test_a_cancelled_transaction_loses_no_concurrent_write_and_keeps_the_stream(self):
+        # Unpatched, moto restored a copy of the table taken before the failed transaction:
+        # plain writes made meanwhile vanished, and the stream's shard was replaced.
+        iterator = self.iterator()
+        stop = threading.Event()
+
+        def cancel_repeatedly():
+            dynamodb = client("dynamodb", self.endpoint)
+            while not stop.is_set():
+                try:
+                    dynamodb.transact_write_items(
+                        TransactItems=[
+                            self.put("noise"),
+                            {
+                                "ConditionCheck": {
+                                    "TableName": self.table,
+                                    "Key": self.key("missing"),
+                                    "ConditionExpression": "attribute_exists(pk)",
+                                }
+                            },
+                        ]
+                    )
+                except ClientError:
+                    pass
+
+        cancellers = [threading.Thread(target=cancel_repeatedly) for _ in range(3)]
+        for thread in cancellers:
+            thread.start()
+        try:
+            for n in range(100):
+                self.dynamodb.put_item(TableName=self.table, Item=self.key(f"plain-{n}"))
+        finally:
+            stop.set()
+            for thread in cancellers:
+                thread.join()
+
+        missing = [n for n in range(100) if self.item(f"plain-{n}") is None]
+        self.assertEqual(missing, [])
+        records = self.streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+        self.assertEqual(len(records), 100)
+
+    # ---- idempotent_transactions ------------------------------------------------------
+
+    def test_a_repeated_client_request_token_is_applied_once(self):
+        token = uuid.uuid4().hex
+        for _ in range(3):
+            self.dynamodb.transact_write_items(TransactItems=[self.add_one("once")], ClientRequestToken=token)
+        self.assertEqual(self.item("once")["n"], {"N": "1"})
+
+    def test_a_token_reused_for_another_request_is_a_mismatch(self):
+        token = uuid.uuid4().hex
+        self.dynamodb.transact_write_items(TransactItems=[self.add_one("a")], ClientRequestToken=token)
+        with self.assertRaises(ClientError) as caught:
+            self.dynamodb.transact_write_items(TransactItems=[self.add_one("b")], ClientRequestToken=token)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "IdempotentParameterMismatchException")
+        self.assertIsNone(self.item("b"))
+
+    def test_a_token_whose_transaction_was_cancelled_runs_again(self):
+        token = uuid.uuid4().hex
+        guarded = {
+            "Put": {
+                **self.put("guarded")["Put"],
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        self.cancelled([guarded], ClientRequestToken=token)
+        self.dynamodb.put_item(TableName=self.table, Item=self.key("guarded"))
+        self.dynamodb.transact_write_items(TransactItems=[guarded], ClientRequestToken=token)
+
+    def test_tokens_are_forgotten_after_ten_minutes(self):
+        clock = [1000.0]
+        tokens = moto_patches._Tokens(clock=lambda: clock[0])
+        tokens.seen[("a", "r", "t")] = ("fingerprint", clock[0])
+        clock[0] += moto_patches.IDEMPOTENCY_WINDOW_SECONDS - 1
+        self.assertIsNotNone(tokens._fresh(("a", "r", "t")))
+        clock[0] += 2
+        self.assertIsNone(tokens._fresh(("a", "r", "t")))
+
+
+class VersionCheck(unittest.TestCase):
+    def test_accepts_the_moto_it_was_written_for(self):
+        moto_patches.check_moto_version(moto.__version__)
+
+    def test_refuses_another_version_naming_the_supported_ones(self):
+        with self.assertRaises(moto_patches.UnsupportedMotoVersion) as caught:
+            moto_patches.check_moto_version("5.3.0")
+        self.assertIn("moto 5.3.0", str(caught.exception))
+        self.assertIn("5.2.1", str(caught.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()

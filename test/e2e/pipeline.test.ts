@@ -22,6 +22,7 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsCall, CfnTemplate } from 'cdk-local-cloud';
 import { callApi, control, deliveries, stopLocalCloud } from 'cdk-local-cloud';
 import { contactKey } from '../../lambda/shared/contract';
+import { emailClaimKey } from '../../lambda/shared/domain/keys';
 import { namedResources } from '../../lib/resource-names';
 import { launchCustomerPipeline } from '../../local/launch';
 import { type SinkCall, sinkCalls } from '../../local/notification-sink';
@@ -509,6 +510,66 @@ describe('failures and duplicates', () => {
     );
   });
 
+  test('20 concurrent PUTs with one If-Match: one 200, nineteen 412s, one new version', async () => {
+    const input = newCustomerInput();
+    const created = await callApi(cloud, 'POST', '/customers', input);
+    const { id } = created.body as { id: string };
+    const ifMatch = created.headers.get('etag') ?? '';
+
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        callApi(
+          cloud,
+          'PUT',
+          `/customers/${id}`,
+          { ...input, fullName: `Racer ${n}` },
+          { 'if-match': ifMatch },
+        ),
+      ),
+    );
+
+    expect(responses.map((r) => r.status).sort()).toEqual([200, ...Array(19).fill(412)]);
+    const winner = responses.find((r) => r.status === 200)?.body as { fullName: string };
+    const now = await callApi(cloud, 'GET', `/customers/${id}`);
+    expect(now.body).toMatchObject({ fullName: winner.fullName, version: 2 });
+  });
+
+  test('two customers changing to one new email at once: one 200, one 409, the claim the winner’s', async () => {
+    const inputs = [newCustomerInput(), newCustomerInput()];
+    const created = await Promise.all(
+      inputs.map((input) => callApi(cloud, 'POST', '/customers', input)),
+    );
+    const email = newCustomerInput().email;
+
+    const responses = await Promise.all(
+      created.map((c, n) =>
+        callApi(
+          cloud,
+          'PUT',
+          `/customers/${(c.body as { id: string }).id}`,
+          { ...inputs[n], email },
+          { 'if-match': c.headers.get('etag') ?? '' },
+        ),
+      ),
+    );
+
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 409]);
+    const won = responses.findIndex((r) => r.status === 200);
+    const winner = created[won]?.body as { id: string };
+    const loser = inputs[1 - won];
+    const claim = await cloud.documents.send(
+      new GetCommand({
+        TableName: resourceNamed(cloud, 'customers', 'table').ref,
+        Key: emailClaimKey(email),
+        ConsistentRead: true,
+      }),
+    );
+    expect(claim.Item?.customerId).toBe(winner.id);
+    // The winner let go of its old address; the loser kept its own.
+    expect((await callApi(cloud, 'GET', `/customers/${inputs[won]?.email}`)).status).toBe(404);
+    expect((await callApi(cloud, 'GET', `/customers/${loser?.email}`)).status).toBe(200);
+  });
+
   test('the topic unreachable while the publisher runs: retried until the record age, kept whole in the failure bucket, replayed once', async () => {
     const publisher = resourceNamed(cloud, 'stream-publisher', 'function');
     // The stream's mapping: the one that invokes the publisher.
@@ -525,6 +586,16 @@ describe('failures and duplicates', () => {
       ((await cloud.s3.send(new ListObjectsV2Command({ Bucket: failures }))).Contents ?? []).map(
         (object) => object.Key ?? '',
       );
+    // Nothing written before may still be in flight when the topic goes: the stream is in
+    // order (one shard), so once a fresh customer is welcomed, every earlier record is out.
+    const barrier = (await callApi(cloud, 'POST', '/customers', newCustomerInput())).body as {
+      id: string;
+    };
+    await eventually(
+      'every earlier record published',
+      async () => welcomeCallsFor(await sinkCalls(cloud), barrier.id),
+      (calls) => calls.length === 1,
+    );
     await control(cloud, 'POST', '/faults', {
       caller: publisher.logicalId,
       service: 'sns',

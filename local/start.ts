@@ -4,6 +4,11 @@ import { nameOf } from '../lib/resource-names';
 import { customerEventLabel } from './flow-label';
 import { NOTIFICATION_SINK, startNotificationSink } from './notification-sink';
 
+const portOf = (url: string | undefined): number | undefined => {
+  const port = url === undefined ? Number.NaN : Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+};
+
 /** The stage `npm start` runs: dev's settings, with the provider's stand-in. */
 export const LOCAL_STAGE = 'dev';
 
@@ -21,8 +26,11 @@ export const customerPipelineProfile: AppProfile = {
   sidecars: [
     {
       name: NOTIFICATION_SINK,
-      start: async () => {
-        const sink = await startNotificationSink();
+      // Where it ran last time if it can: its URL is in the synth's context.
+      start: async (previousUrl) => {
+        const sink = await startNotificationSink({ port: portOf(previousUrl) }).catch(() =>
+          startNotificationSink(),
+        );
         return {
           url: sink.url,
           context: { notificationEndpoint: `${sink.url}/v1/messages` },

@@ -142,8 +142,9 @@ export const runLocalCloudCli = async (
     return 1;
   }
   io.out(`function logs: ${path.join(workDir, 'logs')}/`);
+  const seconds = (cloud.readyInMs / 1000).toFixed(1);
   io.out(
-    `ready: ${cloud.state.apiUrl || '(no HTTP API)'} (time scale ${cloud.state.timeScale}). Ctrl-C to stop.`,
+    `ready in ${seconds} s (assembly ${cloud.assembly}): ${cloud.state.apiUrl || '(no HTTP API)'} (time scale ${cloud.state.timeScale}). Ctrl-C to stop.`,
   );
   await io.stopRequested;
   io.out('stopping …');

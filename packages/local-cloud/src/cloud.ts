@@ -10,6 +10,7 @@ import { onlyStackOf, readStack, type SynthesizedStack, synthesize } from './ass
 import { type AwsCall, type AwsProxy, startAwsProxy } from './aws-proxy';
 import { type Delivery, startControlApi } from './control-api';
 import { parseFilterCriteria } from './event-filter';
+import { appFingerprint, assemblyFingerprint, recordFingerprint } from './fingerprint';
 import { type ConsumerRoute, FlowTracker, type MessageLabel } from './flow-tracker';
 import { startHttpApi } from './http-api';
 import { type ResolveContext, resolve, resolveString } from './intrinsics';
@@ -33,8 +34,12 @@ import { emulatorClientConfig } from './state';
 export interface Sidecar {
   /** Its key in the state file's `sidecars`, e.g. `notification-sink`. */
   readonly name: string;
-  /** Starts it; `context` is passed to the synth (`-c key=value`), e.g. its URL. */
-  start(): Promise<{
+  /**
+   * Starts it; `context` is passed to the synth (`-c key=value`), e.g. its URL. `previousUrl`
+   * is where it ran last time: serving there again keeps the context, and so the synthesized
+   * assembly, the same.
+   */
+  start(previousUrl?: string): Promise<{
     readonly url: string;
     readonly context?: Readonly<Record<string, string>>;
     stop(): Promise<void>;
@@ -79,6 +84,10 @@ export interface LocalCloudOptions {
 
 export interface RunningLocalCloud {
   readonly state: LocalCloudState;
+  /** Whether the app was synthesized for this start, its assembly from the last one reused, or an assembly given. */
+  readonly assembly: 'synthesized' | 'reused' | 'given';
+  /** From the call to ready. */
+  readonly readyInMs: number;
   stop(): Promise<void>;
 }
 
@@ -130,28 +139,57 @@ const startEmulator = async ({ options, print, onStop }: Step): Promise<string> 
 const startSidecars = async ({ options, onStop }: Step) => {
   const urls: Record<string, string> = {};
   const context: Record<string, string> = {};
+  const file = path.resolve(options.workDir, 'sidecars.json');
+  let previous: Record<string, string> = {};
+  try {
+    previous = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch {
+    // first start in this work directory
+  }
   for (const sidecar of options.sidecars ?? []) {
-    const running = await sidecar.start();
+    const running = await sidecar.start(previous[sidecar.name]);
     onStop(() => running.stop());
     urls[sidecar.name] = running.url;
     Object.assign(context, running.context);
   }
+  fs.mkdirSync(options.workDir, { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(urls, null, 2)}\n`);
   return { urls, context };
 };
 
-const synthesizeOrRead = async (
+/** The stack to run, and whether it was synthesized now or reused. */
+interface Assembly {
+  readonly stack: SynthesizedStack;
+  readonly how: 'synthesized' | 'reused' | 'given';
+}
+
+const synthesizeOrReuse = async (
   { options, print }: Step,
   sidecarContext: Readonly<Record<string, string>>,
-): Promise<SynthesizedStack> => {
+): Promise<Assembly> => {
   const appDir = options.appDir ?? process.cwd();
-  const outdir = options.assembly ?? path.resolve(options.workDir, 'cdk.out');
-  if (options.assembly === undefined) {
-    print(`synthesizing ${options.stackName ?? 'the app'} into ${path.relative(appDir, outdir)} …`);
-    await synthesize({ appDir, outdir, context: { ...options.context, ...sidecarContext } });
-  } else {
-    print(`running the cloud assembly in ${outdir}`);
+  if (options.assembly !== undefined) {
+    print(`running the cloud assembly in ${options.assembly}`);
+    return {
+      stack: readStack(options.assembly, options.stackName ?? onlyStackOf(options.assembly)),
+      how: 'given',
+    };
   }
-  return readStack(outdir, options.stackName ?? onlyStackOf(outdir));
+  const outdir = path.resolve(options.workDir, 'cdk.out');
+  const context = { ...options.context, ...sidecarContext };
+  const fingerprint = appFingerprint(appDir, context, [options.workDir]);
+  const name = options.stackName ?? 'the app';
+  let how: Assembly['how'] = 'reused';
+  if (assemblyFingerprint(outdir) === fingerprint) {
+    print(`reusing ${name} synthesized in ${path.relative(appDir, outdir)}: nothing changed since`);
+  } else {
+    print(`synthesizing ${name} into ${path.relative(appDir, outdir)} …`);
+    fs.rmSync(outdir, { recursive: true, force: true });
+    await synthesize({ appDir, outdir, context });
+    recordFingerprint(outdir, fingerprint);
+    how = 'synthesized';
+  }
+  return { stack: readStack(outdir, options.stackName ?? onlyStackOf(outdir)), how };
 };
 
 const provisionStack = async (
@@ -515,6 +553,7 @@ const writeState = ({ options, onStop }: Step, state: LocalCloudState): void => 
  * event sources as Lambda would, and serves the HTTP API. What it cannot run, it names.
  */
 export const startLocalCloud = async (options: LocalCloudOptions): Promise<RunningLocalCloud> => {
+  const startedAt = Date.now();
   const cleanups: Cleanup[] = [];
   let stopping = false;
   const stop = async () => {
@@ -532,9 +571,12 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     stopping: () => stopping,
   };
   try {
-    const endpoint = await startEmulator(step);
     const sidecars = await startSidecars(step);
-    const stack = await synthesizeOrRead(step, sidecars.context);
+    // The emulator starts while the app synthesizes: neither needs the other.
+    const [endpoint, { stack, how }] = await Promise.all([
+      startEmulator(step),
+      synthesizeOrReuse(step, sidecars.context),
+    ]);
     const clients = emulatorClients(endpoint);
     const provisioned = await provisionStack(step, stack, clients, options.timeScale);
     const context: ResolveContext = {
@@ -582,7 +624,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     step.print(
       `functions: ${new Set(functions.hosts.values()).size}, event source mappings: ${mappings}`,
     );
-    return { state, stop };
+    return { state, assembly: how, readyInMs: Date.now() - startedAt, stop };
   } catch (error) {
     await stop();
     throw error;

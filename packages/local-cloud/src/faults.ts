@@ -175,7 +175,11 @@ export const needsBody = (kind: FaultKind, call: CallShape): boolean =>
   kind === 'TransactionConflict' && DYNAMODB_TRANSACTIONS.has(call.operation);
 
 /** The error AWS answers for an error kind, or undefined for a reset or a delay. */
-export const errorFor = (kind: FaultKind, call: CallShape, body?: Buffer): AwsError | undefined => {
+export const errorFor = (
+  kind: FaultKind,
+  call: Omit<CallShape, 'protocol'>,
+  body?: Buffer,
+): AwsError | undefined => {
   switch (kind) {
     case 'TransactionConflict': {
       if (!DYNAMODB_TRANSACTIONS.has(call.operation)) {
@@ -273,7 +277,7 @@ export const spell = (error: AwsError, call: CallShape): WireError => {
 /** One line on what a fault did to a call, for the local cloud's output. */
 export const describeFault = (
   kind: FaultKind,
-  call: CallShape & { readonly status: number },
+  call: Omit<CallShape, 'protocol'> & { readonly status: number },
 ): string => {
   const error = errorFor(kind, call);
   if (error !== undefined) return `${kind}: ${error.code} ${error.status}`;

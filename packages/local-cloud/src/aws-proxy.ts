@@ -1,12 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
-import { closeServer, listenOnLoopback } from './net';
+import {
+  type CallShape,
+  errorFor,
+  type Fault,
+  FaultInjector,
+  type FaultKind,
+  type Injection,
+  needsBody,
+  randomSeed,
+  spell,
+} from './faults';
+import { closeServer, listenOnLoopback, sleep } from './net';
+
+export type { Fault, FaultKind } from './faults';
 
 /**
  * A loopback proxy in front of the emulator, one per local function (its `AWS_ENDPOINT_URL`),
- * so every AWS call is attributed to the function that made it, and a test can make one
- * service fail for one function only. Requests and responses pass through unchanged (the
- * Host header included: SigV4 signs it).
+ * so every AWS call is attributed to the function that made it, and faults can be injected
+ * into one function's calls only (src/faults.ts). Requests and responses pass through
+ * unchanged (the Host header included: SigV4 signs it).
  */
 
 export interface AwsCall {
@@ -19,26 +31,24 @@ export interface AwsCall {
   readonly service: string;
   /** e.g. `PublishBatch`, `TransactWriteItems`, `PutObject`; `Unknown` when it cannot tell. */
   readonly operation: string;
-  /** The emulator's status; 0 when the connection was dropped (`unreachable`, or no emulator). */
+  /**
+   * The status of the answer: the emulator's, or an injected error's; 0 when the caller got
+   * no answer (a reset before forwarding, or no emulator). After `ResetAfter`, the
+   * emulator's: the call was applied, though the caller never heard.
+   */
   readonly status: number;
   readonly startedAt: number;
   readonly durationMs: number;
-}
-
-export interface Fault {
-  readonly service: string;
-  /** All operations of the service when absent. */
-  readonly operation?: string;
-  /** `unreachable`: the socket is destroyed, no response; `error`: a 500, AWS-shaped. */
-  readonly mode: 'unreachable' | 'error';
-  /** How many calls to affect; unlimited when absent. */
-  readonly remaining?: number;
+  /** The fault injected into this call, if one was. */
+  readonly fault?: FaultKind;
 }
 
 export interface AwsProxy {
   readonly caller: string;
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** What seeds the faults added without a seed of their own. */
+  readonly seed: number;
   calls(): readonly AwsCall[];
   addFault(fault: Fault): void;
   clearFaults(): void;
@@ -50,6 +60,10 @@ export interface AwsProxyOptions {
   /** The emulator's endpoint, e.g. `http://127.0.0.1:5000`. */
   readonly target: string;
   readonly onCall?: (call: AwsCall) => void;
+  /** Seeds the faults that bring none. @default - a random seed (`AwsProxy.seed`) */
+  readonly seed?: number;
+  /** Faults from the start. @default - none */
+  readonly faults?: readonly Fault[];
 }
 
 /** The DynamoDB operations that write items: what the bench counts as writes. */
@@ -172,13 +186,7 @@ const s3Operation = (request: http.IncomingMessage, url: URL): string => {
   }
 };
 
-type Protocol = 'json' | 'query' | 'rest-xml';
-
-interface Classified {
-  readonly service: string;
-  readonly operation: string;
-  readonly protocol: Protocol;
-}
+type Classified = CallShape;
 
 const classify = (request: http.IncomingMessage, form: Buffer | undefined): Classified => {
   const url = new URL(request.url ?? '/', 'http://proxy.invalid');
@@ -201,33 +209,6 @@ const classify = (request: http.IncomingMessage, form: Buffer | undefined): Clas
   return { service: signedAs, operation: 'Unknown', protocol: 'rest-xml' };
 };
 
-const INJECTED = 'injected by the local cloud';
-
-/** A 500 as the service's protocol spells it, so the SDK parses and retries it as AWS's own. */
-const injectedError = (protocol: Protocol, service: string) => {
-  const requestId = randomUUID();
-  if (protocol === 'json') {
-    return {
-      contentType: 'application/x-amz-json-1.0',
-      body: JSON.stringify({ __type: 'InternalFailure', message: INJECTED }),
-      requestId,
-    };
-  }
-  if (protocol === 'query') {
-    return {
-      contentType: 'text/xml',
-      body: `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>${INJECTED}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-      requestId,
-    };
-  }
-  const code = service === 's3' ? 'InternalError' : 'InternalFailure';
-  return {
-    contentType: 'application/xml',
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${INJECTED}</Message><RequestId>${requestId}</RequestId></Error>`,
-    requestId,
-  };
-};
-
 /** Connection-level headers are the proxy's own business on each hop, never forwarded back. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
 
@@ -240,19 +221,26 @@ const responseHeaders = (rawHeaders: readonly string[]): string[] => {
   return headers;
 };
 
-interface ActiveFault {
-  readonly fault: Fault;
-  remaining: number;
-}
+const readAll = async (request: http.IncomingMessage): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+};
 
 export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy> => {
   const { caller, onCall } = options;
   const target = new URL(options.target);
   const agent = new http.Agent({ keepAlive: true });
   const recorded: AwsCall[] = [];
-  let faults: ActiveFault[] = [];
+  const faults = new FaultInjector(caller, options.seed ?? randomSeed());
+  for (const fault of options.faults ?? []) faults.add(fault);
 
-  const record = (classified: Classified, status: number, startedAt: number) => {
+  const record = (
+    classified: Classified,
+    status: number,
+    startedAt: number,
+    fault: FaultKind | undefined,
+  ) => {
     const call: AwsCall = {
       caller,
       service: classified.service,
@@ -260,30 +248,23 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
       status,
       startedAt,
       durationMs: Date.now() - startedAt,
+      ...(fault === undefined ? {} : { fault }),
     };
     recorded.push(call);
     onCall?.(call);
   };
 
-  /** The fault this call meets, if any, counting it against the fault's budget. */
-  const takeFault = ({ service, operation }: Classified): Fault | undefined => {
-    const active = faults.find(
-      ({ fault }) =>
-        fault.service === service &&
-        (fault.operation === undefined || fault.operation === operation),
-    );
-    if (active === undefined) return undefined;
-    active.remaining -= 1;
-    if (active.remaining <= 0) faults = faults.filter((item) => item !== active);
-    return active.fault;
-  };
-
+  /**
+   * Forwards the call to the emulator and streams its answer back; with `loseAnswer`, reads
+   * the emulator's whole answer (the call is applied) and resets the connection instead.
+   */
   const forward = (
     request: http.IncomingMessage,
     response: http.ServerResponse,
     classified: Classified,
     form: Buffer | undefined,
     startedAt: number,
+    fault: FaultKind | undefined,
   ) => {
     const upstream = http.request({
       protocol: target.protocol,
@@ -299,10 +280,19 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
     const finish = (status: number) => {
       if (recordedCall) return;
       recordedCall = true;
-      record(classified, status, startedAt);
+      record(classified, status, startedAt, fault);
     };
     upstream.on('response', (answer) => {
       const status = answer.statusCode ?? 0;
+      if (fault === 'ResetAfter') {
+        answer.resume();
+        answer.on('end', () => {
+          finish(status);
+          request.socket.destroy();
+        });
+        answer.on('error', () => request.socket.destroy());
+        return;
+      }
       response.writeHead(status, answer.statusMessage, responseHeaders(answer.rawHeaders));
       answer.pipe(response);
       answer.on('error', () => response.destroy());
@@ -322,39 +312,51 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
     else request.pipe(upstream);
   };
 
+  /** Answers the call as AWS would if it failed this way; false when the kind is no error. */
+  const answerError = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    classified: Classified,
+    form: Buffer | undefined,
+    startedAt: number,
+    { kind }: Injection,
+  ): Promise<boolean> => {
+    // A transaction's cancellation reasons are one per item: its body says how many.
+    const body = needsBody(kind, classified) ? (form ?? (await readAll(request))) : form;
+    const error = errorFor(kind, classified, body);
+    if (error === undefined) return false;
+    const wire = spell(error, classified);
+    response.writeHead(wire.status, wire.headers);
+    response.end(wire.body, () => record(classified, wire.status, startedAt, kind));
+    return true;
+  };
+
   const server = http.createServer((request, response) => {
     const startedAt = Date.now();
     void (async () => {
       // A query-protocol call names its operation in the form body, so that body (small,
       // bounded by the services' own limits) is read before the call is classified.
-      let form: Buffer | undefined;
-      if (isForm(request)) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of request) chunks.push(chunk as Buffer);
-        form = Buffer.concat(chunks);
-      }
+      const form = isForm(request) ? await readAll(request) : undefined;
       const classified = classify(request, form);
-      const fault = takeFault(classified);
-      if (fault?.mode === 'unreachable') {
-        record(classified, 0, startedAt);
-        request.socket.destroy();
-        return;
+      const injection = faults.take(classified);
+      if (injection === undefined) {
+        return forward(request, response, classified, form, startedAt, undefined);
       }
-      if (fault?.mode === 'error') {
-        const { contentType, body, requestId } = injectedError(
-          classified.protocol,
-          classified.service,
-        );
-        response.writeHead(500, {
-          'content-type': contentType,
-          'content-length': Buffer.byteLength(body),
-          'x-amzn-requestid': requestId,
-          'x-amz-request-id': requestId,
-        });
-        response.end(body, () => record(classified, 500, startedAt));
-        return;
+      switch (injection.kind) {
+        case 'ResetBefore':
+          record(classified, 0, startedAt, injection.kind);
+          request.socket.destroy();
+          return;
+        case 'ResetAfter':
+          return forward(request, response, classified, form, startedAt, injection.kind);
+        case 'Delay':
+          await sleep(injection.delayMs);
+          if (request.socket.destroyed) return record(classified, 0, startedAt, injection.kind);
+          return forward(request, response, classified, form, startedAt, injection.kind);
+        default:
+          if (await answerError(request, response, classified, form, startedAt, injection)) return;
+          return forward(request, response, classified, form, startedAt, undefined);
       }
-      forward(request, response, classified, form, startedAt);
     })().catch(() => request.socket.destroy());
   });
 
@@ -362,14 +364,10 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
   return {
     caller,
     url,
+    seed: faults.seed,
     calls: () => [...recorded],
-    addFault: (fault) => {
-      if (fault.remaining !== undefined && !(fault.remaining > 0)) return;
-      faults.push({ fault, remaining: fault.remaining ?? Number.POSITIVE_INFINITY });
-    },
-    clearFaults: () => {
-      faults = [];
-    },
+    addFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
     close: async () => {
       const closed = closeServer(server);
       // Callers' keep-alive sockets (mid-request or not) would otherwise hold the port.

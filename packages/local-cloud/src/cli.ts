@@ -35,6 +35,9 @@ ${profile.description}
   --state-file <f>    where to write the running cloud's state (default ${DEFAULT_STATE_FILE},
                       or LOCAL_CLOUD_STATE)
   --work-dir <d>      synthesized assembly and function logs (default .local-cloud)
+  --faults <rate>     fail this share (0 to 1) of every function's AWS calls, each with a
+                      fault that AWS could answer it with (see the README's Fault injection)
+  --seed <n>          seed the random faults, to replay a run (default: a random one, printed)
   -h, --help          this text
 
 Uses AWS_ENDPOINT_URL as the emulator when set; otherwise starts moto (python3, or
@@ -48,6 +51,25 @@ const positiveNumber = (name: string, value: string | undefined, fallback: numbe
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) {
     throw new UsageError(`--${name} must be a positive number, got "${value}"`);
+  }
+  return parsed;
+};
+
+const rate = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !(parsed >= 0 && parsed <= 1)) {
+    throw new UsageError(`--faults must be a rate from 0 to 1, got "${value}"`);
+  }
+  return parsed;
+};
+
+const seed = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  // The PRNG's state is 32 bits: a larger seed would replay another's run.
+  if (!/^\d+$/.test(value) || parsed > 0xffffffff) {
+    throw new UsageError(`--seed must be a whole number from 0 to 4294967295, got "${value}"`);
   }
   return parsed;
 };
@@ -77,6 +99,8 @@ const parse = (argv: readonly string[]) => {
         'work-dir': { type: 'string' },
         assembly: { type: 'string' },
         context: { type: 'string', multiple: true },
+        faults: { type: 'string' },
+        seed: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -129,6 +153,8 @@ export const runLocalCloudCli = async (
       ),
       workDir,
       assembly: values.assembly === undefined ? undefined : path.resolve(values.assembly),
+      faultRate: rate(values.faults),
+      faultSeed: seed(values.seed),
       print: io.out,
     });
   } catch (error) {

@@ -10,6 +10,7 @@ import { onlyStackOf, readStack, type SynthesizedStack, synthesize } from './ass
 import { type AwsCall, type AwsProxy, startAwsProxy } from './aws-proxy';
 import { type Delivery, startControlApi } from './control-api';
 import { parseFilterCriteria } from './event-filter';
+import { describeFault, type Fault, randomSeed } from './faults';
 import { appFingerprint, assemblyFingerprint, recordFingerprint } from './fingerprint';
 import { type ConsumerRoute, FlowTracker, type MessageLabel } from './flow-tracker';
 import { startHttpApi } from './http-api';
@@ -80,6 +81,16 @@ export interface LocalCloudOptions {
   readonly nameOf?: (logicalId: string, resource: CfnResource) => string | undefined;
   /** What a flow line calls a message. @default - its message id */
   readonly labelOf?: MessageLabel;
+  /**
+   * The probability that any AWS call of any function fails, with a fault chosen at random
+   * among those that apply to the call (src/faults.ts). @default 0
+   */
+  readonly faultRate?: number;
+  /**
+   * Seeds the random faults (`faultRate`, and the control API's rules that bring no seed),
+   * so that a run can be replayed. @default - a random seed
+   */
+  readonly faultSeed?: number;
 }
 
 export interface RunningLocalCloud {
@@ -255,7 +266,9 @@ const hostFunctions = async (
   { options, print, onStop }: Step,
   { stack, provisioned, context }: Deployed,
   endpoint: string,
+  faultSeed: number,
 ): Promise<HostedFunctions> => {
+  const faults: Fault[] = options.faultRate ? [{ kind: 'any', rate: options.faultRate }] : [];
   const logDir = path.resolve(options.workDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
   const hosts = new Map<string, FunctionHost>();
@@ -278,10 +291,20 @@ const hostFunctions = async (
       print(`function ${id} is NOT EMULATED: no staged asset for ${String(code.S3Key)}`);
       continue;
     }
+    const name = options.nameOf?.(id, resource) ?? id;
     const proxy = await startAwsProxy({
       caller: id,
       target: endpoint,
-      onCall: (call) => calls.push(call),
+      seed: faultSeed,
+      faults,
+      onCall: (call) => {
+        calls.push(call);
+        if (call.fault !== undefined) {
+          print(
+            `  fault → ${name}: ${call.service} ${call.operation} ${describeFault(call.fault, call)}`,
+          );
+        }
+      },
     });
     proxies.set(id, proxy);
     onStop(() => proxy.close());
@@ -570,6 +593,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     onStop: (cleanup) => cleanups.push(cleanup),
     stopping: () => stopping,
   };
+  // Printed first, so that even a run that fails to start can be replayed.
+  const faultSeed = options.faultSeed ?? randomSeed();
+  if (options.faultRate) {
+    options.print(
+      `faults: ${Number((options.faultRate * 100).toPrecision(6))} % of every function's AWS calls (seed ${faultSeed})`,
+    );
+  }
   try {
     const sidecars = await startSidecars(step);
     // The emulator starts while the app synthesizes: neither needs the other.
@@ -586,7 +616,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       stackName: stack.stackName,
     };
     const deployed: Deployed = { stack, provisioned, context };
-    const functions = await hostFunctions(step, deployed, endpoint);
+    const functions = await hostFunctions(step, deployed, endpoint, faultSeed);
     const flows = new FlowTracker(consumerRoutes(step, deployed), step.print, {
       label: options.labelOf,
     });
@@ -595,10 +625,12 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     const mappings = await startPollers(step, deployed, clients, functions, flows, deliveries);
     const apiUrl = await serveHttpApi(step, deployed, functions);
     // The control API: tests and tools drive the cloud through it.
-    const control = await startControlApi(functions.hosts, functions.proxies, {
-      calls: functions.calls,
-      deliveries,
-    });
+    const control = await startControlApi(
+      functions.hosts,
+      functions.proxies,
+      { calls: functions.calls, deliveries },
+      { seed: faultSeed, print: step.print },
+    );
     step.onStop(() => closeServer(control.server));
 
     const resources = stack.template.Resources;

@@ -41,7 +41,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type AwsCall, type AwsProxy, startAwsProxy } from '../src/aws-proxy';
+import { type AwsCall, type AwsProxy, type FaultKind, startAwsProxy } from '../src/aws-proxy';
 import { type RunningMoto, startMoto } from '../src/moto';
 import { closeServer, listenOnLoopback } from '../src/net';
 import { createCustomerTable } from './stream-tables';
@@ -69,7 +69,13 @@ const through = <T extends { destroy(): void }>(
 
 /** What the proxy recorded, without the timings. */
 const summary = (calls: readonly AwsCall[]) =>
-  calls.map(({ caller, service, operation, status }) => ({ caller, service, operation, status }));
+  calls.map(({ caller, service, operation, status, fault }) => ({
+    caller,
+    service,
+    operation,
+    status,
+    ...(fault === undefined ? {} : { fault }),
+  }));
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -264,7 +270,7 @@ describe('faults', () => {
     const dynamodb = through(DynamoDBClient, 1);
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'unreachable' }));
     const TableName = await createTable(dynamodb);
-    proxy.addFault({ service: 'sns', mode: 'unreachable' });
+    proxy.addFault({ service: 'sns', kind: 'ResetBefore' });
 
     await expect(sns.send(new PublishCommand({ TopicArn, Message: 'lost' }))).rejects.toThrow();
     await dynamodb.send(
@@ -272,7 +278,13 @@ describe('faults', () => {
     );
 
     expect(summary(proxy.calls()).slice(3)).toEqual([
-      { caller: 'stream-publisher', service: 'sns', operation: 'Publish', status: 0 },
+      {
+        caller: 'stream-publisher',
+        service: 'sns',
+        operation: 'Publish',
+        status: 0,
+        fault: 'ResetBefore',
+      },
       { caller: 'stream-publisher', service: 'dynamodb', operation: 'PutItem', status: 200 },
     ]);
   });
@@ -280,7 +292,7 @@ describe('faults', () => {
   it('affects only as many calls as remaining says: the SDK retry then succeeds', async () => {
     const sns = through(SNSClient);
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'flaky' }));
-    proxy.addFault({ service: 'sns', operation: 'Publish', mode: 'unreachable', remaining: 1 });
+    proxy.addFault({ service: 'sns', operation: 'Publish', kind: 'ResetBefore', remaining: 1 });
 
     await sns.send(new PublishCommand({ TopicArn, Message: 'retried' }));
     await sns.send(new PublishCommand({ TopicArn, Message: 'unaffected' }));
@@ -290,68 +302,322 @@ describe('faults', () => {
     );
   });
 
-  it('answers a JSON-protocol call with an AWS-shaped 500 in error mode', async () => {
-    const dynamodb = through(DynamoDBClient, 1);
-    const TableName = await createTable(dynamodb);
-    proxy.addFault({ service: 'dynamodb', operation: 'GetItem', mode: 'error', remaining: 1 });
-    const key = { pk: { S: 'CUSTOMER#1' }, sk: { S: 'PROFILE' } };
-
-    await expect(dynamodb.send(new GetItemCommand({ TableName, Key: key }))).rejects.toMatchObject({
-      name: 'InternalFailure',
-      message: 'injected by the local cloud',
-      $metadata: { httpStatusCode: 500 },
-    });
-    await dynamodb.send(new GetItemCommand({ TableName, Key: key }));
-
-    expect(summary(proxy.calls()).map(({ operation, status }) => `${operation} ${status}`)).toEqual(
-      ['CreateTable 200', 'DescribeTable 200', 'GetItem 500', 'GetItem 200'],
-    );
-  });
-
-  it('answers a query-protocol call with an XML ErrorResponse in error mode', async () => {
-    const sns = through(SNSClient, 1);
-    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'erroring' }));
-    proxy.addFault({ service: 'sns', operation: 'PublishBatch', mode: 'error' });
-
-    await expect(
-      sns.send(
-        new PublishBatchCommand({
-          TopicArn,
-          PublishBatchRequestEntries: [{ Id: '1', Message: 'x' }],
-        }),
-      ),
-    ).rejects.toMatchObject({
-      name: 'InternalFailure',
-      message: 'injected by the local cloud',
-      $metadata: { httpStatusCode: 500 },
-    });
-    // Only PublishBatch is affected.
-    await sns.send(new PublishCommand({ TopicArn, Message: 'single' }));
-
-    expect(summary(proxy.calls()).map(({ operation, status }) => `${operation} ${status}`)).toEqual(
-      ['CreateTopic 200', 'PublishBatch 500', 'Publish 200'],
-    );
-  });
-
-  it('answers an S3 call with an S3-shaped error in error mode', async () => {
-    const s3 = through(S3Client, 1);
-    await s3.send(new CreateBucketCommand({ Bucket: 'erroring-bucket' }));
-    proxy.addFault({ service: 's3', mode: 'error' });
-
-    await expect(
-      s3.send(new PutObjectCommand({ Bucket: 'erroring-bucket', Key: 'k', Body: 'x' })),
-    ).rejects.toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
-  });
-
   it('stops injecting after clearFaults', async () => {
     const sns = through(SNSClient, 1);
-    proxy.addFault({ service: 'sns', mode: 'unreachable' });
+    proxy.addFault({ service: 'sns', kind: 'ResetBefore' });
     await expect(sns.send(new CreateTopicCommand({ Name: 'cleared' }))).rejects.toThrow();
 
     proxy.clearFaults();
     await sns.send(new CreateTopicCommand({ Name: 'cleared' }));
 
     expect(summary(proxy.calls()).map(({ status }) => status)).toEqual([0, 200]);
+  });
+
+  it('hits the next N calls only, counting down', async () => {
+    const sns = through(SNSClient, 1);
+    proxy.addFault({
+      service: 'sns',
+      operation: 'CreateTopic',
+      kind: 'InternalError',
+      remaining: 2,
+    });
+
+    const outcomes: string[] = [];
+    for (let index = 0; index < 4; index += 1) {
+      await sns.send(new CreateTopicCommand({ Name: `countdown-${index}` })).then(
+        () => outcomes.push('ok'),
+        (error: Error) => outcomes.push(error.name),
+      );
+    }
+
+    // SNS models its InternalError code as InternalErrorException.
+    expect(outcomes).toEqual(['InternalErrorException', 'InternalErrorException', 'ok', 'ok']);
+  });
+});
+
+/** A client straight to the emulator, for what a test sets up or checks around the proxy. */
+const direct = <T extends { destroy(): void }>(
+  Client: new (config: ReturnType<typeof clientConfig>) => T,
+): T => {
+  const client = new Client(clientConfig(moto.endpoint));
+  clients.push(client);
+  return client;
+};
+
+const customerKey = (id: string) => ({ pk: { S: `CUSTOMER#${id}` }, sk: { S: 'PROFILE' } });
+
+/** The item as the emulator holds it, read around the proxy. */
+const storedItem = async (TableName: string, id: string) =>
+  (await direct(DynamoDBClient).send(new GetItemCommand({ TableName, Key: customerKey(id) }))).Item;
+
+/** A table made around the proxy, so it neither meets faults nor shows in the counts. */
+const directTable = () => createTable(direct(DynamoDBClient));
+
+/** One call of a service's operation through the proxy, its resources made around it. */
+const CALLS: Record<string, (maxAttempts?: number) => Promise<unknown>> = {
+  'dynamodb PutItem': async (maxAttempts) => {
+    const TableName = await directTable();
+    return through(DynamoDBClient, maxAttempts).send(
+      new PutItemCommand({ TableName, Item: customerKey('1') }),
+    );
+  },
+  'dynamodb GetItem': async (maxAttempts) => {
+    const TableName = await directTable();
+    return through(DynamoDBClient, maxAttempts).send(
+      new GetItemCommand({ TableName, Key: customerKey('1') }),
+    );
+  },
+  'dynamodb DescribeTable': async (maxAttempts) => {
+    const TableName = await directTable();
+    return through(DynamoDBClient, maxAttempts).send(new DescribeTableCommand({ TableName }));
+  },
+  'sns Publish': async (maxAttempts) => {
+    const { TopicArn } = await direct(SNSClient).send(new CreateTopicCommand({ Name: 'faults' }));
+    return through(SNSClient, maxAttempts).send(new PublishCommand({ TopicArn, Message: 'x' }));
+  },
+  'sqs SendMessage': async (maxAttempts) => {
+    const { QueueUrl } = await direct(SQSClient).send(
+      new CreateQueueCommand({ QueueName: 'faults' }),
+    );
+    return through(SQSClient, maxAttempts).send(
+      new SendMessageCommand({ QueueUrl, MessageBody: 'x' }),
+    );
+  },
+  's3 PutObject': async (maxAttempts) => {
+    await direct(S3Client).send(new CreateBucketCommand({ Bucket: 'faults-bucket' }));
+    return through(S3Client, maxAttempts).send(
+      new PutObjectCommand({ Bucket: 'faults-bucket', Key: 'k', Body: 'x' }),
+    );
+  },
+  'secretsmanager GetSecretValue': async (maxAttempts) => {
+    const secrets = direct(SecretsManagerClient);
+    const { ARN } = await secrets.send(
+      new CreateSecretCommand({ Name: `faults-${Date.now()}`, SecretString: 'x' }),
+    );
+    return through(SecretsManagerClient, maxAttempts).send(
+      new GetSecretValueCommand({ SecretId: ARN }),
+    );
+  },
+};
+
+const faultOn = (call: string, kind: FaultKind, remaining?: number) => {
+  const [service = '', operation = ''] = call.split(' ');
+  proxy.addFault({ service, operation, kind, remaining });
+};
+
+describe('injected AWS errors, as the SDK sees them', () => {
+  it.each([
+    ['dynamodb PutItem', 'Throttling', 'ProvisionedThroughputExceededException', 400],
+    ['dynamodb DescribeTable', 'Throttling', 'ThrottlingException', 400],
+    ['sns Publish', 'Throttling', 'ThrottlingException', 400],
+    ['sqs SendMessage', 'Throttling', 'ThrottlingException', 400],
+    ['s3 PutObject', 'Throttling', 'SlowDown', 503],
+    ['dynamodb GetItem', 'InternalError', 'InternalServerError', 500],
+    ['sns Publish', 'InternalError', 'InternalErrorException', 500],
+    ['sqs SendMessage', 'InternalError', 'InternalFailure', 500],
+    ['s3 PutObject', 'InternalError', 'InternalError', 500],
+    ['secretsmanager GetSecretValue', 'InternalError', 'InternalServiceError', 500],
+    ['dynamodb PutItem', 'TransactionConflict', 'TransactionConflictException', 400],
+  ] as const)('%s with %s: %s (%i)', async (call, kind, name, status) => {
+    faultOn(call, kind);
+
+    await expect(CALLS[call]?.(1)).rejects.toMatchObject({
+      name,
+      $fault: status >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode: status },
+    });
+    expect(proxy.calls().at(-1)).toMatchObject({ status, fault: kind });
+  });
+
+  // The SDK's standard retry strategy retries THROTTLING and TRANSIENT errors only
+  // (src/faults.ts says which codes land where): with one fault, its second attempt passes.
+  it.each([
+    ['dynamodb PutItem', 'Throttling'],
+    ['s3 PutObject', 'Throttling'],
+    ['sns Publish', 'InternalError'],
+    ['dynamodb GetItem', 'ResetBefore'],
+  ] as const)('the SDK retries %s after %s, and the retry succeeds', async (call, kind) => {
+    faultOn(call, kind, 1);
+
+    await CALLS[call]?.(2);
+
+    expect(summary(proxy.calls()).map(({ status, fault }) => [status, fault])).toEqual([
+      [kind === 'ResetBefore' ? 0 : expect.any(Number), kind],
+      [200, undefined],
+    ]);
+  });
+
+  it('cancels a TransactWriteItems with TransactionConflict on its first item and None on the rest; the SDK does not retry it', async () => {
+    const TableName = await directTable();
+    const dynamodb = through(DynamoDBClient);
+    proxy.addFault({ service: 'dynamodb', kind: 'TransactionConflict', remaining: 1 });
+
+    const error = await dynamodb
+      .send(
+        new TransactWriteItemsCommand({
+          TransactItems: ['1', '2', '3'].map((id) => ({
+            Put: { TableName, Item: customerKey(id) },
+          })),
+        }),
+      )
+      .catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({
+      name: 'TransactionCanceledException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400, attempts: 1 },
+    });
+    expect((error as { CancellationReasons?: unknown }).CancellationReasons).toEqual([
+      { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' },
+      { Code: 'None' },
+      { Code: 'None' },
+    ]);
+    expect(await storedItem(TableName, '1')).toBeUndefined();
+    expect(summary(proxy.calls())).toEqual([
+      {
+        caller: 'stream-publisher',
+        service: 'dynamodb',
+        operation: 'TransactWriteItems',
+        status: 400,
+        fault: 'TransactionConflict',
+      },
+    ]);
+  });
+
+  it('leaves reads alone under a TransactionConflict fault: no read conflicts with a transaction', async () => {
+    const TableName = await directTable();
+    const dynamodb = through(DynamoDBClient, 1);
+    proxy.addFault({ service: 'dynamodb', kind: 'TransactionConflict' });
+
+    await dynamodb.send(new GetItemCommand({ TableName, Key: customerKey('1') }));
+    await expect(
+      dynamodb.send(new PutItemCommand({ TableName, Item: customerKey('1') })),
+    ).rejects.toMatchObject({ name: 'TransactionConflictException' });
+
+    expect(summary(proxy.calls()).map(({ operation, fault }) => [operation, fault])).toEqual([
+      ['GetItem', undefined],
+      ['PutItem', 'TransactionConflict'],
+    ]);
+  });
+});
+
+/**
+ * What a reset looks like to the SDK: node's `socket hang up` (ECONNRESET) or EPIPE. Under
+ * jest the SDK rewraps it (the error comes from another realm), so only the message is left.
+ */
+const NETWORK_ERROR = /socket hang up|ECONNRESET|EPIPE/;
+
+describe('connection resets and delays', () => {
+  it('resets before forwarding: the client gets a network error and nothing is written', async () => {
+    const TableName = await directTable();
+    faultOn('dynamodb PutItem', 'ResetBefore');
+
+    await expect(
+      through(DynamoDBClient, 1).send(new PutItemCommand({ TableName, Item: customerKey('1') })),
+    ).rejects.toThrow(NETWORK_ERROR);
+
+    expect(await storedItem(TableName, '1')).toBeUndefined();
+    expect(proxy.calls().at(-1)).toMatchObject({ status: 0, fault: 'ResetBefore' });
+  });
+
+  it('resets after the emulator answered: the client gets a network error, and the write is applied', async () => {
+    const TableName = await directTable();
+    faultOn('dynamodb PutItem', 'ResetAfter');
+
+    await expect(
+      through(DynamoDBClient, 1).send(
+        new PutItemCommand({ TableName, Item: { ...customerKey('1'), name: { S: 'Ada' } } }),
+      ),
+    ).rejects.toThrow(NETWORK_ERROR);
+
+    expect(await storedItem(TableName, '1')).toMatchObject({ name: { S: 'Ada' } });
+    expect(proxy.calls().at(-1)).toMatchObject({ status: 200, fault: 'ResetAfter' });
+  });
+
+  it('after a lost answer, the SDK retry of a conditional put meets its own write', async () => {
+    const TableName = await directTable();
+    faultOn('dynamodb PutItem', 'ResetAfter', 1);
+
+    await expect(
+      through(DynamoDBClient).send(
+        new PutItemCommand({
+          TableName,
+          Item: customerKey('1'),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+
+    expect(summary(proxy.calls()).map(({ status, fault }) => [status, fault])).toEqual([
+      [200, 'ResetAfter'],
+      [400, undefined],
+    ]);
+  });
+
+  it('after a lost answer, the SDK retry of a transaction succeeds: its ClientRequestToken makes it idempotent', async () => {
+    const TableName = await directTable();
+    faultOn('dynamodb TransactWriteItems', 'ResetAfter', 1);
+
+    await through(DynamoDBClient).send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName,
+              Item: customerKey('1'),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      }),
+    );
+
+    expect(await storedItem(TableName, '1')).toBeDefined();
+    expect(summary(proxy.calls()).map(({ status, fault }) => [status, fault])).toEqual([
+      [200, 'ResetAfter'],
+      [200, undefined],
+    ]);
+  });
+
+  it('delays a call by delayMs before forwarding it', async () => {
+    const sns = through(SNSClient, 1);
+    proxy.addFault({ service: 'sns', kind: 'Delay', delayMs: 400 });
+
+    const before = Date.now();
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'delayed' }));
+
+    expect(TopicArn).toEqual(expect.any(String));
+    expect(Date.now() - before).toBeGreaterThanOrEqual(390);
+    expect(proxy.calls().at(-1)).toMatchObject({ status: 200, fault: 'Delay' });
+  });
+});
+
+describe('faults at a rate', () => {
+  /** Which of `count` CreateTopic calls a proxy seeded with `seed` failed, at rate 0.5. */
+  const faultedCalls = async (seed: number, count = 16): Promise<number[]> => {
+    const seeded = await startAwsProxy({ caller: 'welcome', target: moto.endpoint, seed });
+    const sns = new SNSClient(clientConfig(seeded.url, 1));
+    try {
+      seeded.addFault({ service: 'sns', kind: 'InternalError', rate: 0.5 });
+      for (let index = 0; index < count; index += 1) {
+        await sns.send(new CreateTopicCommand({ Name: `rate-${index}` })).catch(() => undefined);
+      }
+      return seeded.calls().flatMap((call, index) => (call.fault ? [index] : []));
+    } finally {
+      sns.destroy();
+      await seeded.close();
+    }
+  };
+
+  it('fails the same calls in every run with the same seed, and others with another', async () => {
+    const first = await faultedCalls(42);
+    const replay = await faultedCalls(42);
+    const other = await faultedCalls(7);
+
+    expect(replay).toEqual(first);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(16);
+    expect(other).not.toEqual(first);
   });
 });
 

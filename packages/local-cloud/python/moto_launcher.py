@@ -37,6 +37,8 @@ def main() -> int:
 
     # Werkzeug logs every request to stderr, which nobody reads once moto is up: time wasted.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    profile_file = os.environ.get("LOCAL_CLOUD_MOTO_PROFILE")
+    profiles = _profile_requests() if profile_file else None
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     _, bound = server.get_host_and_port()
@@ -44,9 +46,47 @@ def main() -> int:
     # Blocks until the local cloud closes the pipe or dies.
     while sys.stdin.buffer.read(4096):
         pass
+    if profiles is not None:
+        _write_profile(profiles, profile_file)
     # No server.stop(): an open keep-alive connection can hold its shutdown; the
     # process going is what frees the port.
     os._exit(0)
+
+
+def _profile_requests():
+    """cProfile every request (LOCAL_CLOUD_MOTO_PROFILE=<file>): where moto spends its time."""
+    import cProfile
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler
+
+    profiles = []
+    lock = threading.Lock()
+    handle = WSGIRequestHandler.handle_one_request
+
+    def profiled(self):
+        profile = cProfile.Profile()
+        profile.enable()
+        try:
+            return handle(self)
+        finally:
+            profile.disable()
+            with lock:
+                profiles.append(profile)
+
+    WSGIRequestHandler.handle_one_request = profiled
+    return profiles
+
+
+def _write_profile(profiles, file):
+    import pstats
+
+    if not profiles:
+        return
+    stats = pstats.Stats(profiles[0])
+    for profile in profiles[1:]:
+        stats.add(profile)
+    stats.dump_stats(file)
 
 
 if __name__ == "__main__":

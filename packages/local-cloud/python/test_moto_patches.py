@@ -5,6 +5,7 @@ Run: python3 -m unittest discover -s packages/local-cloud/python (npm test runs 
 
 import logging
 import threading
+import time
 import unittest
 import uuid
 
@@ -251,6 +252,100 @@ class Patched(unittest.TestCase):
         self.assertIsNotNone(tokens._fresh(("a", "r", "t")))
         clock[0] += 2
         self.assertIsNone(tokens._fresh(("a", "r", "t")))
+
+
+class Speed(unittest.TestCase):
+    """What made moto slower as the pipeline ran: the work per request, counted (not timed)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        cls.server.start()
+        host, port = cls.server.get_host_and_port()
+        cls.sqs = client("sqs", f"http://{host}:{port}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_routing_a_request_lists_no_directory(self):
+        import os
+        from unittest import mock
+
+        self.sqs.list_queues()
+        with mock.patch.object(os, "listdir", side_effect=AssertionError("listed a directory")):
+            self.sqs.list_queues()
+
+    def test_a_receive_does_not_compute_the_queue_attributes_per_message(self):
+        from unittest import mock
+
+        from moto.sqs.models import Queue
+
+        url = self.sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        for n in range(50):
+            self.sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        computed = []
+        attributes = Queue.attributes
+        with mock.patch.object(
+            Queue, "attributes", property(lambda queue: computed.append(1) or attributes.fget(queue))
+        ):
+            received = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        self.assertEqual(len(received), 10)
+        self.assertEqual(computed, [])
+
+    def test_a_receive_does_not_read_the_datetime_clock_per_message(self):
+        from unittest import mock
+
+        import moto.core.utils
+
+        url = self.sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        for n in range(0, 200, 10):
+            self.sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(n + i)} for i in range(10)]
+            )
+        utcnow = moto.core.utils.utcnow
+        reads = []
+        with mock.patch.object(moto.core.utils, "utcnow", lambda: reads.append(1) or utcnow()):
+            self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        # Unpatched: two per message of the queue, and more, for every receive.
+        self.assertLess(len(reads), 50)
+
+    def test_a_message_past_its_queue_retention_is_not_received(self):
+        url = self.sqs.create_queue(
+            QueueName=f"q-{uuid.uuid4().hex[:8]}", Attributes={"MessageRetentionPeriod": "60"}
+        )["QueueUrl"]
+        self.sqs.send_message(QueueUrl=url, MessageBody="old")
+        from unittest import mock
+
+        import moto.sqs.models
+
+        later = moto.sqs.models.unix_time() + 61
+        with mock.patch("moto.core.utils.unix_time", return_value=later):
+            received = self.sqs.receive_message(QueueUrl=url).get("Messages", [])
+        self.assertEqual(received, [])
+
+
+class FastClock(unittest.TestCase):
+    def test_sqs_reads_the_same_clock_as_moto(self):
+        import datetime
+
+        import moto.core.utils
+        import moto.sqs.models
+
+        self.assertAlmostEqual(moto.sqs.models.unix_time(), moto.core.utils.unix_time(), delta=1)
+        moment = datetime.datetime(2026, 12, 1, 12, 0, 0, 250000)
+        self.assertEqual(moto.sqs.models.unix_time(moment), moto.core.utils.unix_time(moment))
+        self.assertEqual(moto.sqs.models.unix_time_millis(moment), moto.core.utils.unix_time_millis(moment))
+
+    def test_a_message_is_invisible_until_its_visibility_timeout_passes(self):
+        from moto.sqs.models import Message
+
+        message = Message("id", "body")
+        message.change_visibility(30)
+        self.assertFalse(message.visible)
+        message.change_visibility(0)
+        time.sleep(0.002)
+        self.assertTrue(message.visible)
 
 
 class VersionCheck(unittest.TestCase):

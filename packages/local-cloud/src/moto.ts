@@ -85,7 +85,9 @@ export const startMoto = async (
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.stdin?.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      // A profiled moto (LOCAL_CLOUD_MOTO_PROFILE) writes its profile as it goes.
+      const grace = process.env.LOCAL_CLOUD_MOTO_PROFILE ? 300_000 : 5_000;
+      const timer = setTimeout(() => child.kill('SIGKILL'), grace);
       await exited(child);
       clearTimeout(timer);
     },

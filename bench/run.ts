@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStart } from './cold-start';
 import { cost } from './cost';
+import { localCloud } from './local-cloud';
 import { pipeline } from './pipeline';
 import {
   type BenchRun,
@@ -24,7 +25,13 @@ import { synthTime } from './synth-time';
  * which git ignores. A benchmark, not a test: CI never runs it.
  */
 
-export const SECTIONS: readonly Section<unknown>[] = [coldStart, synthTime, pipeline, cost];
+export const SECTIONS: readonly Section<unknown>[] = [
+  coldStart,
+  synthTime,
+  pipeline,
+  localCloud,
+  cost,
+];
 
 const ROOT = path.resolve(__dirname, '..');
 

@@ -18,7 +18,7 @@ import { type PipelineResources, pipelineResources, readTemplateFile } from './t
 // The local cloud, as the end-to-end suite starts it, and what the benchmark asks of it.
 
 /** The end-to-end suite's scale: SQS batching windows of 20 ms, visibility timeouts of seconds. */
-const TIME_SCALE = '0.02';
+export const TIME_SCALE = '0.02';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 

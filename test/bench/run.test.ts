@@ -38,7 +38,13 @@ describe('choosing the sections', () => {
   });
 
   test('the bench runs every section under its results.json key, cost after the pipeline', () => {
-    expect(SECTIONS.map((s) => s.name)).toEqual(['coldStart', 'synthTime', 'pipeline', 'cost']);
+    expect(SECTIONS.map((s) => s.name)).toEqual([
+      'coldStart',
+      'synthTime',
+      'pipeline',
+      'localCloud',
+      'cost',
+    ]);
     expect(sectionsToRun(SECTIONS, ['cost']).map((s) => s.name)).toEqual(['pipeline', 'cost']);
   });
 });

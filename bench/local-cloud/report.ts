@@ -52,7 +52,7 @@ export function render(result: LocalCloudResult): string {
         ? ''
         : `The burst’s ${perSecond(burst.perSecond)} is ${((100 * burst.perSecond) / ceiling.transactWritesPerSecond).toFixed(0)} % of the raw transaction rate; each customer also costs the welcome’s claim and mark and marketing’s consent record, and stream and queue reads.`),
     '',
-    `\`npm start\` to ready: the app’s start script (local/start.ts) launched ${result.starts.length === 1 ? 'once' : `${result.starts.length} times with one work directory`}, stopped after each. ` +
+    `\`npm start\` to ready: the app’s start script (local/start.ts) ${result.starts.length === 1 ? 'launched once, then stopped' : `launched ${result.starts.length} times with one work directory, stopped after each`}. ` +
       'The ready line’s seconds are the local cloud’s own; spawn → state file adds starting Node and tsx.',
     '',
     '| launch | assembly | ready line | spawn → state file |',

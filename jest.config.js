@@ -8,6 +8,9 @@ const common = {
 };
 
 module.exports = {
+  // Two at a time even on two cores: the end-to-end files spend most of their time waiting
+  // (visibility timeouts, a record age), and Jest's default here would be one.
+  maxWorkers: 2,
   projects: [
     {
       ...common,

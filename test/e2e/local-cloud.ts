@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CfnTemplate, LocalCloudState, PhysicalResource } from 'cdk-local-cloud';
 import { emulatorClientConfig } from 'cdk-local-cloud';
 import { findResource, type ResourceRole } from '../../lib/resource-names';
+import type { SinkCall } from '../../local/notification-sink';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,6 +30,10 @@ export const connect = (stateFile = process.env.LOCAL_CLOUD_STATE) => {
   };
 };
 export type LocalCloud = ReturnType<typeof connect>;
+
+/** The welcome provider's calls about one customer. */
+export const welcomeCallsFor = (calls: readonly SinkCall[], id: string) =>
+  calls.filter((call) => (call.body as { customerId?: string }).customerId === id);
 
 /** The template the local cloud runs. */
 export const templateOf = (cloud: LocalCloud): CfnTemplate =>

@@ -29,14 +29,16 @@ const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 /**
  * Claims the right to send `event`'s welcome: only while the customer still exists,
- * and only if no one sent it and no live attempt is sending it. An expired lock is
- * taken over, which is safe because the provider dedupes by Idempotency-Key.
+ * and only if no one sent it and no live attempt is sending it. An expired lock, or on a
+ * redelivery the lock of an earlier attempt at the same event, is taken over, which is
+ * safe because the provider dedupes by Idempotency-Key.
  */
 export const claimWelcome = async (
   doc: DynamoDBDocumentClient,
   tableName: string,
   event: CustomerEvent,
   now: Date,
+  { redelivered = false }: { readonly redelivered?: boolean } = {},
 ): Promise<ClaimOutcome> => {
   const customerId = event.customer.id;
   const nowSeconds = epochSeconds(now);
@@ -56,10 +58,17 @@ export const claimWelcome = async (
                 lockedUntil: nowSeconds + LOCK_SECONDS,
                 [TTL_ATTRIBUTE]: nowSeconds + PENDING_TTL_SECONDS,
               },
-              ConditionExpression:
-                'attribute_not_exists(pk) OR (#status = :pending AND lockedUntil < :now)',
+              // A redelivered message's earlier attempts are over: its own event's claim
+              // is taken over at once, whatever the lock says.
+              ConditionExpression: redelivered
+                ? 'attribute_not_exists(pk) OR (#status = :pending AND (lockedUntil < :now OR eventId = :eventId))'
+                : 'attribute_not_exists(pk) OR (#status = :pending AND lockedUntil < :now)',
               ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':pending': 'PENDING', ':now': nowSeconds },
+              ExpressionAttributeValues: {
+                ':pending': 'PENDING',
+                ':now': nowSeconds,
+                ...(redelivered && { ':eventId': event.eventId }),
+              },
             },
           },
         ],

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
-import { customerEventHandler } from '../shared/adapters/sqs-batch';
+import { customerEventHandler, type Delivery } from '../shared/adapters/sqs-batch';
 import type { CustomerEvent } from '../shared/domain/events';
 import { claimWelcome, markWelcomeSent } from './claim';
 import { welcomeNotifier } from './notifier';
@@ -16,9 +16,11 @@ import { welcomeNotifier } from './notifier';
  * - After the customer is gone: the claim is taken only while the profile exists, and
  *   the deletion removes the claim with the profile, so marking it SENT fails and the
  *   retry finds the customer gone. Nothing without an expiry is left behind.
- * - An AWS call or the provider fails once: the record fails and is redelivered; its
- *   claim stays PENDING until its lock runs out, then the retry takes it over and sends
- *   under the same Idempotency-Key. The claim itself expires if no attempt ever succeeds.
+ * - An AWS call or the provider fails once: the record fails and is redelivered; the
+ *   redelivery takes its own event's PENDING claim over at once (the attempt that took it
+ *   is over: SQS redelivers only after the visibility timeout) and sends under the same
+ *   Idempotency-Key. Another message of the same event (a duplicate publication) waits for
+ *   the lock. The claim itself expires if no attempt ever succeeds.
  */
 const logger = new Logger();
 const doc = createDocumentClient();
@@ -35,7 +37,7 @@ const notificationApiKey = async (): Promise<string> => {
   return value;
 };
 
-const welcome = async (event: CustomerEvent): Promise<void> => {
+const welcome = async (event: CustomerEvent, delivery: Delivery): Promise<void> => {
   const context = { eventId: event.eventId, customerId: event.customer.id };
   // The subscription filter passes only CustomerCreated; anything else is not ours.
   if (event.type !== 'CustomerCreated') {
@@ -44,7 +46,9 @@ const welcome = async (event: CustomerEvent): Promise<void> => {
   }
   // Read before claiming, so a missing key fails the record without writing anything.
   const apiKey = await notificationApiKey();
-  const claim = await claimWelcome(doc, tableName, event, new Date());
+  const claim = await claimWelcome(doc, tableName, event, new Date(), {
+    redelivered: delivery.receiveCount > 1,
+  });
   if (claim !== 'claimed') {
     logger.info('welcome not sent', { ...context, reason: claim });
     return;

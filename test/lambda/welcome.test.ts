@@ -214,6 +214,38 @@ describe('welcome consumer', () => {
     ]);
   });
 
+  it('takes its own event’s PENDING claim over on a redelivery, lock or not, and sends under the same key', async () => {
+    const record = eventRecord(createdEvent(1));
+    const redelivery = {
+      ...record,
+      attributes: { ...record.attributes, ApproximateReceiveCount: '2' },
+    };
+
+    const response = await handler(batch(redelivery));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [claim] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+    expect(claim?.TransactItems?.[1]?.Put).toMatchObject({
+      ConditionExpression:
+        'attribute_not_exists(pk) OR (#status = :pending AND (lockedUntil < :now OR eventId = :eventId))',
+      ExpressionAttributeValues: expect.objectContaining({ ':eventId': 'event-1' }),
+    });
+    expect(provider.requests).toHaveLength(1);
+    expect(provider.requests[0]?.headers['idempotency-key']).toBe('event-1');
+  });
+
+  it('waits for the lock on a first delivery: a duplicate publication may be sending right now', async () => {
+    await handler(batch(eventRecord(createdEvent(1))));
+
+    const [claim] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+    expect(claim?.TransactItems?.[1]?.Put?.ConditionExpression).toBe(
+      'attribute_not_exists(pk) OR (#status = :pending AND lockedUntil < :now)',
+    );
+    expect(claim?.TransactItems?.[1]?.Put?.ExpressionAttributeValues).not.toHaveProperty(
+      ':eventId',
+    );
+  });
+
   it('fails only the record whose provider call answers 500, and leaves its claim PENDING', async () => {
     provider.respond = (request, response) => {
       const { customerId: id } = JSON.parse(request.body) as { customerId: string };

@@ -51,14 +51,26 @@ export interface CustomerEventHandlerOptions {
  * in the dead-letter queue, never silently dropped. When every record fails the
  * invocation fails (Powertools' default), which also makes Lambda slow its polling.
  */
+/** What a consumer may know of a record's delivery besides its event. */
+export interface Delivery {
+  /**
+   * How many times SQS has handed this message out, this one included. Above 1, every
+   * earlier attempt at it is over: SQS hands a message out again only after its visibility
+   * timeout, which is six times the function's timeout (EventConsumer).
+   */
+  readonly receiveCount: number;
+}
+
 export const customerEventHandler = (
-  handle: (event: CustomerEvent) => Promise<void>,
+  handle: (event: CustomerEvent, delivery: Delivery) => Promise<void>,
   { logger, processInParallel = true }: CustomerEventHandlerOptions,
 ): ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) => {
   const processor = new BatchProcessor(EventType.SQS);
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
-      await handle(parseCustomerEvent(record));
+      await handle(parseCustomerEvent(record), {
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+      });
     } catch (error) {
       logger.error('record failed; SQS will redeliver it', { messageId: record.messageId, error });
       throw error;

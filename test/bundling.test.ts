@@ -121,6 +121,9 @@ describe('function bundles', () => {
       const output = execFileSync(
         process.execPath,
         [
+          // The SDK's Node 22 notice, and no other warning, stays out of the test output.
+          '--require',
+          require.resolve('./setup/quiet-sdk-warning.js'),
           '--input-type=module',
           '-e',
           `const m = await import(${JSON.stringify(`file://${bundle.file}`)}); console.log(typeof m.handler);`,

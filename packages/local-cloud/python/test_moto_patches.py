@@ -33,19 +33,27 @@ def client(service, endpoint):
     )
 
 
-class Patched(unittest.TestCase):
+class MotoServerCase(unittest.TestCase):
+    """A patched moto server on a free loopback port for the class's tests."""
+
     @classmethod
     def setUpClass(cls):
         cls.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         cls.server.start()
         host, port = cls.server.get_host_and_port()
         cls.endpoint = f"http://{host}:{port}"
-        cls.dynamodb = client("dynamodb", cls.endpoint)
-        cls.streams = client("dynamodbstreams", cls.endpoint)
 
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
+
+
+class Patched(MotoServerCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dynamodb = client("dynamodb", cls.endpoint)
+        cls.streams = client("dynamodbstreams", cls.endpoint)
 
     def setUp(self):
         self.table = f"t-{uuid.uuid4().hex[:8]}"
@@ -254,19 +262,13 @@ class Patched(unittest.TestCase):
         self.assertIsNone(tokens._fresh(("a", "r", "t")))
 
 
-class Speed(unittest.TestCase):
+class Speed(MotoServerCase):
     """What made moto slower as the pipeline ran: the work per request, counted (not timed)."""
 
     @classmethod
     def setUpClass(cls):
-        cls.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        cls.server.start()
-        host, port = cls.server.get_host_and_port()
-        cls.sqs = client("sqs", f"http://{host}:{port}")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+        super().setUpClass()
+        cls.sqs = client("sqs", cls.endpoint)
 
     def test_routing_a_request_lists_no_directory(self):
         import os

@@ -11,6 +11,15 @@ const logger = new Logger();
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
 const avatars = new AvatarUploads(createPresigningS3Client(), requireEnv('BUCKET_NAME'));
 
+/*
+ * A request that writes nothing: it reads the profile and signs a URL.
+ * - Twice: each call signs a fresh URL for the same key (`avatars/<id>`); uploads replace
+ *   the avatar, and the bucket keeps the replaced versions for a while.
+ * - After the customer is gone: the consistent read finds no profile, so 404 and no URL.
+ * - An AWS call fails once: throttling is retried by the SDK and then answered 503 with
+ *   Retry-After; anything else 500 (`dynamodb-errors.ts`). Nothing was written either way.
+ */
+
 /**
  * `POST /customers/{id}/avatar-upload`, the one route with a function of its own:
  * only it needs the S3 client and the presigner, which would otherwise load on

@@ -30,6 +30,9 @@ ${profile.description}
   --context <k=v>     pass -c k=v to the synth (repeatable)
   --time-scale <f>    shrink visibility timeouts, batching windows and retry delays
                       by this factor (default 1)
+  --record-age-scale <f>
+                      shrink streams' maximum record age by this factor (default 1: a
+                      shrunk age gives up records a busy local cloud is slow to publish)
   --port <n>          port of the HTTP API on 127.0.0.1 (default: a free port)
   --concurrency <n>   invocations each function runs at once (default 4)
   --state-file <f>    where to write the running cloud's state (default ${DEFAULT_STATE_FILE},
@@ -93,6 +96,7 @@ const parse = (argv: readonly string[]) => {
         'app-dir': { type: 'string' },
         stack: { type: 'string' },
         'time-scale': { type: 'string' },
+        'record-age-scale': { type: 'string' },
         port: { type: 'string' },
         concurrency: { type: 'string' },
         'state-file': { type: 'string' },
@@ -146,6 +150,7 @@ export const runLocalCloudCli = async (
       stackName: values.stack ?? profile.stackName,
       context: { ...profile.context, ...cliContext },
       timeScale: positiveNumber('time-scale', values['time-scale'], 1),
+      recordAgeScale: positiveNumber('record-age-scale', values['record-age-scale'], 1),
       apiPort: values.port === undefined ? 0 : positiveNumber('port', values.port, 0),
       concurrency: positiveNumber('concurrency', values.concurrency, 4),
       stateFile: path.resolve(

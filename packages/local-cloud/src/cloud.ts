@@ -60,6 +60,13 @@ export interface LocalCloudOptions {
   readonly stackName?: string;
   /** Shrinks visibility timeouts, batching windows and retry delays by this factor. */
   readonly timeScale: number;
+  /**
+   * Shrinks streams' maximum record age by this factor, so a test reaches the on-failure
+   * path of a mapping that retries until the record age (Lambda's shortest is 60 s) sooner.
+   * @default 1 - not shrunk: the time scale leaves it alone, because a shrunk record age gives
+   * up records a busy local cloud is only slow to publish, which AWS would publish
+   */
+  readonly recordAgeScale?: number;
   /** Port of the HTTP API; 0 picks a free one. */
   readonly apiPort: number;
   readonly stateFile: string;
@@ -381,6 +388,10 @@ const consumerRoutes = (
   });
 };
 
+/** A mapping's maximum record age, shrunk by `--record-age-scale`; -1 (no limit) stays -1. */
+const scaledRecordAge = (seconds: number, scale: number): number =>
+  seconds < 0 ? seconds : seconds * scale;
+
 /** Event source mappings → pollers, as Lambda's would poll. Returns how many run. */
 const startPollers = async (
   step: Step,
@@ -461,7 +472,10 @@ const startPollers = async (
           maximumBatchingWindowSeconds: window,
           bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
           maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
-          maximumRecordAgeSeconds: Number(p.MaximumRecordAgeInSeconds ?? -1),
+          maximumRecordAgeSeconds: scaledRecordAge(
+            Number(p.MaximumRecordAgeInSeconds ?? -1),
+            options.recordAgeScale ?? 1,
+          ),
           reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
           filters,
           onFailure: destinationArn

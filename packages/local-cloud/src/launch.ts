@@ -18,6 +18,8 @@ export interface LaunchOptions {
   /** Where its state file, its output and its work directory go. */
   readonly dir: string;
   readonly timeScale: string;
+  /** `--record-age-scale`. @default - not shrunk */
+  readonly recordAgeScale?: string;
   /** @default - the app's, synthesized by the CLI */
   readonly assembly?: string;
   /** `-c` context for that synth. @default - none */
@@ -63,6 +65,7 @@ export const launchLocalCloud = async ({
   cwd = process.cwd(),
   dir,
   timeScale,
+  recordAgeScale,
   assembly,
   context = {},
   readyTimeoutMs = 180_000,
@@ -83,6 +86,7 @@ export const launchLocalCloud = async ({
       ...Object.entries(context).flatMap(([key, value]) => ['--context', `${key}=${value}`]),
       '--time-scale',
       timeScale,
+      ...(recordAgeScale === undefined ? [] : ['--record-age-scale', recordAgeScale]),
       '--state-file',
       stateFile,
       '--work-dir',

@@ -28,6 +28,7 @@ describe('the local cloud command', () => {
 
   test.each([
     [['--time-scale', '0'], '--time-scale must be a positive number'],
+    [['--record-age-scale', '0'], '--record-age-scale must be a positive number'],
     [['--context', 'novalue'], '--context must be key=value'],
     [['--assembly', 'cdk.out', '--context', 'a=b'], 'cannot change an --assembly'],
     [['--faults', '1.5'], '--faults must be a rate from 0 to 1, got "1.5"'],
@@ -53,6 +54,7 @@ describe('the local cloud command', () => {
     const { out } = await run(['--help']);
     expect(out).toMatch(/--faults <rate> +fail this share/);
     expect(out).toMatch(/--seed <n> +seed the random faults/);
+    expect(out).toMatch(/--record-age-scale <f>\s+shrink streams' maximum record age/);
   });
 
   /** An emulator that is never reached: the start fails at the missing assembly. */

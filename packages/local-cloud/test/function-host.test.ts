@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { waitFor } from '../src/net';
-import { type FunctionDefinition, FunctionHost } from '../src/runtime/function-host';
+import {
+  type FunctionDefinition,
+  FunctionHost,
+  runtimeExecArgv,
+} from '../src/runtime/function-host';
 
 jest.setTimeout(30_000);
 
@@ -280,5 +284,28 @@ describe('FunctionHost', () => {
   it('refuses a handler whose module is missing, naming the directory', () => {
     expect(() => host({ handler: 'missing.handler' })).toThrow(codeDirectory);
     expect(() => host({ handler: 'missing.handler' })).toThrow(/missing/);
+  });
+});
+
+describe('runtimeExecArgv', () => {
+  test('drops the TypeScript loader the host runs under, in either spelling, and keeps the rest', () => {
+    expect(
+      runtimeExecArgv([
+        '--require',
+        '/app/node_modules/tsx/dist/preflight.cjs',
+        '--import',
+        'file:///app/node_modules/tsx/dist/loader.mjs',
+        '--import=file:///app/node_modules/tsx/dist/loader.mjs',
+        '--enable-source-maps',
+        '--require',
+        '/app/instrument.cjs',
+        '--max-old-space-size=512',
+      ]),
+    ).toEqual([
+      '--enable-source-maps',
+      '--require',
+      '/app/instrument.cjs',
+      '--max-old-space-size=512',
+    ]);
   });
 });

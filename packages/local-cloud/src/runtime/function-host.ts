@@ -7,6 +7,32 @@ import type { InvokeOutcome, LambdaInvoker } from '../model';
 
 const WORKER_SCRIPT = path.join(__dirname, 'function-worker.mjs');
 
+/** tsx's own preload and loader, as `--require`/`--import` values or `--flag=value`. */
+const TSX_FILE = /[\\/]tsx[\\/]dist[\\/]/;
+const PRELOADS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
+
+/**
+ * The Node.js options a function's runtime starts with: the host's, without the TypeScript
+ * loader it may run under (tsx). A function's code is JavaScript, as on Lambda, and a worker
+ * that inherits the loader spends its cold start on hooks it never uses.
+ */
+export const runtimeExecArgv = (hostExecArgv: readonly string[]): string[] => {
+  const kept: string[] = [];
+  for (let i = 0; i < hostExecArgv.length; i += 1) {
+    const arg = hostExecArgv[i] ?? '';
+    const [flag = '', inline] = arg.split(/=(.*)/s, 2);
+    if (PRELOADS.has(flag)) {
+      const value = inline ?? hostExecArgv[i + 1] ?? '';
+      if (inline === undefined) i += 1;
+      if (TSX_FILE.test(value)) continue;
+      kept.push(...(inline === undefined ? [flag, value] : [arg]));
+      continue;
+    }
+    kept.push(arg);
+  }
+  return kept;
+};
+
 /** One function of the template, ready to run locally. */
 export interface FunctionDefinition {
   readonly logicalId: string;
@@ -129,6 +155,7 @@ export class FunctionHost implements LambdaInvoker {
 
   private async coldStart(pending: Pending): Promise<void> {
     const worker = new Worker(WORKER_SCRIPT, {
+      execArgv: runtimeExecArgv(process.execArgv),
       workerData: {
         ...this.entry,
         functionName: this.definition.functionName,

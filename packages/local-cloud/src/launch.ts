@@ -24,6 +24,8 @@ export interface LaunchOptions {
   readonly assembly?: string;
   /** `-c` context for that synth. @default - none */
   readonly context?: Readonly<Record<string, string>>;
+  /** More environment for the CLI (and its synth), over this process's. @default - none */
+  readonly env?: Readonly<Record<string, string>>;
   /** @default 180_000 */
   readonly readyTimeoutMs?: number;
 }
@@ -68,13 +70,16 @@ export const launchLocalCloud = async ({
   recordAgeScale,
   assembly,
   context = {},
+  env: extraEnv = {},
   readyTimeoutMs = 180_000,
 }: LaunchOptions): Promise<LaunchedLocalCloud> => {
   const stateFile = path.join(dir, 'state.json');
   const workDir = path.join(dir, 'work');
   const logFile = path.join(dir, 'local-cloud.log');
+  // Ready is "the state file exists": one left by an earlier cloud in this directory is not.
+  fs.rmSync(stateFile, { force: true });
   const out = fs.openSync(logFile, 'a');
-  const env = { ...process.env };
+  const env = { ...process.env, ...extraEnv };
   // Its own emulator, whatever the shell points at.
   delete env.AWS_ENDPOINT_URL;
   const child = spawn(

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -7,9 +8,15 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CfnTemplate, LocalCloudState, PhysicalResource } from 'cdk-local-cloud';
-import { emulatorClientConfig } from 'cdk-local-cloud';
+import { emulatorClientConfig, stopLocalCloud } from 'cdk-local-cloud';
 import { findResource, type ResourceRole } from '../../lib/resource-names';
+import { launchCustomerPipeline } from '../../local/launch';
 import type { SinkCall } from '../../local/notification-sink';
+import type { CommandIo } from '../../ops/command';
+import { runDlq as dlq } from '../../ops/dlq';
+import { runMoveContacts as moveContacts } from '../../ops/move-contacts';
+import { runRepairDeleted as repairDeleted } from '../../ops/repair-deleted';
+import { E2E_TIME_SCALE } from './global-setup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -101,17 +108,42 @@ export const runCommand = (
     child.on('exit', (code) => resolve({ code: code ?? -1, output }));
   });
 
+type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
+
+/**
+ * Runs an operations command in this process, as `runAsCommand` runs it from the shell,
+ * pointed at `cloud`: its exit code, and what it wrote to stdout and stderr (interleaved).
+ * One test runs a command through `runCommand` (`tsx`, a process of its own) to show
+ * that its entry works; the rest save the process's start.
+ */
+const runInProcess = async (
+  command: Command,
+  cloud: LocalCloud,
+  args: readonly string[],
+): Promise<{ code: number; output: string }> => {
+  let output = '';
+  const write = (line: string) => {
+    output += `${line}\n`;
+  };
+  const code = await command(args, {
+    out: write,
+    err: write,
+    env: { ...process.env, LOCAL_CLOUD_STATE: cloud.stateFile },
+    cwd: ROOT,
+  });
+  return { code, output };
+};
+
 /** `npm run dlq -- <args>` */
-export const runDlq = (cloud: LocalCloud, ...args: string[]) =>
-  runCommand(cloud, 'ops/dlq.ts', ...args);
+export const runDlq = (cloud: LocalCloud, ...args: string[]) => runInProcess(dlq, cloud, args);
 
 /** `npm run repair-deleted -- <args>` */
 export const runRepairDeleted = (cloud: LocalCloud, ...args: string[]) =>
-  runCommand(cloud, 'ops/repair-deleted.ts', ...args);
+  runInProcess(repairDeleted, cloud, args);
 
 /** `npm run move-contacts -- <args>` */
 export const runMoveContacts = (cloud: LocalCloud, ...args: string[]) =>
-  runCommand(cloud, 'ops/move-contacts.ts', ...args);
+  runInProcess(moveContacts, cloud, args);
 
 let counter = 0;
 /** A customer no other test uses. */
@@ -124,5 +156,40 @@ export const newCustomerInput = (overrides: Record<string, unknown> = {}) => {
     dateOfBirth: '1990-05-17',
     marketingOptIn: false,
     ...overrides,
+  };
+};
+
+/**
+ * A local cloud of the test file's own, started before its tests from the suite's assembly
+ * and stopped after them: so that files run side by side, each alone on its queues and
+ * stream. Its welcome consumer calls the suite's notification sink (the assembly's
+ * endpoint): look for its welcomes with `sinkCalls(connect())`.
+ */
+export const ownCloud = (
+  name: string,
+  options: { timeScale?: string; recordAgeScale?: string } = {},
+): (() => LocalCloud) => {
+  let cloud: LocalCloud | undefined;
+  let child: ChildProcess | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `customer-pipeline-${name}-`));
+    const launched = await launchCustomerPipeline({
+      dir,
+      timeScale: options.timeScale ?? E2E_TIME_SCALE,
+      recordAgeScale: options.recordAgeScale,
+      assembly: path.dirname(connect().state.templateFile),
+      readyTimeoutMs: 120_000,
+    });
+    child = launched.child;
+    cloud = connect(launched.stateFile);
+  }, 150_000);
+  afterAll(async () => {
+    if (child) await stopLocalCloud(child);
+    if (dir && !process.env.KEEP_LOCAL_CLOUD_LOGS) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (cloud === undefined) throw new Error(`the ${name} cloud has not started`);
+    return cloud;
   };
 };

@@ -1,16 +1,12 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { callApi, control, stopLocalCloud } from 'cdk-local-cloud';
-import { launchCustomerPipeline } from '../../local/launch';
+import { callApi, control } from 'cdk-local-cloud';
 import { sinkCalls } from '../../local/notification-sink';
-import { E2E_TIME_SCALE } from './global-setup';
 import {
   connect,
   eventually,
   type LocalCloud,
   newCustomerInput,
+  ownCloud,
   resourceNamed,
   runDlq,
   templateOf,
@@ -18,35 +14,22 @@ import {
 } from './local-cloud';
 
 /**
- * The stream's failure path waits out Lambda's shortest maximum record age (60 s, which the
- * time scale does not shrink), with the topic unreachable for the publisher: on a cloud of
- * its own, from the suite's assembly, so the rest of the suite runs meanwhile and nothing
- * else is on its stream. Its welcome consumer calls the suite's notification sink (the
- * assembly's endpoint), which is where its welcomes are looked for.
+ * The stream's failure path, with the topic unreachable for the publisher, which retries
+ * until the record age (the suite's assembly: Lambda's shortest, 60 s), here shrunk to 9 s
+ * (`--record-age-scale`). On a cloud of its own, so nothing else is on its stream. Its
+ * welcome consumer calls the suite's notification sink, which is where its welcomes are
+ * looked for.
  */
 jest.setTimeout(240_000);
 
+/** 60 s × 0.15 = 9 s: long enough for several retries, short enough for the suite. */
+const RECORD_AGE_SCALE = '0.15';
+const started = ownCloud('stream', { recordAgeScale: RECORD_AGE_SCALE });
 let main: LocalCloud;
 let cloud: LocalCloud;
-let dir: string;
-let child: Awaited<ReturnType<typeof launchCustomerPipeline>>['child'] | undefined;
-
-beforeAll(async () => {
+beforeAll(() => {
   main = connect();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-stream-'));
-  const launched = await launchCustomerPipeline({
-    dir,
-    timeScale: E2E_TIME_SCALE,
-    assembly: path.dirname(main.state.templateFile),
-    readyTimeoutMs: 120_000,
-  });
-  child = launched.child;
-  cloud = connect(launched.stateFile);
-});
-
-afterAll(async () => {
-  if (child) await stopLocalCloud(child);
-  if (dir && !process.env.KEEP_LOCAL_CLOUD_LOGS) fs.rmSync(dir, { recursive: true, force: true });
+  cloud = started();
 });
 
 describe('the stream’s failure path', () => {
@@ -77,7 +60,7 @@ describe('the stream’s failure path', () => {
       const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
       expect(created.status).toBe(201);
       lost = created.body as { id: string };
-      // The suite's record age is 60 s (global setup), not the stage's 12 h.
+      // The suite's record age is 60 s (global setup), shrunk to 9 s, not the stage's 12 h.
       keys = await eventually('the on-failure object', storedKeys, (k) => k.length >= 1, 150_000);
     } finally {
       await control(cloud, 'DELETE', '/faults');

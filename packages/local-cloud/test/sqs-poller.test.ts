@@ -186,6 +186,42 @@ describe('failedMessageIds', () => {
 });
 
 describe('SqsPoller against moto', () => {
+  it('stops at once, cancelling its long poll rather than waiting it out', async () => {
+    const queue = await createQueue();
+    const signals: (AbortSignal | undefined)[] = [];
+    const watched = new SQSClient(
+      emulatorClientConfig({ endpoint: moto.endpoint, region: REGION }),
+    );
+    const send = watched.send.bind(watched) as (...args: unknown[]) => Promise<unknown>;
+    (watched as unknown as { send: unknown }).send = (...args: unknown[]) => {
+      signals.push((args[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
+      return send(...args);
+    };
+    const poller = new SqsPoller({
+      sqs: watched,
+      target: new FakeFunction(),
+      settings: {
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        region: REGION,
+        batchSize: 10,
+        maximumBatchingWindowSeconds: 0,
+        reportBatchItemFailures: false,
+        filters: [],
+        pollers: 2,
+      },
+      onError: (error) => pollerErrors.push(error),
+    });
+    poller.start();
+    await waitFor(async () => signals.length >= 2, { timeoutMs: 5_000, what: 'two long polls' });
+
+    await poller.stop();
+
+    expect(signals.length).toBeGreaterThanOrEqual(2);
+    expect(signals.every((signal) => signal?.aborted === true)).toBe(true);
+    watched.destroy();
+  });
+
   it("delivers Lambda's SQS record shape", async () => {
     const queue = await createQueue();
     const sent = await sqs.send(

@@ -120,16 +120,22 @@ export const failedMessageIds = (
 export class SqsPoller {
   private running = false;
   private loops: Promise<void>[] = [];
+  /** Cancels the receives in flight when the poller stops, instead of waiting them out. */
+  private receives = new AbortController();
 
   constructor(private readonly options: SqsPollerOptions) {}
 
   start(): void {
     this.running = true;
+    this.receives = new AbortController();
     this.loops = Array.from({ length: this.options.settings.pollers }, () => this.loop());
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    // A cancelled receive is a lost answer: what it took becomes visible again after the
+    // visibility timeout, as on SQS. Deliveries under way are waited for.
+    this.receives.abort();
     await Promise.all(this.loops);
   }
 
@@ -161,6 +167,7 @@ export class SqsPoller {
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
+        { abortSignal: this.receives.signal },
       );
       const batch = received.Messages ?? [];
       if (messages.length === 0 && batch.length > 0) {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -7,6 +7,7 @@ import { waitFor } from '../src/net';
 import {
   type FunctionDefinition,
   FunctionHost,
+  importsRuntimeModules,
   runtimeExecArgv,
 } from '../src/runtime/function-host';
 
@@ -307,5 +308,66 @@ describe('runtimeExecArgv', () => {
       '/app/instrument.cjs',
       '--max-old-space-size=512',
     ]);
+  });
+});
+
+describe('runtime modules (the AWS SDK Lambda provides) outside the bundle', () => {
+  /** This repository's root: its node_modules hold the SDK, as an app's would. */
+  const APP_DIR = path.resolve(__dirname, '..', '..', '..');
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'runtime-modules-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const codeWith = async (files: Record<string, string>) => {
+    for (const [name, text] of Object.entries(files)) {
+      await writeFile(path.join(dir, name), text);
+    }
+    return dir;
+  };
+
+  test.each([
+    ["import { SQSClient } from '@aws-sdk/client-sqs';", true],
+    ['export * from "@smithy/types";', true],
+    ["const sdk = await import('@aws-sdk/client-s3');", true],
+    // A bundle that includes the SDK names its packages only in strings, and requires
+    // what it leaves out through createRequire, which needs no hook.
+    ['const ua = ["@aws-sdk/client-sqs", "3.0"]; const x = require("@aws-sdk/client-sqs");', false],
+    ['export const handler = async () => "no SDK";', false],
+  ])('%s: imports a runtime module is %s', async (code, expected) => {
+    expect(importsRuntimeModules(await codeWith({ 'index.mjs': code }))).toBe(expected);
+  });
+
+  test('looks in nested files, and not in files that are not JavaScript', async () => {
+    await codeWith({ 'README.md': "import x from '@aws-sdk/client-sqs'" });
+    expect(importsRuntimeModules(dir)).toBe(false);
+    await mkdir(path.join(dir, 'chunks'));
+    await codeWith({ 'chunks/sqs.js': "import { SQSClient } from '@aws-sdk/client-sqs';" });
+    expect(importsRuntimeModules(dir)).toBe(true);
+  });
+
+  test('an import the scan cannot see still finds the module: the hook is registered then', async () => {
+    await codeWith({
+      'index.mjs': `const name = ['@aws-sdk', 'client-sqs'].join('/');
+const { SQSClient } = await import(name);
+export const handler = async () => typeof SQSClient;
+`,
+    });
+    expect(importsRuntimeModules(dir)).toBe(false);
+
+    const outcome = await host({ codeDirectory: dir, appDir: APP_DIR }).invoke({});
+
+    expect(outcome).toEqual({ ok: true, payload: 'function' });
+  });
+
+  test('a static import is served from the app’s node_modules', async () => {
+    await codeWith({
+      'index.mjs': `import { SQSClient } from '@aws-sdk/client-sqs';
+export const handler = async () => typeof SQSClient;
+`,
+    });
+    const outcome = await host({ codeDirectory: dir, appDir: APP_DIR }).invoke({});
+    expect(outcome).toEqual({ ok: true, payload: 'function' });
   });
 });

@@ -33,6 +33,41 @@ export const runtimeExecArgv = (hostExecArgv: readonly string[]): string[] => {
   return kept;
 };
 
+/** An ES module's static or literal dynamic import of what Lambda's Node.js runtime provides. */
+const RUNTIME_MODULE_IMPORT =
+  /(?:\bfrom\s*|\bimport\s*\(?\s*)["'](?:@aws-sdk|@smithy|@aws-crypto)\//;
+/** Past this, the code is not read through: the hook is registered, as it costs only time. */
+const SCAN_LIMIT = { files: 2_000, bytes: 64 * 1024 * 1024 };
+
+/**
+ * Whether a function's code imports (as ES modules) any of what Lambda's Node.js runtime
+ * provides, so its workers need the resolve hook that finds it in the app's node_modules.
+ * A bundle that includes the SDK does not: its workers then start without the hook's
+ * thread and without a round trip to it for each of their imports. CommonJS `require` is
+ * served without the hook, and the worker registers the hook after all if an import the
+ * scan did not see (an `import()` of a variable) asks for a runtime module.
+ */
+export const importsRuntimeModules = (codeDirectory: string): boolean => {
+  let files = 0;
+  let bytes = 0;
+  const pending = [codeDirectory];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        pending.push(file);
+        continue;
+      }
+      if (!/\.(m?js)$/.test(entry.name)) continue;
+      files += 1;
+      bytes += fs.statSync(file).size;
+      if (files > SCAN_LIMIT.files || bytes > SCAN_LIMIT.bytes) return true;
+      if (RUNTIME_MODULE_IMPORT.test(fs.readFileSync(file, 'utf8'))) return true;
+    }
+  }
+  return false;
+};
+
 /** One function of the template, ready to run locally. */
 export interface FunctionDefinition {
   readonly logicalId: string;
@@ -110,6 +145,8 @@ export class FunctionHost implements LambdaInvoker {
   private readonly queue: Pending[] = [];
   private readonly entry: { file: string; exportName: string };
   private closed = false;
+  /** Whether its workers register the runtime modules' resolve hook: read once, at the first cold start. */
+  private runtimeModuleHook: boolean | undefined;
 
   constructor(
     readonly definition: FunctionDefinition,
@@ -154,10 +191,12 @@ export class FunctionHost implements LambdaInvoker {
   }
 
   private async coldStart(pending: Pending): Promise<void> {
+    this.runtimeModuleHook ??= importsRuntimeModules(this.definition.codeDirectory);
     const worker = new Worker(WORKER_SCRIPT, {
       execArgv: runtimeExecArgv(process.execArgv),
       workerData: {
         ...this.entry,
+        runtimeModuleHook: this.runtimeModuleHook,
         functionName: this.definition.functionName,
         functionArn: this.definition.functionArn,
         memorySize: this.definition.memorySize,

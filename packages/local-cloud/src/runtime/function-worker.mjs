@@ -8,16 +8,52 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { hideSdkNodeVersionWarning } from './quiet-warnings.cjs';
 import { missingRuntimeModule, RUNTIME_PROVIDED } from './runtime-modules.mjs';
 
-const { file, exportName, functionName, functionArn, memorySize, logGroupName, appDir } =
-  workerData;
+const {
+  file,
+  exportName,
+  functionName,
+  functionArn,
+  memorySize,
+  logGroupName,
+  appDir,
+  runtimeModuleHook,
+} = workerData;
 
 hideSdkNodeVersionWarning();
 
 // What the Node.js runtime provides (the AWS SDK v3) comes from the app's node_modules,
-// for `import` (a resolve hook) and for `require` (CommonJS does not use the hooks).
-register(new URL('./runtime-modules.mjs', import.meta.url), {
-  data: { appDir, functionName },
-});
+// for `import` (a resolve hook) and for `require` (CommonJS does not use the hooks). The
+// hook runs on a thread of its own and every import waits for it, so it is registered
+// only for code that imports a runtime module (the host read the code), or once an
+// import the host could not see asks for one.
+let hooked = false;
+const registerRuntimeModules = () => {
+  if (hooked) return;
+  hooked = true;
+  register(new URL('./runtime-modules.mjs', import.meta.url), {
+    data: { appDir, functionName },
+  });
+};
+if (runtimeModuleHook) registerRuntimeModules();
+
+/** The runtime module an ERR_MODULE_NOT_FOUND is about, if it is one. */
+const missingRuntimeSpecifier = (error) => {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const specifier = /Cannot find (?:package|module) '([^']+)'/.exec(error.message ?? '')?.[1];
+  return specifier !== undefined && RUNTIME_PROVIDED.test(specifier) ? specifier : undefined;
+};
+
+const importHandlerModule = async () => {
+  const url = pathToFileURL(file).href;
+  try {
+    return await import(url);
+  } catch (error) {
+    if (hooked || !appDir || missingRuntimeSpecifier(error) === undefined) throw error;
+    registerRuntimeModules();
+    // A new URL: the failed one's module stays failed in the loader's cache.
+    return await import(`${url}?runtime-modules`);
+  }
+};
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, isMain, options) {
   try {
@@ -41,7 +77,7 @@ const toError = (error) => ({
 
 let handler;
 try {
-  const module = await import(pathToFileURL(file).href);
+  const module = await importHandlerModule();
   handler = module[exportName];
   if (typeof handler !== 'function') {
     throw new TypeError(`${file} does not export a function named ${exportName}`);

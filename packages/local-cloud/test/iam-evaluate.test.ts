@@ -1,8 +1,26 @@
-import { evaluateConditions, matchesAction, matchesResource } from '../src/iam/evaluate';
-import type { ConditionBlock } from '../src/iam/types';
+import { evaluate, evaluateConditions, matchesAction, matchesResource } from '../src/iam/evaluate';
+import type {
+  AuthorizationRequest,
+  ConditionBlock,
+  NamedPolicy,
+  PolicyStatement,
+} from '../src/iam/types';
 
 const TABLE = 'arn:aws:dynamodb:us-east-1:123456789012:table/Customers';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:customer-events';
+const QUEUE = 'arn:aws:sqs:us-east-1:123456789012:welcome';
+const BUCKET = 'arn:aws:s3:::avatars';
+
+const policy = (name: string, ...statements: PolicyStatement[]): NamedPolicy => ({
+  name,
+  document: { Version: '2012-10-17', Statement: statements },
+});
+
+const request = (
+  action: string,
+  resource: string,
+  context: AuthorizationRequest['context'] = {},
+): AuthorizationRequest => ({ action, resource, context });
 
 describe('matchesAction', () => {
   test.each([
@@ -558,6 +576,267 @@ describe('evaluateConditions', () => {
       };
       expect(evaluateConditions(block, { 'aws:SecureTransport': 'false' })).toBe(false);
       expect(evaluateConditions(block, { 'aws:SecureTransport': 'true' })).toBe('unsupported');
+    });
+  });
+});
+
+describe('evaluate', () => {
+  const readTable = policy('ReadTable', {
+    Effect: 'Allow',
+    Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+    Resource: [TABLE, `${TABLE}/index/*`],
+  });
+
+  it('allows a call a statement covers, naming the statement', () => {
+    expect(evaluate([readTable], request('dynamodb:Query', `${TABLE}/index/byEmail`))).toEqual({
+      effect: 'allow',
+      allowedBy: [{ policy: 'ReadTable', index: 0 }],
+    });
+  });
+
+  test.each([
+    ['an action no statement lists', [readTable], request('dynamodb:PutItem', TABLE)],
+    ['a resource no statement lists', [readTable], request('dynamodb:GetItem', `${TABLE}-archive`)],
+    ['a call when there are no policies', [], request('dynamodb:GetItem', TABLE)],
+  ])('implicitly denies %s', (_name, policies, call) => {
+    expect(evaluate(policies, call)).toEqual({ effect: 'implicit-deny' });
+  });
+
+  it('compares the action without regard to case, the resource with it', () => {
+    expect(evaluate([readTable], request('DynamoDB:getitem', TABLE)).effect).toBe('allow');
+    expect(evaluate([readTable], request('dynamodb:GetItem', TABLE.toLowerCase())).effect).toBe(
+      'implicit-deny',
+    );
+  });
+
+  it('lets an explicit Deny win over Allows, in any policy and any order', () => {
+    const admin = policy('Admin', { Effect: 'Allow', Action: '*', Resource: '*' });
+    const noDeletes = policy('NoDeletes', {
+      Sid: 'KeepCustomers',
+      Effect: 'Deny',
+      Action: 'dynamodb:Delete*',
+      Resource: TABLE,
+    });
+    const expected = {
+      effect: 'deny',
+      deniedBy: { policy: 'NoDeletes', index: 0, sid: 'KeepCustomers' },
+    };
+    expect(evaluate([admin, noDeletes], request('dynamodb:DeleteItem', TABLE))).toEqual(expected);
+    expect(evaluate([noDeletes, admin], request('dynamodb:DeleteItem', TABLE))).toEqual(expected);
+    expect(evaluate([admin, noDeletes], request('dynamodb:PutItem', TABLE)).effect).toBe('allow');
+  });
+
+  it('lists every Allow that applies, across policies, and no other', () => {
+    const events = policy(
+      'Events',
+      { Sid: 'Publish', Effect: 'Allow', Action: 'sns:Publish', Resource: TOPIC },
+      { Sid: 'Send', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: QUEUE },
+      { Sid: 'AnySns', Effect: 'Allow', Action: 'sns:*', Resource: '*' },
+    );
+    const broad = policy('Broad', {
+      Effect: 'Allow',
+      Action: 'sns:Pub*',
+      Resource: 'arn:aws:sns:*',
+    });
+    expect(evaluate([events, broad], request('sns:Publish', TOPIC))).toEqual({
+      effect: 'allow',
+      allowedBy: [
+        { policy: 'Events', index: 0, sid: 'Publish' },
+        { policy: 'Events', index: 2, sid: 'AnySns' },
+        { policy: 'Broad', index: 0 },
+      ],
+    });
+  });
+
+  it('reads a single statement object as a list of one', () => {
+    const single: NamedPolicy = {
+      name: 'Single',
+      document: { Statement: { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: QUEUE } },
+    };
+    expect(evaluate([single], request('sqs:SendMessage', QUEUE))).toEqual({
+      effect: 'allow',
+      allowedBy: [{ policy: 'Single', index: 0 }],
+    });
+    expect(evaluate([single], request('sqs:DeleteMessage', QUEUE)).effect).toBe('implicit-deny');
+  });
+
+  it('covers every action but those NotAction lists', () => {
+    const allButIam = policy('AllButIam', { Effect: 'Allow', NotAction: 'iam:*', Resource: '*' });
+    expect(evaluate([allButIam], request('s3:GetObject', `${BUCKET}/a.png`)).effect).toBe('allow');
+    expect(evaluate([allButIam], request('iam:CreateUser', '*')).effect).toBe('implicit-deny');
+
+    const onlySqs = policy('OnlySqs', { Effect: 'Deny', NotAction: 'sqs:*', Resource: '*' });
+    const admin = policy('Admin', { Effect: 'Allow', Action: '*', Resource: '*' });
+    expect(evaluate([admin, onlySqs], request('sns:Publish', TOPIC)).effect).toBe('deny');
+    expect(evaluate([admin, onlySqs], request('sqs:SendMessage', QUEUE)).effect).toBe('allow');
+  });
+
+  it('covers every resource but those NotResource lists', () => {
+    const notPrivate = policy('NotPrivate', {
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      NotResource: `${BUCKET}/private/*`,
+    });
+    expect(evaluate([notPrivate], request('s3:GetObject', `${BUCKET}/public/a.png`)).effect).toBe(
+      'allow',
+    );
+    expect(evaluate([notPrivate], request('s3:GetObject', `${BUCKET}/private/a.png`)).effect).toBe(
+      'implicit-deny',
+    );
+  });
+
+  it('ignores a statement without Action or NotAction', () => {
+    const noAction = policy('NoAction', { Effect: 'Allow', Resource: '*' });
+    expect(evaluate([noAction], request('s3:GetObject', BUCKET)).effect).toBe('implicit-deny');
+  });
+
+  it('lists object versions only under the prefix s3:prefix names', () => {
+    const contacts = policy('Contacts', {
+      Effect: 'Allow',
+      Action: 's3:ListBucketVersions',
+      Resource: BUCKET,
+      Condition: { StringLike: { 's3:prefix': 'contacts/*' } },
+    });
+    const list = (context: AuthorizationRequest['context']) =>
+      evaluate([contacts], request('s3:ListBucketVersions', BUCKET, context)).effect;
+    expect(list({ 's3:prefix': 'contacts/abc' })).toBe('allow');
+    expect(list({ 's3:prefix': 'other/' })).toBe('implicit-deny');
+    expect(list({})).toBe('implicit-deny');
+  });
+
+  describe('a TLS-only Deny (Bool aws:SecureTransport "false")', () => {
+    // As CDK writes a bucket's enforceSSL statement, here in an identity policy.
+    const readAvatars = policy('ReadAvatars', {
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: `${BUCKET}/*`,
+    });
+    const tlsOnly = policy('TlsOnly', {
+      Effect: 'Deny',
+      Action: 's3:*',
+      Resource: [BUCKET, `${BUCKET}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    test.each([
+      ['over plain HTTP', 'deny', { 'aws:SecureTransport': 'false' }],
+      ['over TLS', 'allow', { 'aws:SecureTransport': 'true' }],
+      ['with no aws:SecureTransport', 'allow', {}],
+    ])('%s: %s', (_name, expected, context) => {
+      const call = request('s3:GetObject', `${BUCKET}/a.png`, context);
+      expect(evaluate([readAvatars, tlsOnly], call).effect).toBe(expected);
+    });
+  });
+
+  describe('aws:SourceArn conditions', () => {
+    const fromTopic = policy('FromTopic', {
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: QUEUE,
+      Condition: { ArnEquals: { 'aws:SourceArn': TOPIC } },
+    });
+    const fromAccountTopics = policy('FromAccountTopics', {
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: QUEUE,
+      Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:sns:*:123456789012:*' } },
+    });
+    test.each([
+      { allow: fromTopic, source: TOPIC, expected: 'allow' },
+      { allow: fromTopic, source: `${TOPIC}-audit`, expected: 'implicit-deny' },
+      { allow: fromTopic, source: undefined, expected: 'implicit-deny' },
+      { allow: fromAccountTopics, source: `${TOPIC}-audit`, expected: 'allow' },
+      {
+        allow: fromAccountTopics,
+        source: 'arn:aws:sns:us-east-1:210987654321:customer-events',
+        expected: 'implicit-deny',
+      },
+      { allow: fromAccountTopics, source: BUCKET, expected: 'implicit-deny' },
+    ])('$allow.name, aws:SourceArn $source: $expected', ({ allow, source, expected }) => {
+      const context: AuthorizationRequest['context'] =
+        source === undefined ? {} : { 'aws:SourceArn': source };
+      expect(evaluate([allow], request('sqs:SendMessage', QUEUE, context)).effect).toBe(expected);
+    });
+  });
+
+  it('applies a StringEqualsIfExists Allow when the key is absent, not when it differs', () => {
+    const sameRegion = policy('SameRegion', {
+      Effect: 'Allow',
+      Action: 'dynamodb:GetItem',
+      Resource: TABLE,
+      Condition: { StringEqualsIfExists: { 'aws:RequestedRegion': 'us-east-1' } },
+    });
+    const get = (context: AuthorizationRequest['context']) =>
+      evaluate([sameRegion], request('dynamodb:GetItem', TABLE, context)).effect;
+    expect(get({})).toBe('allow');
+    expect(get({ 'aws:RequestedRegion': 'us-east-1' })).toBe('allow');
+    expect(get({ 'aws:RequestedRegion': 'eu-west-1' })).toBe('implicit-deny');
+  });
+
+  it('applies ForAnyValue and ForAllValues to a multivalued key', () => {
+    const tagging = policy(
+      'Tagging',
+      {
+        Effect: 'Allow',
+        Action: 'sqs:TagQueue',
+        Resource: QUEUE,
+        Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'cost-centre'] } },
+      },
+      {
+        Effect: 'Deny',
+        Action: 'sqs:TagQueue',
+        Resource: QUEUE,
+        Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': 'aws:*' } },
+      },
+    );
+    const tag = (keys: string[]) =>
+      evaluate([tagging], request('sqs:TagQueue', QUEUE, { 'aws:TagKeys': keys })).effect;
+    expect(tag(['team'])).toBe('allow');
+    expect(tag(['team', 'owner'])).toBe('implicit-deny');
+    expect(tag(['team', 'aws:createdBy'])).toBe('deny');
+  });
+
+  describe('a statement with an operator this evaluator does not know fails closed', () => {
+    const unknown = { BinaryEquals: { 'x:key': 'QmluYXJ5' } };
+    const admin = policy('Admin', { Effect: 'Allow', Action: '*', Resource: '*' });
+
+    it('an Allow grants nothing', () => {
+      const binary = policy('Binary', {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: QUEUE,
+        Condition: unknown,
+      });
+      expect(evaluate([binary], request('sqs:SendMessage', QUEUE)).effect).toBe('implicit-deny');
+    });
+
+    it('a Deny denies, unless a known condition in it fails', () => {
+      const binary = policy('Binary', {
+        Sid: 'Unknown',
+        Effect: 'Deny',
+        Action: 'sqs:SendMessage',
+        Resource: QUEUE,
+        Condition: { ...unknown, Bool: { 'aws:SecureTransport': 'false' } },
+      });
+      const send = (secure: string) =>
+        evaluate(
+          [admin, binary],
+          request('sqs:SendMessage', QUEUE, { 'aws:SecureTransport': secure }),
+        );
+      expect(send('false')).toEqual({
+        effect: 'deny',
+        deniedBy: { policy: 'Binary', index: 0, sid: 'Unknown' },
+      });
+      expect(send('true').effect).toBe('allow');
+    });
+
+    it('only for the calls the statement covers', () => {
+      const binary = policy('Binary', {
+        Effect: 'Deny',
+        Action: 'sqs:SendMessage',
+        Resource: QUEUE,
+        Condition: unknown,
+      });
+      expect(evaluate([admin, binary], request('sqs:ReceiveMessage', QUEUE)).effect).toBe('allow');
     });
   });
 });

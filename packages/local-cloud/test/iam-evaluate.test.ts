@@ -72,7 +72,7 @@ describe('matchesResource', () => {
   });
 });
 
-type Context = Record<string, string | readonly string[]>;
+type Context = AuthorizationRequest['context'];
 
 describe('evaluateConditions', () => {
   test.each<[string, ConditionBlock, Context, boolean]>([

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import {
+  type AwsError,
   type CallShape,
   errorFor,
   type Fault,
@@ -41,6 +42,34 @@ export interface AwsCall {
   readonly durationMs: number;
   /** The fault injected into this call, if one was. */
   readonly fault?: FaultKind;
+  /** What IAM did not allow of it (`s3:PutObject on arn:aws:s3:::bucket/key`), if anything. */
+  readonly denied?: string;
+}
+
+/** A call as the proxy received it, for IAM to map to what it authorizes. */
+export interface WireCall extends CallShape {
+  readonly method: string;
+  /** Path and query as received, unparsed: `..` in an S3 key is the key's, not a path step. */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** Read for the protocols whose parameters are in the body (JSON, query, S3's POSTs). */
+  readonly body: Buffer | undefined;
+}
+
+/** IAM's verdict on one call. */
+export interface ProxyAuthorization {
+  /** What the role did not allow, for the record. */
+  readonly denied?: string;
+  /** AWS's answer instead of the emulator's (enforced). */
+  readonly answer?: AwsError;
+  /** Replaces the emulator's answer by this status (S3: a missing key without s3:ListBucket is 403). */
+  readonly onAnswer?: (status: number) => AwsError | undefined;
+}
+
+export interface ProxyIam {
+  /** Whether authorizing this call needs its body (never an object upload's). */
+  readsBody(call: CallShape): boolean;
+  authorize(call: WireCall): ProxyAuthorization;
 }
 
 export interface AwsProxy {
@@ -64,6 +93,8 @@ export interface AwsProxyOptions {
   readonly seed?: number;
   /** Faults from the start. @default - none */
   readonly faults?: readonly Fault[];
+  /** Evaluates each call against the caller's role. @default - none: every call goes through */
+  readonly iam?: ProxyIam;
 }
 
 /** The DynamoDB operations that write items: what the bench counts as writes. */
@@ -240,6 +271,7 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
     status: number,
     startedAt: number,
     fault: FaultKind | undefined,
+    denied?: string,
   ) => {
     const call: AwsCall = {
       caller,
@@ -249,6 +281,7 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
       startedAt,
       durationMs: Date.now() - startedAt,
       ...(fault === undefined ? {} : { fault }),
+      ...(denied === undefined ? {} : { denied }),
     };
     recorded.push(call);
     onCall?.(call);
@@ -265,6 +298,7 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
     form: Buffer | undefined,
     startedAt: number,
     fault: FaultKind | undefined,
+    authorization: ProxyAuthorization = {},
   ) => {
     const upstream = http.request({
       protocol: target.protocol,
@@ -280,10 +314,18 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
     const finish = (status: number) => {
       if (recordedCall) return;
       recordedCall = true;
-      record(classified, status, startedAt, fault);
+      record(classified, status, startedAt, fault, authorization.denied);
     };
     upstream.on('response', (answer) => {
       const status = answer.statusCode ?? 0;
+      const replaced = authorization.onAnswer?.(status);
+      if (replaced !== undefined && fault !== 'ResetAfter') {
+        answer.resume();
+        const wire = spell(replaced, classified);
+        response.writeHead(wire.status, wire.headers);
+        response.end(wire.body, () => finish(wire.status));
+        return;
+      }
       if (fault === 'ResetAfter') {
         answer.resume();
         answer.on('end', () => {
@@ -338,9 +380,30 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
       // bounded by the services' own limits) is read before the call is classified.
       const form = isForm(request) ? await readAll(request) : undefined;
       const classified = classify(request, form);
+      // IAM reads the parameters: JSON and form bodies and S3's DeleteObjects are read whole
+      // (then forwarded as read); an object's upload streams through.
+      const body =
+        form ?? (options.iam?.readsBody(classified) ? await readAll(request) : undefined);
+      const authorization = options.iam?.authorize({
+        ...classified,
+        method: request.method ?? 'GET',
+        url: request.url ?? '/',
+        headers: Object.fromEntries(
+          Object.keys(request.headers).map((name) => [name, header(request, name)]),
+        ),
+        body,
+      });
+      if (authorization?.answer !== undefined) {
+        const wire = spell(authorization.answer, classified);
+        response.writeHead(wire.status, wire.headers);
+        response.end(wire.body, () =>
+          record(classified, wire.status, startedAt, undefined, authorization.denied),
+        );
+        return;
+      }
       const injection = faults.take(classified);
       if (injection === undefined) {
-        return forward(request, response, classified, form, startedAt, undefined);
+        return forward(request, response, classified, body, startedAt, undefined, authorization);
       }
       switch (injection.kind) {
         case 'ResetBefore':
@@ -348,14 +411,30 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
           request.socket.destroy();
           return;
         case 'ResetAfter':
-          return forward(request, response, classified, form, startedAt, injection.kind);
+          return forward(
+            request,
+            response,
+            classified,
+            body,
+            startedAt,
+            injection.kind,
+            authorization,
+          );
         case 'Delay':
           await sleep(injection.delayMs);
           if (request.socket.destroyed) return record(classified, 0, startedAt, injection.kind);
-          return forward(request, response, classified, form, startedAt, injection.kind);
+          return forward(
+            request,
+            response,
+            classified,
+            body,
+            startedAt,
+            injection.kind,
+            authorization,
+          );
         default:
-          if (await answerError(request, response, classified, form, startedAt, injection)) return;
-          return forward(request, response, classified, form, startedAt, undefined);
+          if (await answerError(request, response, classified, body, startedAt, injection)) return;
+          return forward(request, response, classified, body, startedAt, undefined, authorization);
       }
     })().catch(() => request.socket.destroy());
   });

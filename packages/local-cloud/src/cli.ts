@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalCloudOptions, type RunningLocalCloud, startLocalCloud } from './cloud';
+import { IAM_MODES, type IamMode } from './iam/enforcer';
 import { DEFAULT_STATE_FILE } from './model';
 import { hideSdkNodeVersionWarning } from './runtime/quiet-warnings.cjs';
 
@@ -41,6 +42,9 @@ ${profile.description}
   --faults <rate>     fail this share (0 to 1) of every function's AWS calls, each with a
                       fault that AWS could answer it with (see the README's Fault injection)
   --seed <n>          seed the random faults, to replay a run (default: a random one, printed)
+  --iam <mode>        evaluate every function's AWS calls against its role in the template:
+                      enforce (deny as AWS would; the default), report (allow, list what
+                      would be denied), off
   -h, --help          this text
 
 Uses AWS_ENDPOINT_URL as the emulator when set; otherwise starts moto (python3, or
@@ -48,6 +52,14 @@ LOCAL_CLOUD_PYTHON), which stops when this command stops.`;
 
 /** A command-line mistake: answered with the usage, not a stack trace. */
 class UsageError extends Error {}
+
+const iamMode = (value: string | undefined): IamMode => {
+  if (value === undefined) return 'enforce';
+  if (!(IAM_MODES as readonly string[]).includes(value)) {
+    throw new UsageError(`--iam must be one of ${IAM_MODES.join(', ')}, got "${value}"`);
+  }
+  return value as IamMode;
+};
 
 const positiveNumber = (name: string, value: string | undefined, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -105,6 +117,7 @@ const parse = (argv: readonly string[]) => {
         context: { type: 'string', multiple: true },
         faults: { type: 'string' },
         seed: { type: 'string' },
+        iam: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -160,6 +173,7 @@ export const runLocalCloudCli = async (
       assembly: values.assembly === undefined ? undefined : path.resolve(values.assembly),
       faultRate: rate(values.faults),
       faultSeed: seed(values.seed),
+      iam: iamMode(values.iam),
       print: io.out,
     });
   } catch (error) {

@@ -14,6 +14,9 @@ import { describeFault, type Fault, randomSeed } from './faults';
 import { appFingerprint, assemblyFingerprint, recordFingerprint } from './fingerprint';
 import { type ConsumerRoute, FlowTracker, type MessageLabel } from './flow-tracker';
 import { startHttpApi } from './http-api';
+import { describeReport, type IamMode, RoleEnforcer } from './iam/enforcer';
+import { proxyIam } from './iam/proxy-iam';
+import { functionRole } from './iam/roles';
 import { type ResolveContext, resolve, resolveString } from './intrinsics';
 import {
   type CfnResource,
@@ -78,6 +81,12 @@ export interface LocalCloudOptions {
   readonly context?: Readonly<Record<string, string>>;
   /** Concurrent invocations per function. */
   readonly concurrency: number;
+  /**
+   * IAM for the functions' calls, from their roles in the template: `enforce` answers what a
+   * role does not allow as AWS would, `report` lets it through and lists it, `off` evaluates
+   * nothing. @default 'enforce'
+   */
+  readonly iam?: IamMode;
   readonly print: (line: string) => void;
   /** @default - none */
   readonly sidecars?: readonly Sidecar[];
@@ -267,6 +276,8 @@ interface HostedFunctions {
   readonly hosts: Map<string, FunctionHost>;
   readonly proxies: Map<string, AwsProxy>;
   readonly calls: AwsCall[];
+  /** Each function's role, evaluated for its calls, by logical id. */
+  readonly roles: Map<string, RoleEnforcer>;
 }
 
 const hostFunctions = async (
@@ -281,6 +292,22 @@ const hostFunctions = async (
   const hosts = new Map<string, FunctionHost>();
   const proxies = new Map<string, AwsProxy>();
   const calls: AwsCall[] = [];
+  const roles = new Map<string, RoleEnforcer>();
+  const iamMode: IamMode = options.iam ?? 'enforce';
+  // A secret named by its name (or an ARN without its suffix): the ARN IAM sees is the full one.
+  const secretArns = Object.values(provisioned.resources)
+    .filter((r) => r.type === 'AWS::SecretsManager::Secret')
+    .map((r) => r.ref);
+  const secretArn = (id: string) =>
+    secretArns.find(
+      (arn) =>
+        arn === id ||
+        arn.startsWith(`${id}-`) ||
+        arn.endsWith(`:secret:${id}`) ||
+        new RegExp(`:secret:${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[A-Za-z0-9]{6}$`).test(
+          arn,
+        ),
+    );
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
@@ -299,16 +326,31 @@ const hostFunctions = async (
       continue;
     }
     const name = options.nameOf?.(id, resource) ?? id;
+    const physicalName = provisioned.resources[id]?.ref ?? id;
+    const role = functionRole(stack.template, id, context);
+    const enforcer = new RoleEnforcer(
+      name,
+      role,
+      iamMode,
+      `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role.name}/${physicalName}`,
+    );
+    roles.set(id, enforcer);
     const proxy = await startAwsProxy({
       caller: id,
       target: endpoint,
       seed: faultSeed,
       faults,
+      iam: proxyIam(enforcer, { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, secretArn }),
       onCall: (call) => {
         calls.push(call);
         if (call.fault !== undefined) {
           print(
             `  fault → ${name}: ${call.service} ${call.operation} ${describeFault(call.fault, call)}`,
+          );
+        }
+        if (call.denied !== undefined) {
+          print(
+            `  denied → ${name}: ${call.service} ${call.operation}: ${call.denied} (${call.status})`,
           );
         }
       },
@@ -351,7 +393,14 @@ const hostFunctions = async (
     hosts.set(id, host);
     onStop(() => host.close());
   }
-  return { hosts, proxies, calls };
+  if (iamMode !== 'off') {
+    onStop(() => {
+      print('IAM, per function (granted, used, denied):');
+      for (const enforcer of roles.values())
+        for (const line of describeReport(enforcer.report())) print(line);
+    });
+  }
+  return { hosts, proxies, calls, roles };
 };
 
 /** The template's SNS → SQS subscriptions, for the flow lines. */
@@ -572,7 +621,7 @@ const serveHttpApi = async (
   print(`HTTP API: ${httpRoutes.length} routes on ${api.url}`);
   if (iamRoutes.length > 0) {
     print(
-      `IAM authorization is not enforced locally (${iamRoutes.length} routes require AWS_IAM).`,
+      `the HTTP API's own IAM authorization (SigV4 of its callers) is not checked locally (${iamRoutes.length} routes require AWS_IAM).`,
     );
   }
   return api.url;
@@ -614,6 +663,14 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       `faults: ${Number((options.faultRate * 100).toPrecision(6))} % of every function's AWS calls (seed ${faultSeed})`,
     );
   }
+  options.print(
+    {
+      enforce:
+        "IAM enforced: each function's AWS calls are evaluated against its role in the template",
+      report: 'IAM reported, not enforced: calls its role would deny go through and are listed',
+      off: 'IAM off: no call is evaluated',
+    }[options.iam ?? 'enforce'],
+  );
   try {
     const sidecars = await startSidecars(step);
     // The emulator starts while the app synthesizes: neither needs the other.
@@ -642,7 +699,11 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     const control = await startControlApi(
       functions.hosts,
       functions.proxies,
-      { calls: functions.calls, deliveries },
+      {
+        calls: functions.calls,
+        deliveries,
+        iam: () => [...functions.roles.values()].map((enforcer) => enforcer.report()),
+      },
       { seed: faultSeed, print: step.print },
     );
     step.onStop(() => closeServer(control.server));

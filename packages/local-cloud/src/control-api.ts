@@ -76,12 +76,17 @@ export interface ControlApiOptions {
  * adds a fault rule to one function's AWS calls (to every function's without `caller`) and
  * answers with the seed it uses; `DELETE /faults` clears them all;
  * `GET /calls` lists every AWS call the functions made; `GET /deliveries` every
- * message the SQS pollers handed a function, with its receive count and outcome.
+ * message the SQS pollers handed a function, with its receive count and outcome;
+ * `GET /iam` what each function's role granted, what its calls used, and what it denied.
  */
 export const startControlApi = async (
   hosts: ReadonlyMap<string, LambdaInvoker>,
   proxies: ReadonlyMap<string, AwsProxy>,
-  log: { readonly calls: readonly unknown[]; readonly deliveries: readonly Delivery[] },
+  log: {
+    readonly calls: readonly unknown[];
+    readonly deliveries: readonly Delivery[];
+    readonly iam?: () => unknown;
+  },
   options: ControlApiOptions = {},
 ): Promise<ControlApi> => {
   const send = (response: http.ServerResponse, status: number, body: unknown) => {
@@ -132,6 +137,9 @@ export const startControlApi = async (
       }
       if (url.pathname === '/deliveries' && request.method === 'GET') {
         return send(response, 200, { deliveries: log.deliveries });
+      }
+      if (url.pathname === '/iam' && request.method === 'GET') {
+        return send(response, 200, { functions: log.iam?.() ?? [] });
       }
       send(response, 404, { message: 'not found' });
     })().catch((error: unknown) => send(response, 500, { message: String(error) }));

@@ -29,6 +29,7 @@ describe('the local cloud command', () => {
   test.each([
     [['--time-scale', '0'], '--time-scale must be a positive number'],
     [['--record-age-scale', '0'], '--record-age-scale must be a positive number'],
+    [['--iam', 'strict'], '--iam must be one of enforce, report, off, got "strict"'],
     [['--context', 'novalue'], '--context must be key=value'],
     [['--assembly', 'cdk.out', '--context', 'a=b'], 'cannot change an --assembly'],
     [['--faults', '1.5'], '--faults must be a rate from 0 to 1, got "1.5"'],

@@ -1,0 +1,128 @@
+import * as http from 'node:http';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type AwsProxy, startAwsProxy } from '../src/aws-proxy';
+import { RoleEnforcer } from '../src/iam/enforcer';
+import { proxyIam } from '../src/iam/proxy-iam';
+import type { PolicyStatement } from '../src/iam/types';
+import { closeServer, listenOnLoopback } from '../src/net';
+
+// The proxy answers what a role does not allow as the service would, before the emulator
+// sees the call; S3 turns the emulator's 404 into 403 for a caller that may not list the bucket.
+
+const BUCKET = 'archive';
+const TABLE = 'arn:aws:dynamodb:us-east-1:123456789012:table/customers';
+
+/** An emulator that answers every call 404 (S3's HeadObject of a missing key) or `{}`. */
+let upstream: http.Server;
+let upstreamUrl: string;
+const proxies: AwsProxy[] = [];
+const clients: { destroy(): void }[] = [];
+let reached = 0;
+
+beforeAll(async () => {
+  upstream = http.createServer((request, response) => {
+    reached += 1;
+    request.resume();
+    if (request.method === 'HEAD') {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
+  });
+  upstreamUrl = await listenOnLoopback(upstream);
+});
+afterAll(async () => {
+  for (const client of clients) client.destroy();
+  await Promise.all(proxies.map((p) => p.close()));
+  await closeServer(upstream);
+});
+
+const proxyFor = async (statements: PolicyStatement[]) => {
+  const enforcer = new RoleEnforcer(
+    'fn',
+    {
+      name: 'role',
+      policies: [{ name: 'policy', document: { Statement: statements } }],
+      unknownManagedPolicies: [],
+    },
+    'enforce',
+    'arn:aws:sts::123456789012:assumed-role/role/fn',
+  );
+  const proxy = await startAwsProxy({
+    caller: 'Fn',
+    target: upstreamUrl,
+    iam: proxyIam(enforcer, { region: 'us-east-1', accountId: '123456789012' }),
+  });
+  proxies.push(proxy);
+  const config = {
+    endpoint: proxy.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  };
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const dynamodb = new DynamoDBClient(config);
+  clients.push(s3, dynamodb);
+  return { proxy, s3, dynamodb };
+};
+
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: Error & { $metadata?: { httpStatusCode?: number } }) => ({
+      name: error.name,
+      status: error.$metadata?.httpStatusCode,
+      message: error.message,
+    }),
+  );
+
+test('a denied DynamoDB write is AccessDeniedException, naming the action and the table, and never reaches the emulator', async () => {
+  const { dynamodb, proxy } = await proxyFor([
+    { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: TABLE },
+  ]);
+  const before = reached;
+  const denied = await failure(
+    dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: 'a' } } })),
+  );
+  expect(denied).toEqual({
+    name: 'AccessDeniedException',
+    status: 400,
+    message: `User: arn:aws:sts::123456789012:assumed-role/role/fn is not authorized to perform: dynamodb:PutItem on resource: ${TABLE} because no identity-based policy allows the dynamodb:PutItem action`,
+  });
+  expect(reached).toBe(before);
+  expect(proxy.calls()).toEqual([
+    expect.objectContaining({
+      operation: 'PutItem',
+      status: 400,
+      denied: `dynamodb:PutItem on ${TABLE}`,
+    }),
+  ]);
+});
+
+test('a denied S3 upload is AccessDenied 403', async () => {
+  const { s3 } = await proxyFor([
+    { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
+  ]);
+  expect(
+    await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.json', Body: '{}' }))),
+  ).toMatchObject({ name: 'AccessDenied', status: 403 });
+});
+
+test.each([
+  ['without s3:ListBucket, a missing key is 403', [], 403],
+  [
+    'with s3:ListBucket, a missing key is 404',
+    [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}` }],
+    404,
+  ],
+] as [string, PolicyStatement[], number][])('%s', async (_, extra, status) => {
+  const { s3 } = await proxyFor([
+    { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
+    ...extra,
+  ]);
+  const missing = await failure(
+    s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'gone.json' })),
+  );
+  expect(missing?.status).toBe(status);
+});

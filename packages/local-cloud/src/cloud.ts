@@ -15,6 +15,7 @@ import { appFingerprint, assemblyFingerprint, recordFingerprint } from './finger
 import { type ConsumerRoute, FlowTracker, type MessageLabel } from './flow-tracker';
 import { startHttpApi } from './http-api';
 import { describeReport, type IamMode, RoleEnforcer } from './iam/enforcer';
+import { destinationDenial, mappingDenial, runtimeDenials } from './iam/platform';
 import { proxyIam } from './iam/proxy-iam';
 import { functionRole } from './iam/roles';
 import { type ResolveContext, resolve, resolveString } from './intrinsics';
@@ -335,6 +336,22 @@ const hostFunctions = async (
       `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role.name}/${physicalName}`,
     );
     roles.set(id, enforcer);
+    if (iamMode !== 'off') {
+      const loggingConfig = p.LoggingConfig as { LogGroup?: string } | undefined;
+      const lost = runtimeDenials(
+        enforcer,
+        {
+          logGroup: loggingConfig?.LogGroup ?? `/aws/lambda/${physicalName}`,
+          tracing: (p.TracingConfig as { Mode?: string } | undefined)?.Mode === 'Active',
+        },
+        { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID },
+      );
+      if (lost.length > 0) {
+        print(
+          `${name}: on AWS its runtime could not write ${lost.join(', ')}: that output would be lost`,
+        );
+      }
+    }
     const proxy = await startAwsProxy({
       caller: id,
       target: endpoint,
@@ -468,6 +485,29 @@ const startPollers = async (
       continue;
     }
     const source = physicalByAttribute(p.EventSourceArn as string);
+    const enforcer = functions.roles.get(target.definition.logicalId);
+    if (
+      enforcer !== undefined &&
+      enforcer.mode !== 'off' &&
+      (source?.type === 'AWS::SQS::Queue' || source?.type === 'AWS::DynamoDB::Table')
+    ) {
+      const denial = mappingDenial(
+        enforcer,
+        source.type === 'AWS::SQS::Queue'
+          ? { kind: 'sqs', arn: source.attributes.Arn ?? '' }
+          : { kind: 'stream', arn: String(p.EventSourceArn) },
+        LOCAL_REGION,
+      );
+      if (denial !== undefined && enforcer.mode === 'enforce') {
+        print(
+          `event source mapping ${id} NOT RUN: ${denial}, and Lambda refuses to create such a mapping (the deploy fails)`,
+        );
+        continue;
+      }
+      if (denial !== undefined) {
+        print(`event source mapping ${id} would not deploy: ${denial} (IAM reported: run anyway)`);
+      }
+    }
     const responseTypes = (p.FunctionResponseTypes as string[] | undefined) ?? [];
     const filters = parseFilterCriteria(p.FilterCriteria);
     const window = Number(p.MaximumBatchingWindowInSeconds ?? 0) * options.timeScale;
@@ -505,6 +545,34 @@ const startPollers = async (
         p.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined
       )?.OnFailure?.Destination;
       const destination = destinationArn ? physicalByAttribute(destinationArn) : undefined;
+      const mappingId = provisioned.resources[id]?.ref ?? id;
+      let onFailure =
+        destinationArn === undefined
+          ? undefined
+          : {
+              arn: destinationArn,
+              queueUrl: destination?.type === 'AWS::SQS::Queue' ? destination.ref : undefined,
+              bucket: destination?.type === 'AWS::S3::Bucket' ? destination.ref : undefined,
+            };
+      if (onFailure !== undefined && enforcer !== undefined && enforcer.mode !== 'off') {
+        // Lambda writes what it gives up on with the function's role: where S3 files it, or the queue or topic.
+        const write = onFailure.bucket
+          ? {
+              action: 's3:PutObject',
+              resource: `arn:aws:s3:::${onFailure.bucket}/aws/lambda/${mappingId}/`,
+            }
+          : onFailure.queueUrl
+            ? { action: 'sqs:SendMessage', resource: onFailure.arn }
+            : { action: 'sns:Publish', resource: onFailure.arn };
+        const denial = destinationDenial(enforcer, write, LOCAL_REGION);
+        if (denial !== undefined) {
+          print(
+            `event source mapping ${id}: records it gives up on are lost: ${denial}` +
+              (enforcer.mode === 'enforce' ? '' : ' (IAM reported: written anyway)'),
+          );
+          if (enforcer.mode === 'enforce') onFailure = undefined;
+        }
+      }
       const poller = new StreamPoller({
         streams: clients.streams,
         sqs: clients.sqs,
@@ -514,7 +582,7 @@ const startPollers = async (
         settings: {
           streamArn: p.EventSourceArn as string,
           functionArn: target.definition.functionArn,
-          mappingId: provisioned.resources[id]?.ref ?? id,
+          mappingId,
           region: LOCAL_REGION,
           startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
           batchSize: Number(p.BatchSize ?? 100),
@@ -527,13 +595,7 @@ const startPollers = async (
           ),
           reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
           filters,
-          onFailure: destinationArn
-            ? {
-                arn: destinationArn,
-                queueUrl: destination?.type === 'AWS::SQS::Queue' ? destination.ref : undefined,
-                bucket: destination?.type === 'AWS::S3::Bucket' ? destination.ref : undefined,
-              }
-            : undefined,
+          onFailure,
           retryBaseDelayMs: 1000 * options.timeScale,
         },
         onInvoke: ({ attempt, outcome, records, durationMs }) => {

@@ -1,5 +1,6 @@
 import type { Section, SectionContext } from '../section';
 import { withCloud } from './driver';
+import { iamAfterLifecycle, iamReport } from './iam';
 import { latencyRateOf, loadRun } from './load';
 import { measureCalls } from './measure-calls';
 import { render, summaryRows } from './report';
@@ -17,13 +18,15 @@ const run = async (options: SectionContext): Promise<PipelineResult> => {
   // The emulator's range, far below AWS's: each rate runs on a fresh cloud.
   const rates = quick ? [2] : [1, 2, 5];
 
-  const { calls, functions, mappings, timeScale } = await withCloud(log, async (cloud) => {
+  const { calls, functions, mappings, timeScale, iam } = await withCloud(log, async (cloud) => {
     const config = readTemplate(cloud.template);
     log(`calls per customer: ${cycles} create/update/delete cycle(s), one at a time`);
+    const measured = await measureCalls(cloud, config.functions, cycles, log);
     return {
       ...config,
-      calls: await measureCalls(cloud, config.functions, cycles, log),
+      calls: measured,
       timeScale: cloud.state.timeScale,
+      iam: iamAfterLifecycle(await iamReport(cloud)),
     };
   });
 
@@ -55,6 +58,7 @@ const run = async (options: SectionContext): Promise<PipelineResult> => {
       sustainedPerSecond: sustained,
       sustainedIsLowerBound: sustained !== null && sustained === rates[rates.length - 1],
     },
+    iam,
     durationSeconds: Math.round((Date.now() - startedAt) / 1000),
   };
 };

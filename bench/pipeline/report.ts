@@ -91,8 +91,28 @@ export function render(result: PipelineResult): string {
         ? 'No rate tried made the local cloud fall behind. '
         : `Where it fell behind (${behind.offeredPerSecond}/s), it made ${behind.dynamodbWritesPerSecond.toFixed(0)} DynamoDB writes/s; a customer takes four (the API's transaction, welcome's claim and mark, marketing's consent record): about ${(behind.dynamodbWritesPerSecond / 4).toFixed(0)} customers/s, the emulator's ceiling. `) +
       'In AWS the table is on demand and each function scales out; there, the batching windows (1 s) dominate the latency.',
+    ...renderIam(result),
   ].join('\n');
 }
+
+/** What the roles grant that the lifecycle never used, from the local cloud's IAM report. */
+const renderIam = ({ iam }: PipelineResult): string[] => {
+  if (iam === undefined) return [];
+  const rows = iam.unused.map(
+    (u) => `| ${u.fn} | \`${u.action}\` | ${u.resources.map((r) => `\`${r}\``).join(', ')} |`,
+  );
+  return [
+    '',
+    '### IAM: granted, never used in the lifecycle',
+    '',
+    'The local cloud evaluates every call of every function, and its pollers’ reads, against the function’s role in the template (`--iam enforce`). ' +
+      `After the create/update/delete cycles above, ${iam.denied.length === 0 ? 'nothing was denied' : `denied: ${iam.denied.map((d) => `${d.fn} ${d.action} on ${d.resource}`).join('; ')}`}, ` +
+      `and ${iam.unused.length === 0 ? 'every grant was used.' : 'these grants were never used (by the function or by Lambda for it):'}`,
+    ...(rows.length === 0
+      ? []
+      : ['', '| function | action | resources |', '|---|---|---|', ...rows]),
+  ];
+};
 
 export function summaryRows(result: PipelineResult): SummaryRow[] {
   const totals = lifecycleTotals(result);

@@ -78,5 +78,22 @@ export interface PipelineResult {
     /** The highest rate tried passed too: the limit lies above it. */
     readonly sustainedIsLowerBound: boolean;
   };
+  /**
+   * After the lifecycle cycles: per function, what its role grants that neither it nor the
+   * platform used (the local cloud's IAM report), and what was denied. Absent in results
+   * from before the local cloud enforced IAM.
+   */
+  readonly iam?: {
+    readonly unused: readonly {
+      readonly fn: string;
+      readonly action: string;
+      readonly resources: readonly string[];
+    }[];
+    readonly denied: readonly {
+      readonly fn: string;
+      readonly action: string;
+      readonly resource: string;
+    }[];
+  };
   readonly durationSeconds: number;
 }

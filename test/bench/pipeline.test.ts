@@ -7,6 +7,7 @@ import {
   spanMs,
 } from '../../bench/pipeline/calls';
 import { compareWithFloor, FLOOR } from '../../bench/pipeline/floor';
+import { iamAfterLifecycle } from '../../bench/pipeline/iam';
 import { latencyRateOf } from '../../bench/pipeline/load';
 import { completionTimes, parseLogLines, structuredLogBytes } from '../../bench/pipeline/logs';
 import { render, summaryRows } from '../../bench/pipeline/report';
@@ -339,6 +340,35 @@ describe('rendering', () => {
     expect(markdown).toContain('Sustained: 20 customers/s');
     expect(markdown).toContain('Where it fell behind (40/s), it made 16 DynamoDB writes/s');
     expect(markdown).toContain('time scale 0.02');
+  });
+
+  test('the IAM report after the lifecycle: what the roles granted and no call used, and what was denied', () => {
+    expect(render(result)).not.toContain('### IAM');
+    const markdown = render({
+      ...result,
+      iam: {
+        unused: [{ fn: 'welcome', action: 'sqs:GetQueueUrl', resources: ['arn:aws:sqs:q'] }],
+        denied: [],
+      },
+    });
+    expect(markdown).toContain('### IAM: granted, never used in the lifecycle');
+    expect(markdown).toContain('nothing was denied');
+    expect(markdown).toContain('| welcome | `sqs:GetQueueUrl` | `arn:aws:sqs:q` |');
+    expect(
+      iamAfterLifecycle([
+        {
+          function: 'archive',
+          granted: [
+            { action: 's3:PutObject', resources: ['arn:aws:s3:::b/*'], calls: 3 },
+            { action: 's3:ListBucket', resources: ['arn:aws:s3:::b'], calls: 0 },
+          ],
+          denied: [{ action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' }],
+        },
+      ]),
+    ).toEqual({
+      unused: [{ fn: 'archive', action: 's3:ListBucket', resources: ['arn:aws:s3:::b'] }],
+      denied: [{ fn: 'archive', action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' }],
+    });
   });
 
   test('latency is reported at the highest rate sustained, else at the lowest tried', () => {

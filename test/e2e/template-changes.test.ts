@@ -108,9 +108,11 @@ describe('routing comes from the template', () => {
 });
 
 describe('permissions come from the template', () => {
-  test('the archive’s role without s3:PutObject: its writes are denied and its messages reach its DLQ, while the other consumers work', async () => {
+  test('the archive’s role without s3:PutObject and the welcome queue’s policy without the topic: the archive’s messages reach its DLQ, the welcome queue gets nothing, marketing works', async () => {
     const archiveFunction = resourceNamed(cloud, 'archive', 'function').logicalId;
+    const welcomeQueue = resourceNamed(cloud, 'welcome', 'queue').logicalId;
     let removed = 0;
+    let redirected = 0;
     // SQS's shortest visibility timeout, so the three receives before the DLQ take seconds.
     const other = await launchChanged(
       'iam',
@@ -130,10 +132,24 @@ describe('permissions come from the template', () => {
           }
           document.Statement = document.Statement.filter((s) => s.Action.length > 0);
         }
+        // The welcome queue's policy lets another topic send, not this one.
+        for (const resource of Object.values(template.Resources)) {
+          if (resource.Type !== 'AWS::SQS::QueuePolicy') continue;
+          if (!JSON.stringify(resource.Properties?.Queues).includes(`"${welcomeQueue}"`)) continue;
+          const document = resource.Properties?.PolicyDocument as {
+            Statement: { Condition?: { ArnEquals?: Record<string, unknown> } }[];
+          };
+          for (const statement of document.Statement) {
+            if (statement.Condition?.ArnEquals?.['aws:SourceArn'] === undefined) continue;
+            statement.Condition.ArnEquals['aws:SourceArn'] =
+              'arn:aws:sns:us-east-1:123456789012:another-topic';
+            redirected += 1;
+          }
+        }
       },
       '0.005',
     );
-    expect(removed).toBe(1);
+    expect([removed, redirected]).toEqual([1, 1]);
     const dlq = resourceNamed(other, 'archive', 'dead-letter-queue').ref;
     const depth = async () =>
       Number(
@@ -166,12 +182,7 @@ describe('permissions come from the template', () => {
         }),
       ]),
     );
-    // The welcome and the marketing contact, from the same event, are unaffected.
-    await eventually(
-      'the welcome call',
-      async () => welcomeCallsFor(await sinkCalls(cloud), id),
-      (c) => c.length === 1,
-    );
+    // The marketing contact, from the same event, is unaffected.
     const contacts = resourceNamed(other, 'marketing-contacts', 'bucket').ref;
     await eventually(
       'the marketing contact',
@@ -183,6 +194,19 @@ describe('permissions come from the template', () => {
         ).Versions?.length ?? 0,
       (n) => n === 1,
     );
+    // SNS could not deliver to the welcome queue: nothing reached it, and nobody was welcomed.
+    const welcomeQueueUrl = resourceNamed(other, 'welcome', 'queue').ref;
+    const welcomeQueueAttributes = await other.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: welcomeQueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect(welcomeQueueAttributes.Attributes).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '0',
+    });
+    expect(welcomeCallsFor(await sinkCalls(cloud), id)).toEqual([]);
     // The report names the denial, and no other function was denied anything.
     const { functions } = (await control(other, 'GET', '/iam')) as {
       functions: { function: string; denied: { action: string }[] }[];

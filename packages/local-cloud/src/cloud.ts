@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { onlyStackOf, readStack, type SynthesizedStack, synthesize } from './assembly';
 import { type AwsCall, type AwsProxy, startAwsProxy } from './aws-proxy';
@@ -17,6 +17,7 @@ import { startHttpApi } from './http-api';
 import { describeReport, type IamMode, RoleEnforcer } from './iam/enforcer';
 import { destinationDenial, mappingDenial, runtimeDenials } from './iam/platform';
 import { proxyIam } from './iam/proxy-iam';
+import { subscriptionDenial } from './iam/resource-policies';
 import { functionRole } from './iam/roles';
 import { type ResolveContext, resolve, resolveString } from './intrinsics';
 import {
@@ -220,11 +221,49 @@ const synthesizeOrReuse = async (
   return { stack: readStack(outdir, options.stackName ?? onlyStackOf(outdir)), how };
 };
 
+/**
+ * SNS delivers to a queue only if the queue's policy lets the topic send: a subscription
+ * whose queue would reject it gets nothing, as on AWS (enforced: it is removed from moto,
+ * which would deliver regardless).
+ */
+const checkDeliveries = async (
+  print: (line: string) => void,
+  stack: SynthesizedStack,
+  provisioned: ProvisionResult,
+  clients: Clients,
+  iam: IamMode,
+): Promise<void> => {
+  const context: ResolveContext = {
+    resources: provisioned.resources,
+    accountId: LOCAL_ACCOUNT_ID,
+    region: LOCAL_REGION,
+    stackName: stack.stackName,
+  };
+  for (const [id, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'AWS::SNS::Subscription') continue;
+    const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
+    if (p.Protocol !== 'sqs') continue;
+    const why = subscriptionDenial(stack.template, context, {
+      topicArn: p.TopicArn as string,
+      queueArn: p.Endpoint as string,
+    });
+    if (why === undefined) continue;
+    if (iam === 'enforce') {
+      const arn = provisioned.resources[id]?.ref;
+      if (arn) await clients.sns.send(new UnsubscribeCommand({ SubscriptionArn: arn }));
+      print(`subscription ${id} NOT DELIVERED: ${why} (on AWS, SNS's every delivery to it fails)`);
+    } else {
+      print(`subscription ${id} would not deliver: ${why} (IAM reported: delivered anyway)`);
+    }
+  }
+};
+
 const provisionStack = async (
   { print }: Step,
   stack: SynthesizedStack,
   clients: Clients,
   timeScale: number,
+  iam: IamMode,
 ): Promise<ProvisionResult> => {
   const provisioned = await provision({
     template: stack.template,
@@ -234,6 +273,7 @@ const provisionStack = async (
     clients,
     timeScale,
   });
+  if (iam !== 'off') await checkDeliveries(print, stack, provisioned, clients, iam);
   const byType = new Map<string, number>();
   for (const r of Object.values(provisioned.resources)) {
     if (!provisioned.notEmulated.has(r.type) && !provisioned.unknown.has(r.type)) {
@@ -741,7 +781,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       synthesizeOrReuse(step, sidecars.context),
     ]);
     const clients = emulatorClients(endpoint);
-    const provisioned = await provisionStack(step, stack, clients, options.timeScale);
+    const provisioned = await provisionStack(
+      step,
+      stack,
+      clients,
+      options.timeScale,
+      options.iam ?? 'enforce',
+    );
     const context: ResolveContext = {
       resources: provisioned.resources,
       accountId: LOCAL_ACCOUNT_ID,

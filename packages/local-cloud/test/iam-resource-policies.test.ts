@@ -1,0 +1,89 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { subscriptionDenial } from '../src/iam/resource-policies';
+import type { ResolveContext } from '../src/intrinsics';
+import type { CfnTemplate, PhysicalResource } from '../src/model';
+
+// SNS delivers to a queue only if the queue's policy lets sns.amazonaws.com send from that
+// topic: the policy CDK writes for a subscription does; another topic's, or none, does not.
+
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+
+const app = new App();
+const stack = new Stack(app, 'Policies', { env: { account: ACCOUNT, region: REGION } });
+const topic = new sns.Topic(stack, 'Events');
+const other = new sns.Topic(stack, 'Other');
+const subscribed = new sqs.Queue(stack, 'Subscribed', { enforceSSL: true });
+topic.addSubscription(new subscriptions.SqsSubscription(subscribed));
+const forOther = new sqs.Queue(stack, 'ForOther');
+forOther.addToResourcePolicy(
+  new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+    actions: ['sqs:SendMessage'],
+    resources: [forOther.queueArn],
+    conditions: { ArnEquals: { 'aws:SourceArn': other.topicArn } },
+  }),
+);
+new sqs.Queue(stack, 'Bare');
+const denied = new sqs.Queue(stack, 'Denied');
+denied.addToResourcePolicy(
+  new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+    actions: ['sqs:SendMessage'],
+    resources: [denied.queueArn],
+  }),
+);
+denied.addToResourcePolicy(
+  new iam.PolicyStatement({
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['sqs:*'],
+    resources: [denied.queueArn],
+  }),
+);
+const template = Template.fromStack(stack).toJSON() as CfnTemplate;
+
+const resources: Record<string, PhysicalResource> = {};
+for (const [id, r] of Object.entries(template.Resources)) {
+  const name = id.toLowerCase();
+  const arn =
+    r.Type === 'AWS::SQS::Queue'
+      ? `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`
+      : `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
+  const ref = r.Type === 'AWS::SQS::Queue' ? `http://127.0.0.1:1/${ACCOUNT}/${name}` : arn;
+  resources[id] = { logicalId: id, type: r.Type, ref, attributes: { Arn: arn } };
+}
+const context: ResolveContext = {
+  resources,
+  accountId: ACCOUNT,
+  region: REGION,
+  stackName: 'Policies',
+};
+const arnOf = (prefix: string) =>
+  Object.values(resources).find(
+    (r) => r.logicalId.startsWith(prefix) && r.type !== 'AWS::SQS::QueuePolicy',
+  )?.attributes.Arn ?? '';
+
+test.each([
+  ['the policy CDK writes for the subscription', 'Subscribed', 'Events', undefined],
+  [
+    'another topic’s policy',
+    'ForOther',
+    'Events',
+    /no statement of the queue's policy .* lets sns\.amazonaws\.com send/,
+  ],
+  ['no policy', 'Bare', 'Events', /the queue has no policy/],
+  ['an explicit deny', 'Denied', 'Events', /denies sns\.amazonaws\.com sqs:SendMessage/],
+])('%s', (_, queue, from, expected) => {
+  const denial = subscriptionDenial(template, context, {
+    topicArn: arnOf(from),
+    queueArn: arnOf(queue),
+  });
+  if (expected === undefined) expect(denial).toBeUndefined();
+  else expect(denial).toMatch(expected);
+});

@@ -336,6 +336,20 @@ const hostFunctions = async (
   const roles = new Map<string, RoleEnforcer>();
   const iamMode: IamMode = options.iam ?? 'enforce';
   // A secret named by its name (or an ARN without its suffix): the ARN IAM sees is the full one.
+  // Each topic's KMS key, as an ARN (`KmsMasterKeyId` may give the key's id or ARN).
+  const topicKeys = new Map<string, string>();
+  for (const [topicId, topic] of Object.entries(stack.template.Resources)) {
+    if (topic.Type !== 'AWS::SNS::Topic' || topic.Properties?.KmsMasterKeyId === undefined)
+      continue;
+    const key = String(resolve(topic.Properties.KmsMasterKeyId, context));
+    const keyResource = Object.values(provisioned.resources).find(
+      (r) => r.type === 'AWS::KMS::Key' && (r.ref === key || r.attributes.Arn === key),
+    );
+    const topicArn = provisioned.resources[topicId]?.ref;
+    // An alias or an AWS managed key (alias/aws/sns) is not checked: its policy is not the template's.
+    if (topicArn !== undefined && keyResource?.attributes.Arn)
+      topicKeys.set(topicArn, keyResource.attributes.Arn);
+  }
   const secretArns = Object.values(provisioned.resources)
     .filter((r) => r.type === 'AWS::SecretsManager::Secret')
     .map((r) => r.ref);
@@ -397,7 +411,11 @@ const hostFunctions = async (
       target: endpoint,
       seed: faultSeed,
       faults,
-      iam: proxyIam(enforcer, { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, secretArn }),
+      iam: proxyIam(
+        enforcer,
+        { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, secretArn },
+        { topicKey: (topicArn) => topicKeys.get(topicArn) },
+      ),
       onCall: (call) => {
         calls.push(call);
         if (call.fault !== undefined) {

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsProxy, startAwsProxy } from '../src/aws-proxy';
 import { RoleEnforcer } from '../src/iam/enforcer';
 import { proxyIam } from '../src/iam/proxy-iam';
@@ -38,6 +39,9 @@ afterAll(async () => {
   await closeServer(upstream);
 });
 
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
+const KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234';
+
 const proxyFor = async (statements: PolicyStatement[]) => {
   const enforcer = new RoleEnforcer(
     'fn',
@@ -52,7 +56,11 @@ const proxyFor = async (statements: PolicyStatement[]) => {
   const proxy = await startAwsProxy({
     caller: 'Fn',
     target: upstreamUrl,
-    iam: proxyIam(enforcer, { region: 'us-east-1', accountId: '123456789012' }),
+    iam: proxyIam(
+      enforcer,
+      { region: 'us-east-1', accountId: '123456789012' },
+      { topicKey: (topicArn) => (topicArn === TOPIC ? KEY : undefined) },
+    ),
   });
   proxies.push(proxy);
   const config = {
@@ -63,8 +71,9 @@ const proxyFor = async (statements: PolicyStatement[]) => {
   };
   const s3 = new S3Client({ ...config, forcePathStyle: true });
   const dynamodb = new DynamoDBClient(config);
-  clients.push(s3, dynamodb);
-  return { proxy, s3, dynamodb };
+  const sns = new SNSClient(config);
+  clients.push(s3, dynamodb, sns);
+  return { proxy, s3, dynamodb, sns };
 };
 
 const failure = (promise: Promise<unknown>) =>
@@ -125,4 +134,25 @@ test.each([
     s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'gone.json' })),
   );
   expect(missing?.status).toBe(status);
+});
+
+test('publishing to a topic encrypted with a customer managed key needs the key too: SNS asks KMS as the publisher', async () => {
+  const publish: PolicyStatement = { Effect: 'Allow', Action: 'sns:Publish', Resource: TOPIC };
+  const withoutKey = await proxyFor([publish]);
+  expect(
+    await failure(withoutKey.sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'x' }))),
+  ).toMatchObject({
+    // SNS's AuthorizationError, as the SDK models it.
+    name: 'AuthorizationErrorException',
+    status: 403,
+    message: expect.stringContaining(`kms:GenerateDataKey on resource: ${KEY}`),
+  });
+  const withKey = await proxyFor([
+    publish,
+    { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: KEY },
+  ]);
+  const before = reached;
+  await failure(withKey.sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'x' })));
+  expect(reached).toBe(before + 1);
+  expect(withKey.proxy.calls()[0]?.denied).toBeUndefined();
 });

@@ -29,11 +29,43 @@ const bucketArnOf = (objectArn: string): string =>
  * A function's proxy's IAM: each call mapped to what AWS authorizes for it
  * (src/iam/requests.ts) and evaluated against the function's role (src/iam/enforcer.ts).
  */
-export const proxyIam = (enforcer: RoleEnforcer, where: Where): ProxyIam => {
+/** What the proxy knows of the cloud besides the call: which KMS key encrypts each topic. */
+export interface CloudKeys {
+  /** The ARN of the KMS key a topic is encrypted with (`KmsMasterKeyId`), if it is. */
+  readonly topicKey?: (topicArn: string) => string | undefined;
+}
+
+/**
+ * The KMS requests a service makes with its caller's credentials: SNS publishing to a topic
+ * encrypted with a customer managed key asks KMS for a data key (and decrypts it) as the
+ * publisher, so the publisher's role needs `kms:GenerateDataKey*` and `kms:Decrypt` on the key.
+ */
+const onBehalf = (
+  call: WireCall,
+  requests: readonly AuthorizationRequest[],
+  keys: CloudKeys,
+): AuthorizationRequest[] => {
+  if (call.service !== 'sns' || keys.topicKey === undefined) return [];
+  return requests.flatMap((request) => {
+    if (request.action !== 'sns:Publish') return [];
+    const key = keys.topicKey?.(request.resource);
+    if (key === undefined) return [];
+    const context = {
+      'aws:SecureTransport': 'true',
+      'kms:ViaService': `sns.${String(request.context['aws:RequestedRegion'] ?? 'us-east-1')}.amazonaws.com`,
+    };
+    return [
+      { action: 'kms:GenerateDataKey', resource: key, context },
+      { action: 'kms:Decrypt', resource: key, context },
+    ];
+  });
+};
+
+export const proxyIam = (enforcer: RoleEnforcer, where: Where, keys: CloudKeys = {}): ProxyIam => {
   const conditionKeys = conditionKeysOf(enforcer);
   return {
     readsBody: (call) => enforcer.mode !== 'off' && readsBody(call),
-    authorize: (call) => authorize(enforcer, where, conditionKeys, call),
+    authorize: (call) => authorize(enforcer, where, conditionKeys, keys, call),
   };
 };
 
@@ -54,6 +86,7 @@ const authorize = (
   enforcer: RoleEnforcer,
   where: Where,
   conditionKeys: ReadonlySet<string>,
+  keys: CloudKeys,
   call: WireCall,
 ): ProxyAuthorization => {
   {
@@ -73,7 +106,8 @@ const authorize = (
       );
       return {};
     }
-    const verdict = enforcer.check(call.operation, mapped.requests, 'function');
+    const requests = [...mapped.requests, ...onBehalf(call, mapped.requests, keys)];
+    const verdict = enforcer.check(call.operation, requests, 'function');
     if (!verdict.allowed && verdict.denied !== undefined) {
       const { request, explicit } = verdict.denied;
       const denied = `${request.action} on ${request.resource}`;

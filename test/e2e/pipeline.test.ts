@@ -168,6 +168,20 @@ describe('the HTTP edge', () => {
     expect(doubly.status).toBe(400);
   });
 
+  test('every route requires SigV4, as API Gateway’s AWS_IAM authorization does: unsigned is 403 Forbidden', async () => {
+    const unsigned = await callApi(
+      cloud,
+      'POST',
+      '/customers',
+      newCustomerInput(),
+      {},
+      { unsigned: true },
+    );
+    expect(unsigned).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
+    const signed = await callApi(cloud, 'GET', `/customers/${crypto.randomUUID()}`);
+    expect(signed.status).toBe(404);
+  });
+
   test('a malformed If-Match is 400, not 412', async () => {
     const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
     const { id } = created.body as { id: string };

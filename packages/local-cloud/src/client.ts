@@ -1,13 +1,15 @@
 import type { AwsCall } from './aws-proxy';
 import type { Delivery } from './control-api';
 import type { LocalCloudState } from './model';
+import { apiCredentials, signApiRequest } from './sigv4';
 
 // A running local cloud over HTTP, from outside: its API, its control API and the
 // provider sink. What the end-to-end suite and the benchmark ask of it.
 
 /** A running local cloud: what its state file says. */
 interface Running {
-  readonly state: Pick<LocalCloudState, 'apiUrl' | 'controlUrl'>;
+  readonly state: Pick<LocalCloudState, 'apiUrl' | 'controlUrl'> &
+    Partial<Pick<LocalCloudState, 'region'>>;
 }
 
 export interface ApiResponse {
@@ -16,24 +18,40 @@ export interface ApiResponse {
   readonly body: unknown;
 }
 
-/** Calls the HTTP API, as a client would; any status is an answer. */
+/**
+ * Calls the HTTP API, as a client would, signed with SigV4 for `execute-api` (what its
+ * `AWS_IAM` routes require) with this process's credentials, the ones the local cloud
+ * accepts (`apiCredentials`); `{ unsigned: true }` sends it as a client without
+ * credentials would. Any status is an answer.
+ */
 export const callApi = async (
   cloud: Running,
   method: string,
   route: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  { unsigned = false }: { readonly unsigned?: boolean } = {},
 ): Promise<ApiResponse> => {
-  const response = await fetch(`${cloud.state.apiUrl}${route}`, {
+  const url = `${cloud.state.apiUrl}${route}`;
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const unsignedHeaders = { 'content-type': 'application/json', ...headers };
+  const response = await fetch(url, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: unsigned
+      ? unsignedHeaders
+      : await signApiRequest(apiCredentials(), cloud.state.region ?? 'us-east-1', {
+          method,
+          url,
+          headers: unsignedHeaders,
+          body: text,
+        }),
+    body: text,
   });
-  const text = await response.text();
+  const answer = await response.text();
   return {
     status: response.status,
     headers: response.headers,
-    body: text ? (JSON.parse(text) as unknown) : undefined,
+    body: answer ? (JSON.parse(answer) as unknown) : undefined,
   };
 };
 

@@ -34,6 +34,7 @@ import { SqsPoller } from './pollers/sqs-poller';
 import { StreamPoller } from './pollers/stream-poller';
 import { type ProvisionResult, provision } from './provision';
 import { FunctionHost } from './runtime/function-host';
+import { apiCredentials, verifyApiRequest } from './sigv4';
 import { emulatorClientConfig } from './state';
 
 /** A local server an app runs beside its cloud: a stand-in for a third party it calls. */
@@ -712,6 +713,7 @@ const serveHttpApi = async (
     ]),
   );
   const iamRoutes: string[] = [];
+  const credentials = apiCredentials();
   const httpRoutes = ofType('AWS::ApiGatewayV2::Route').flatMap(([id, r]) => {
     const p = r.Properties ?? {};
     const targetRef = resolveString(p.Target, context);
@@ -725,8 +727,9 @@ const serveHttpApi = async (
       print(`route ${id} is NOT EMULATED: its integration is not a function that runs here`);
       return [];
     }
-    if (p.AuthorizationType === 'AWS_IAM') iamRoutes.push(String(p.RouteKey));
-    return [{ routeKey: resolveString(p.RouteKey, context), target }];
+    const routeKey = resolveString(p.RouteKey, context);
+    if (p.AuthorizationType === 'AWS_IAM') iamRoutes.push(routeKey);
+    return [{ routeKey, target }];
   });
   const api = await startHttpApi({
     routes: httpRoutes,
@@ -736,13 +739,30 @@ const serveHttpApi = async (
     port: options.apiPort,
     onRequest: (entry) =>
       print(`${entry.method} ${entry.path} ${entry.status} (${Math.round(entry.durationMs)} ms)`),
+    authorize:
+      (options.iam ?? 'enforce') === 'off' || iamRoutes.length === 0
+        ? undefined
+        : async (routeKey, request) => {
+            if (!iamRoutes.includes(routeKey)) return true;
+            if (await verifyApiRequest(credentials, LOCAL_REGION, request)) return true;
+            if (options.iam === 'report') {
+              print(
+                `  ${request.method} ${routeKey}: no valid SigV4 signature (IAM reported: let through)`,
+              );
+              return true;
+            }
+            return false;
+          },
   });
   onStop(() => api.close());
   print(`HTTP API: ${httpRoutes.length} routes on ${api.url}`);
-  if (iamRoutes.length > 0) {
+  if (iamRoutes.length > 0 && (options.iam ?? 'enforce') !== 'off') {
     print(
-      `the HTTP API's own IAM authorization (SigV4 of its callers) is not checked locally (${iamRoutes.length} routes require AWS_IAM).`,
+      `${iamRoutes.length} routes require AWS_IAM: sign with access key ${credentials.accessKeyId} ` +
+        `(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of this process, else test/test), service execute-api, region ${LOCAL_REGION}`,
     );
+  } else if (iamRoutes.length > 0) {
+    print(`${iamRoutes.length} routes require AWS_IAM: not checked (--iam off)`);
   }
   return api.url;
 };

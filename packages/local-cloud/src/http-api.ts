@@ -38,6 +38,19 @@ export interface HttpApiOptions {
   readonly port?: number;
   /** Called once after each request is answered; what it throws is ignored. */
   readonly onRequest?: (entry: HttpRequestLogEntry) => void;
+  /**
+   * Decides whether the matched route may be called (its IAM authorization); a request it
+   * refuses gets API Gateway's 403 `{"message":"Forbidden"}`. @default - every request may
+   */
+  readonly authorize?: (
+    routeKey: string,
+    request: {
+      readonly method: string;
+      readonly url: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string;
+    },
+  ) => Promise<boolean>;
 }
 
 export interface RunningHttpApi {
@@ -319,6 +332,7 @@ const message = (status: number, text: string): HttpResult => ({
 const NOT_FOUND = message(404, 'Not Found');
 const TOO_LARGE = message(413, 'Request Entity Too Large');
 const INTERNAL_ERROR = message(500, 'Internal Server Error');
+const FORBIDDEN = message(403, 'Forbidden');
 
 /** Headers this server computes itself; a function's own values would contradict the body. */
 const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection']);
@@ -421,6 +435,19 @@ export const startHttpApi = async (options: HttpApiOptions): Promise<RunningHttp
     const body = await readLimitedBody(request, MAX_REQUEST_BODY_BYTES);
     if (body === undefined) return { routeKey, path: rawPath, result: TOO_LARGE };
     if (match === undefined) return { routeKey, path: rawPath, result: NOT_FOUND };
+    if (options.authorize !== undefined) {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(request.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+      }
+      const allowed = await options.authorize(match.routeKey, {
+        method: request.method ?? 'GET',
+        url: `http://${request.headers.host ?? `127.0.0.1:${localPort}`}${target}`,
+        headers,
+        body: body.toString('utf8'),
+      });
+      if (!allowed) return { routeKey, path: rawPath, result: FORBIDDEN };
+    }
     const event = buildEvent({
       request,
       body,

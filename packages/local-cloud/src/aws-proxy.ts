@@ -402,39 +402,23 @@ export const startAwsProxy = async (options: AwsProxyOptions): Promise<AwsProxy>
         return;
       }
       const injection = faults.take(classified);
-      if (injection === undefined) {
-        return forward(request, response, classified, body, startedAt, undefined, authorization);
-      }
+      const pass = (fault: FaultKind | undefined) =>
+        forward(request, response, classified, body, startedAt, fault, authorization);
+      if (injection === undefined) return pass(undefined);
       switch (injection.kind) {
         case 'ResetBefore':
           record(classified, 0, startedAt, injection.kind);
           request.socket.destroy();
           return;
         case 'ResetAfter':
-          return forward(
-            request,
-            response,
-            classified,
-            body,
-            startedAt,
-            injection.kind,
-            authorization,
-          );
+          return pass(injection.kind);
         case 'Delay':
           await sleep(injection.delayMs);
           if (request.socket.destroyed) return record(classified, 0, startedAt, injection.kind);
-          return forward(
-            request,
-            response,
-            classified,
-            body,
-            startedAt,
-            injection.kind,
-            authorization,
-          );
+          return pass(injection.kind);
         default:
           if (await answerError(request, response, classified, body, startedAt, injection)) return;
-          return forward(request, response, classified, body, startedAt, undefined, authorization);
+          return pass(undefined);
       }
     })().catch(() => request.socket.destroy());
   });

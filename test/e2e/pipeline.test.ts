@@ -221,6 +221,14 @@ describe('avatar uploads', () => {
     expect(put.status).toBe(200);
     const versions = await q.versionsOf(`avatars/${id}`);
     expect(exactVersions(versions, `avatars/${id}`)).toHaveLength(1);
+    // The upload went through the signer's proxy: S3 checks a presigned request against the
+    // role of whoever signed it, and so does the local cloud (the report counts the grant).
+    expect(await callsBy(avatarFunction)).toEqual(['dynamodb GetItem', 's3 PutObject']);
+    const { functions } = (await control(cloud, 'GET', '/iam')) as {
+      functions: { function: string; granted: { action: string; calls: number }[] }[];
+    };
+    const avatarRole = functions.find((f) => f.function === 'avatar-upload');
+    expect(avatarRole?.granted.find((g) => g.action === 's3:PutObject')?.calls).toBeGreaterThan(0);
   });
 
   test('an unknown customer gets 404 and no upload URL', async () => {

@@ -19,6 +19,12 @@ let upstream: http.Server;
 let upstreamUrl: string;
 const proxies: AwsProxy[] = [];
 const clients: { destroy(): void }[] = [];
+const enforcers = new Map<AwsProxy, RoleEnforcer>();
+const enforcerOf = (proxy: AwsProxy): RoleEnforcer => {
+  const enforcer = enforcers.get(proxy);
+  if (enforcer === undefined) throw new Error('no enforcer for this proxy');
+  return enforcer;
+};
 let reached = 0;
 
 beforeAll(async () => {
@@ -63,6 +69,7 @@ const proxyFor = async (statements: PolicyStatement[]) => {
     ),
   });
   proxies.push(proxy);
+  enforcers.set(proxy, enforcer);
   const config = {
     endpoint: proxy.url,
     region: 'us-east-1',
@@ -126,7 +133,7 @@ test.each([
     404,
   ],
 ] as [string, PolicyStatement[], number][])('%s', async (_, extra, status) => {
-  const { s3 } = await proxyFor([
+  const { s3, proxy } = await proxyFor([
     { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
     ...extra,
   ]);
@@ -134,6 +141,13 @@ test.each([
     s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'gone.json' })),
   );
   expect(missing?.status).toBe(status);
+  // The answer was s3:ListBucket's to decide: the report counts it used, or denied.
+  const report = enforcerOf(proxy).report();
+  if (status === 404) {
+    expect(report.granted.find((g) => g.action === 's3:ListBucket')?.calls).toBe(1);
+  } else {
+    expect(report.denied.map((d) => d.action)).toEqual(['s3:ListBucket']);
+  }
 });
 
 test('publishing to a topic encrypted with a customer managed key needs the key too: SNS asks KMS as the publisher', async () => {

@@ -132,11 +132,6 @@ export class RoleEnforcer {
     return { allowed: true, proceed: true };
   }
 
-  /** Whether the role allows `request`, without counting it as a call (S3's 404-or-403 rule). */
-  allows(request: AuthorizationRequest): boolean {
-    return evaluate(this.role.policies, request).effect === 'allow';
-  }
-
   /** A call that was not evaluated: allowed, and listed with why. */
   uncheck(operation: string, why: string): void {
     const key = `${operation}\n${why}`;

@@ -145,8 +145,9 @@ const s3MissingKeyRule = (
         resource: bucketArnOf(read.resource),
         context: read.context,
       };
-      if (enforcer.allows(list)) return undefined;
-      if (enforcer.mode !== 'enforce') return undefined;
+      // The grant decides the answer here: it is used (or its absence denied) as any other.
+      const verdict = enforcer.check(`${call.operation} of a missing key`, [list], 'function');
+      if (verdict.proceed) return undefined;
       return accessDenied('s3', 'Access Denied');
     },
   };

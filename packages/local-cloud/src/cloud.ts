@@ -615,15 +615,20 @@ const startPollers = async (
             };
       if (onFailure !== undefined && enforcer !== undefined && enforcer.mode !== 'off') {
         // Lambda writes what it gives up on with the function's role: where S3 files it, or the queue or topic.
-        const write = onFailure.bucket
-          ? {
-              action: 's3:PutObject',
-              resource: `arn:aws:s3:::${onFailure.bucket}/aws/lambda/${mappingId}/`,
-            }
-          : onFailure.queueUrl
-            ? { action: 'sqs:SendMessage', resource: onFailure.arn }
-            : { action: 'sns:Publish', resource: onFailure.arn };
-        const denial = destinationDenial(enforcer, write, LOCAL_REGION);
+        const writes = onFailure.bucket
+          ? [
+              {
+                action: 's3:PutObject',
+                resource: `arn:aws:s3:::${onFailure.bucket}/aws/lambda/${mappingId}/`,
+              },
+              { action: 's3:ListBucket', resource: `arn:aws:s3:::${onFailure.bucket}` },
+            ]
+          : [
+              onFailure.queueUrl
+                ? { action: 'sqs:SendMessage', resource: onFailure.arn }
+                : { action: 'sns:Publish', resource: onFailure.arn },
+            ];
+        const denial = destinationDenial(enforcer, writes, LOCAL_REGION);
         if (denial !== undefined) {
           print(
             `event source mapping ${id}: records it gives up on are lost: ${denial}` +

@@ -57,17 +57,26 @@ test('a stream mapping needs ListStreams on *, the rest on the stream', () => {
   );
 });
 
-test('an S3 on-failure write carries the owner account CDK’s grant conditions on', () => {
+test('an S3 on-failure destination needs PutObject, with the owner account CDK’s grant conditions on, and ListBucket', () => {
   const bucket = 'arn:aws:s3:::failures';
-  const grant: PolicyStatement = {
+  const put: PolicyStatement = {
     Effect: 'Allow',
     Action: 's3:PutObject',
     Resource: `${bucket}/aws/lambda/*`,
     Condition: { StringEquals: { 's3:ResourceAccount': '123456789012' } },
   };
-  const write = { action: 's3:PutObject', resource: `${bucket}/aws/lambda/mapping/` };
-  expect(destinationDenial(enforcerWith(grant), write, 'us-east-1')).toBeUndefined();
-  expect(destinationDenial(enforcerWith(), write, 'us-east-1')).toContain('s3:PutObject');
+  const list: PolicyStatement = { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucket };
+  const writes = [
+    { action: 's3:PutObject', resource: `${bucket}/aws/lambda/mapping/` },
+    { action: 's3:ListBucket', resource: bucket },
+  ];
+  const both = enforcerWith(put, list);
+  expect(destinationDenial(both, writes, 'us-east-1')).toBeUndefined();
+  expect(both.report().granted.every((g) => g.usedBy.includes('platform'))).toBe(true);
+  expect(destinationDenial(enforcerWith(put), writes, 'us-east-1')).toBe(
+    `its function's role does not allow s3:ListBucket on ${bucket}`,
+  );
+  expect(destinationDenial(enforcerWith(), writes, 'us-east-1')).toContain('s3:PutObject');
 });
 
 test('the runtime’s logs need CreateLogStream and PutLogEvents on the log group; traces only with active tracing', () => {

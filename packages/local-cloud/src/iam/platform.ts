@@ -55,20 +55,27 @@ export const mappingDenial = (
   return `its function's role does not allow ${missing.join(', ')} on ${source.arn}`;
 };
 
-/** What the role lacks to write to a mapping's on-failure destination; undefined when nothing. */
+/**
+ * What the role lacks to write to a mapping's on-failure destination; undefined when nothing.
+ * An S3 destination needs `s3:ListBucket` on the bucket besides `s3:PutObject` (AWS's
+ * requirement for the execution role).
+ */
 export const destinationDenial = (
   enforcer: RoleEnforcer,
-  destination: { readonly action: string; readonly resource: string },
+  writes: readonly { readonly action: string; readonly resource: string }[],
   region: string,
 ): string | undefined => {
-  const verdict = enforcer.check(
-    destination.action.split(':')[1] ?? destination.action,
-    [request(destination.action, destination.resource, region)],
-    'platform',
+  const missing = writes.filter(
+    (write) =>
+      !enforcer.check(
+        write.action.split(':')[1] ?? write.action,
+        [request(write.action, write.resource, region)],
+        'platform',
+      ).allowed,
   );
-  return verdict.allowed
+  return missing.length === 0
     ? undefined
-    : `its function's role does not allow ${destination.action} on ${destination.resource}`;
+    : `its function's role does not allow ${missing.map((w) => `${w.action} on ${w.resource}`).join(', ')}`;
 };
 
 /** What the runtime could not write with the role (logs, traces); empty when it can write all. */

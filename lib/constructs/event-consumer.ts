@@ -127,6 +127,10 @@ export class EventConsumer extends Construct {
       removalPolicy: props.removalPolicy,
       environment: props.environment,
     });
+    // CDK grants the function's role what Lambda's pollers use (ReceiveMessage, DeleteMessage,
+    // GetQueueAttributes) and also ChangeMessageVisibility and GetQueueUrl, which they do not:
+    // the local cloud's IAM report lists those two as granted, never used. They are CDK's
+    // grant (`grantConsumeMessages`), kept rather than replaced by a hand-written policy.
     this.eventSource = new lambdaEventSources.SqsEventSource(this.queue, {
       batchSize: props.batchSize ?? 10,
       maxBatchingWindow,

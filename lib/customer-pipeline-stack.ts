@@ -89,7 +89,9 @@ export class CustomerPipelineStack extends Stack {
       },
       ...functionDefaults,
     });
-    // Claim and complete the welcome record; the condition check reads the profile.
+    // Claim and complete the welcome record; the condition check reads the profile. GetItem
+    // reads a claim a redelivery finds taken (a duplicate): a lifecycle without duplicates,
+    // like the bench's, never uses it, and the local cloud's IAM report says so.
     table.grant(
       welcome.function,
       'dynamodb:ConditionCheckItem',

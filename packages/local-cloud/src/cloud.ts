@@ -35,7 +35,7 @@ import { StreamPoller } from './pollers/stream-poller';
 import { type ProvisionResult, provision } from './provision';
 import { FunctionHost } from './runtime/function-host';
 import { apiCredentials, verifyApiRequest } from './sigv4';
-import { emulatorClientConfig } from './state';
+import { emulatorClientConfig, writeLocalCloudState } from './state';
 
 /** A local server an app runs beside its cloud: a stand-in for a third party it calls. */
 export interface Sidecar {
@@ -773,8 +773,7 @@ const serveHttpApi = async (
 };
 
 const writeState = ({ options, onStop }: Step, state: LocalCloudState): void => {
-  fs.mkdirSync(path.dirname(options.stateFile), { recursive: true });
-  fs.writeFileSync(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  writeLocalCloudState(options.stateFile, state);
   onStop(() => fs.rmSync(options.stateFile, { force: true }));
 };
 

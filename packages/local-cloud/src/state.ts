@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import * as z from 'zod';
 import { LOCAL_CREDENTIALS, type LocalCloudState } from './model';
 
@@ -68,3 +70,15 @@ export const emulatorClientConfig = (target: { endpoint: string; region: string 
     secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
   },
 });
+
+/**
+ * Writes the state file whole or not at all: through a file of its own in the same
+ * directory, renamed over it. A reader that sees the file (`launchLocalCloud` waits for it
+ * to exist) never reads it half-written.
+ */
+export const writeLocalCloudState = (file: string, state: unknown): void => {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.partial`;
+  fs.writeFileSync(partial, `${JSON.stringify(state, null, 2)}\n`);
+  fs.renameSync(partial, file);
+};

@@ -15,6 +15,8 @@ const avatars = new AvatarUploads(createPresigningS3Client(), requireEnv('BUCKET
  * A request that writes nothing: it reads the profile and signs a URL.
  * - Twice: each call signs a fresh URL for the same key (`avatars/<id>`); uploads replace
  *   the avatar, and the bucket keeps the replaced versions for a while.
+ * - Late, or after a newer request: it writes nothing, so order does not matter; the URL
+ *   it signs expires on its own, and an upload through it replaces whatever avatar is there.
  * - After the customer is gone: the consistent read finds no profile, so 404 and no URL.
  * - An AWS call fails once: throttling is retried by the SDK and then answered 503 with
  *   Retry-After; anything else 500 (`dynamodb-errors.ts`). Nothing was written either way.

@@ -322,12 +322,46 @@ interface HostedFunctions {
   readonly roles: Map<string, RoleEnforcer>;
 }
 
+/**
+ * What IAM needs of the provisioned cloud besides a call: a secret's full ARN when a
+ * function names it by its name (or an ARN without its suffix), and the KMS key a topic is
+ * encrypted with (`KmsMasterKeyId` gives the key's id or ARN). An alias, or an AWS managed
+ * key (alias/aws/sns), is not checked: its policy is not the template's.
+ */
+const iamLookups = ({ stack, provisioned, context }: Deployed) => {
+  const resources = Object.values(provisioned.resources);
+  const secrets = resources
+    .filter((r) => r.type === 'AWS::SecretsManager::Secret')
+    .map((r) => ({
+      arn: r.ref,
+      name: r.ref.replace(/^.*:secret:/, '').replace(/-[A-Za-z0-9]{6}$/, ''),
+    }));
+  const topicKeys = new Map<string, string>();
+  for (const [topicId, topic] of Object.entries(stack.template.Resources)) {
+    if (topic.Type !== 'AWS::SNS::Topic' || topic.Properties?.KmsMasterKeyId === undefined) {
+      continue;
+    }
+    const key = String(resolve(topic.Properties.KmsMasterKeyId, context));
+    const keyArn = resources.find(
+      (r) => r.type === 'AWS::KMS::Key' && (r.ref === key || r.attributes.Arn === key),
+    )?.attributes.Arn;
+    const topicArn = provisioned.resources[topicId]?.ref;
+    if (topicArn !== undefined && keyArn) topicKeys.set(topicArn, keyArn);
+  }
+  return {
+    secretArn: (id: string) =>
+      secrets.find(({ arn, name }) => arn === id || name === id || arn.startsWith(`${id}-`))?.arn,
+    topicKey: (topicArn: string) => topicKeys.get(topicArn),
+  };
+};
+
 const hostFunctions = async (
   { options, print, onStop }: Step,
-  { stack, provisioned, context }: Deployed,
+  deployed: Deployed,
   endpoint: string,
   faultSeed: number,
 ): Promise<HostedFunctions> => {
+  const { stack, provisioned, context } = deployed;
   const faults: Fault[] = options.faultRate ? [{ kind: 'any', rate: options.faultRate }] : [];
   const logDir = path.resolve(options.workDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
@@ -336,34 +370,7 @@ const hostFunctions = async (
   const calls: AwsCall[] = [];
   const roles = new Map<string, RoleEnforcer>();
   const iamMode: IamMode = options.iam ?? 'enforce';
-  // A secret named by its name (or an ARN without its suffix): the ARN IAM sees is the full one.
-  // Each topic's KMS key, as an ARN (`KmsMasterKeyId` may give the key's id or ARN).
-  const topicKeys = new Map<string, string>();
-  for (const [topicId, topic] of Object.entries(stack.template.Resources)) {
-    if (topic.Type !== 'AWS::SNS::Topic' || topic.Properties?.KmsMasterKeyId === undefined)
-      continue;
-    const key = String(resolve(topic.Properties.KmsMasterKeyId, context));
-    const keyResource = Object.values(provisioned.resources).find(
-      (r) => r.type === 'AWS::KMS::Key' && (r.ref === key || r.attributes.Arn === key),
-    );
-    const topicArn = provisioned.resources[topicId]?.ref;
-    // An alias or an AWS managed key (alias/aws/sns) is not checked: its policy is not the template's.
-    if (topicArn !== undefined && keyResource?.attributes.Arn)
-      topicKeys.set(topicArn, keyResource.attributes.Arn);
-  }
-  const secretArns = Object.values(provisioned.resources)
-    .filter((r) => r.type === 'AWS::SecretsManager::Secret')
-    .map((r) => r.ref);
-  const secretArn = (id: string) =>
-    secretArns.find(
-      (arn) =>
-        arn === id ||
-        arn.startsWith(`${id}-`) ||
-        arn.endsWith(`:secret:${id}`) ||
-        new RegExp(`:secret:${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[A-Za-z0-9]{6}$`).test(
-          arn,
-        ),
-    );
+  const { secretArn, topicKey } = iamLookups(deployed);
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
@@ -415,7 +422,7 @@ const hostFunctions = async (
       iam: proxyIam(
         enforcer,
         { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, secretArn },
-        { topicKey: (topicArn) => topicKeys.get(topicArn) },
+        { topicKey },
       ),
       onCall: (call) => {
         calls.push(call);

@@ -1030,40 +1030,24 @@ describe('S3', () => {
     ]);
   });
 
-  it('leaves a PutObject that sets tags unchecked: the further actions it may need are not mapped', async () => {
-    const s3 = client(S3Client);
-    const call = await wire(() =>
-      s3.send(
-        new PutObjectCommand({
-          Bucket: BUCKET,
-          Key: 'contacts/1.json',
-          Body: '{}',
-          Tagging: 'a=b',
-        }),
-      ),
-    );
-
-    expect(uncheckedReason(call)).toBe(
+  it.each([
+    [
+      { Tagging: 'a=b' },
       's3:PutObject with x-amz-tagging: the further actions it may need are not mapped',
-    );
-  });
-
-  it('leaves a PutObject with SSE-KMS unchecked: the KMS requests it makes as the caller are not mapped', async () => {
+    ],
+    [
+      { ServerSideEncryption: 'aws:kms' as const },
+      's3:PutObject with SSE-KMS: the KMS requests it makes as the caller are not mapped',
+    ],
+  ])('leaves a PutObject with %j unchecked: %s', async (extra, reason) => {
     const s3 = client(S3Client);
     const call = await wire(() =>
       s3.send(
-        new PutObjectCommand({
-          Bucket: BUCKET,
-          Key: 'contacts/1.json',
-          Body: '{}',
-          ServerSideEncryption: 'aws:kms',
-        }),
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'contacts/1.json', Body: '{}', ...extra }),
       ),
     );
 
-    expect(uncheckedReason(call)).toBe(
-      's3:PutObject with SSE-KMS: the KMS requests it makes as the caller are not mapped',
-    );
+    expect(uncheckedReason(call)).toBe(reason);
   });
 
   it('leaves a virtual-hosted-style request unchecked', () => {

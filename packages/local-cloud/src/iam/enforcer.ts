@@ -1,4 +1,4 @@
-import { evaluate, matchesAction } from './evaluate';
+import { asList, evaluate, matchesAction } from './evaluate';
 import type { FunctionRole } from './roles';
 import type { AuthorizationRequest, Decision, PolicyStatement } from './types';
 
@@ -54,9 +54,6 @@ export interface Verdict {
   /** Whether the call goes through: always, unless the mode is `enforce`. */
   readonly proceed: boolean;
 }
-
-const asList = <T>(value: T | readonly T[] | undefined): readonly T[] =>
-  value === undefined ? [] : Array.isArray(value) ? (value as readonly T[]) : [value as T];
 
 /** AWS's access-denied message, as an assumed role's session sees it. */
 export const accessDeniedMessage = (

@@ -16,9 +16,9 @@ import type {
   StatementRef,
 } from './types';
 
-/** A policy field that holds one value or a list of them. */
-const asList = <T>(value: T | readonly T[]): readonly T[] =>
-  Array.isArray(value) ? (value as readonly T[]) : [value as T];
+/** A policy field that holds one value or a list of them (none when absent). */
+export const asList = <T>(value: T | readonly T[] | undefined): readonly T[] =>
+  value === undefined ? [] : Array.isArray(value) ? (value as readonly T[]) : [value as T];
 
 /** IAM's wildcards: `*` is any run of characters (`:` and `/` included), `?` any one character. */
 const wildcard = (pattern: string, flags: 's' | 'si'): RegExp => {

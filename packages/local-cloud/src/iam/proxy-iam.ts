@@ -1,6 +1,7 @@
 import type { ProxyAuthorization, ProxyIam, WireCall } from '../aws-proxy';
 import type { AwsError } from '../faults';
 import { accessDeniedMessage, type RoleEnforcer } from './enforcer';
+import { asList } from './evaluate';
 import { authorizationRequests, readsBody, type Where } from './requests';
 import type { AuthorizationRequest, PolicyStatement } from './types';
 
@@ -73,7 +74,7 @@ export const proxyIam = (enforcer: RoleEnforcer, where: Where, keys: CloudKeys =
 const conditionKeysOf = (enforcer: RoleEnforcer): Set<string> => {
   const keys = new Set<string>();
   for (const policy of enforcer.role.policies) {
-    for (const statement of [policy.document.Statement].flat() as PolicyStatement[]) {
+    for (const statement of asList<PolicyStatement>(policy.document.Statement)) {
       for (const block of Object.values(statement.Condition ?? {})) {
         for (const key of Object.keys(block)) keys.add(key.toLowerCase());
       }

@@ -1,6 +1,6 @@
 import { type ResolveContext, resolve } from '../intrinsics';
 import type { CfnTemplate } from '../model';
-import { evaluate } from './evaluate';
+import { asList, evaluate } from './evaluate';
 import type { PolicyDocument, PolicyStatement } from './types';
 
 /**
@@ -8,9 +8,6 @@ import type { PolicyDocument, PolicyStatement } from './types';
  * itself. SNS delivers to a queue only if the queue's policy lets `sns.amazonaws.com` send
  * to it (CDK writes one with `aws:SourceArn` = the topic); otherwise every delivery fails.
  */
-
-const asList = <T>(value: T | readonly T[] | undefined): readonly T[] =>
-  value === undefined ? [] : Array.isArray(value) ? (value as readonly T[]) : [value as T];
 
 /** Whether a statement's Principal (or NotPrincipal) covers the service principal `service`. */
 const appliesToService = (statement: PolicyStatement, service: string): boolean => {

@@ -1,5 +1,6 @@
 import { type ResolveContext, resolve } from '../intrinsics';
 import type { CfnTemplate } from '../model';
+import { asList } from './evaluate';
 import type { NamedPolicy, PolicyDocument } from './types';
 
 /**
@@ -94,9 +95,6 @@ const refOf = (value: unknown): string | undefined => {
   if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
   return undefined;
 };
-
-const asList = (value: unknown): unknown[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** The role of the function `functionId`, from the template. */
 export const functionRole = (

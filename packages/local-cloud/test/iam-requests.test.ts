@@ -846,7 +846,9 @@ describe('S3', () => {
     expect(unknownKeys).toContain('s3:x-amz-copy-source');
   });
 
-  it('maps DeleteObject, with a version to s3:DeleteObjectVersion', async () => {
+  // S3's API reference (DeleteObject, DeleteObjects): "you must always have the s3:DeleteObject
+  // permission", and s3:DeleteObjectVersion as well to delete a specific version.
+  it('maps DeleteObject to s3:DeleteObject, with a version to s3:DeleteObject and s3:DeleteObjectVersion', async () => {
     const s3 = client(S3Client);
     const plain = await faithful(
       await wire(() =>
@@ -863,11 +865,16 @@ describe('S3', () => {
 
     expect([plain, version].flatMap(({ requests }) => summary(requests))).toEqual([
       `s3:DeleteObject ${object('contacts/1.json')}`,
+      `s3:DeleteObject ${object('contacts/1.json')}`,
       `s3:DeleteObjectVersion ${object('contacts/1.json')}`,
+    ]);
+    expect(version.requests.map((request) => request.context['s3:versionid'])).toEqual([
+      undefined,
+      'v2',
     ]);
   });
 
-  it('maps DeleteObjects of two keys, one versioned, to one request per key', async () => {
+  it('maps DeleteObjects of two keys, one versioned, to the requests of each key', async () => {
     const s3 = client(S3Client);
     const call = await wire(() =>
       s3.send(
@@ -884,9 +891,10 @@ describe('S3', () => {
     expect(call.operation).toBe('DeleteObjects');
     expect(summary(requests)).toEqual([
       `s3:DeleteObject ${object('contacts/1 & 2.json')}`,
+      `s3:DeleteObject ${object('contacts/3.json')}`,
       `s3:DeleteObjectVersion ${object('contacts/3.json')}`,
     ]);
-    expect(requests[1]?.context['s3:versionid']).toBe('v3');
+    expect(requests[2]?.context['s3:versionid']).toBe('v3');
   });
 
   it('maps ListObjectVersions with prefix contacts/ to s3:ListBucketVersions with s3:prefix', async () => {

@@ -551,6 +551,17 @@ const s3 = (call: WireCall, where: Where): Mapped => {
     version === undefined
       ? { action, resource, context: common }
       : { action: versionAction, resource, context: { ...common, 's3:versionid': version } };
+  // S3's API reference for DeleteObject and DeleteObjects: "you must always have the
+  // s3:DeleteObject permission", and s3:DeleteObjectVersion too to delete a specific version
+  // (unlike GetObject, whose reference says s3:GetObject is then not required).
+  const deleting = (resource = objectArn(key), version = versionId): Draft[] =>
+    version === undefined
+      ? [{ action: 's3:DeleteObject', resource, context: common }]
+      : [
+          // iam-data lists no s3:versionid key for s3:DeleteObject: only the version's action has it.
+          { action: 's3:DeleteObject', resource, context: common },
+          onObject('s3:DeleteObject', 's3:DeleteObjectVersion', resource, version),
+        ];
   const listed = (action: string): Draft => {
     const context: Context = { ...common };
     for (const name of ['prefix', 'delimiter', 'max-keys']) {
@@ -594,7 +605,7 @@ const s3 = (call: WireCall, where: Where): Mapped => {
     case 'HeadObject':
       return [onObject('s3:GetObject', 's3:GetObjectVersion')];
     case 'DeleteObject':
-      return [onObject('s3:DeleteObject', 's3:DeleteObjectVersion')];
+      return deleting();
     case 'GetObjectTagging':
       return [onObject('s3:GetObjectTagging', 's3:GetObjectVersionTagging')];
     case 'PutObjectTagging':
@@ -636,14 +647,7 @@ const s3 = (call: WireCall, where: Where): Mapped => {
     case 'DeleteObjects': {
       const objects = deletedObjects(call.body?.toString('utf8') ?? '');
       if (objects === undefined) return unchecked('s3:DeleteObjects: the body lists no objects');
-      return objects.map((object) =>
-        onObject(
-          's3:DeleteObject',
-          's3:DeleteObjectVersion',
-          objectArn(object.key),
-          object.versionId,
-        ),
-      );
+      return objects.flatMap((object) => deleting(objectArn(object.key), object.versionId));
     }
     case 'ListObjects':
     case 'ListObjectsV2':

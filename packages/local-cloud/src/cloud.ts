@@ -371,6 +371,12 @@ const hostFunctions = async (
   const roles = new Map<string, RoleEnforcer>();
   const iamMode: IamMode = options.iam ?? 'enforce';
   const { secretArn, topicKey } = iamLookups(deployed);
+  // A log group's Ref is its name.
+  const logGroups = new Set(
+    Object.values(provisioned.resources)
+      .filter((r) => r.type === 'AWS::Logs::LogGroup')
+      .map((r) => r.ref),
+  );
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
@@ -400,10 +406,14 @@ const hostFunctions = async (
     roles.set(id, enforcer);
     if (iamMode !== 'off') {
       const loggingConfig = p.LoggingConfig as { LogGroup?: string } | undefined;
+      const logGroup = loggingConfig?.LogGroup ?? `/aws/lambda/${physicalName}`;
       const lost = runtimeDenials(
         enforcer,
         {
-          logGroup: loggingConfig?.LogGroup ?? `/aws/lambda/${physicalName}`,
+          logGroup,
+          // A group the function names exists already (AWS requires it); the default one
+          // exists only if the template defines it.
+          ownLogGroup: loggingConfig?.LogGroup !== undefined || logGroups.has(logGroup),
           tracing: (p.TracingConfig as { Mode?: string } | undefined)?.Mode === 'Active',
         },
         { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID },

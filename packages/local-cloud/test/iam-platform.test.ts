@@ -86,12 +86,65 @@ test('the runtime’s logs need CreateLogStream and PutLogEvents on the log grou
     Resource: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn:*',
   };
   expect(
-    runtimeDenials(enforcerWith(logs), { logGroup: '/aws/lambda/fn', tracing: false }, WHERE),
+    runtimeDenials(
+      enforcerWith(logs),
+      { logGroup: '/aws/lambda/fn', ownLogGroup: true, tracing: false },
+      WHERE,
+    ),
   ).toEqual([]);
   expect(
-    runtimeDenials(enforcerWith(logs), { logGroup: '/aws/lambda/fn', tracing: true }, WHERE),
+    runtimeDenials(
+      enforcerWith(logs),
+      { logGroup: '/aws/lambda/fn', ownLogGroup: true, tracing: true },
+      WHERE,
+    ),
   ).toEqual(['xray:PutTraceSegments on *', 'xray:PutTelemetryRecords on *']);
   expect(
-    runtimeDenials(enforcerWith(), { logGroup: '/aws/lambda/other', tracing: false }, WHERE),
+    runtimeDenials(
+      enforcerWith(),
+      { logGroup: '/aws/lambda/other', ownLogGroup: true, tracing: false },
+      WHERE,
+    ),
   ).toHaveLength(2);
+});
+
+test('a log group the template does not define is created by Lambda on the first invocation: logs:CreateLogGroup, the platform’s use', () => {
+  const basic = enforcerWith({
+    Effect: 'Allow',
+    Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: '*',
+  });
+  expect(
+    runtimeDenials(
+      basic,
+      { logGroup: '/aws/lambda/fn', ownLogGroup: false, tracing: false },
+      WHERE,
+    ),
+  ).toEqual([]);
+  expect(basic.report().granted.find((g) => g.action === 'logs:CreateLogGroup')?.usedBy).toEqual([
+    'platform',
+  ]);
+
+  const withoutCreate = enforcerWith({
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: '*',
+  });
+  expect(
+    runtimeDenials(
+      withoutCreate,
+      { logGroup: '/aws/lambda/fn', ownLogGroup: false, tracing: false },
+      WHERE,
+    ),
+  ).toEqual([
+    'logs:CreateLogGroup on arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn',
+  ]);
+  // A group the template defines exists before the function runs: no CreateLogGroup.
+  expect(
+    runtimeDenials(
+      withoutCreate,
+      { logGroup: '/aws/lambda/fn', ownLogGroup: true, tracing: false },
+      WHERE,
+    ),
+  ).toEqual([]);
 });

@@ -7,7 +7,8 @@ import type { AuthorizationRequest } from './types';
  * pollers of an event source mapping read the queue or the stream with the function's
  * role, and Lambda refuses to create a mapping whose role cannot: CloudFormation's deploy
  * fails. The runtime writes the function's logs (and, with active tracing, its traces)
- * with the role too; without the permission the function still runs and the logs are lost.
+ * with the role too, creating the log group first when the template does not define it
+ * (CDK's own providers, say); without the permission the function still runs and the logs are lost.
  * All of these are the platform's uses in the report, never "unused".
  */
 
@@ -81,11 +82,18 @@ export const destinationDenial = (
 /** What the runtime could not write with the role (logs, traces); empty when it can write all. */
 export const runtimeDenials = (
   enforcer: RoleEnforcer,
-  fn: { readonly logGroup: string; readonly tracing: boolean },
+  fn: {
+    readonly logGroup: string;
+    /** Whether the template defines the log group; if not, Lambda creates it with the role. */
+    readonly ownLogGroup: boolean;
+    readonly tracing: boolean;
+  },
   where: { readonly region: string; readonly accountId: string },
 ): string[] => {
-  const stream = `arn:aws:logs:${where.region}:${where.accountId}:log-group:${fn.logGroup}:log-stream:local`;
+  const group = `arn:aws:logs:${where.region}:${where.accountId}:log-group:${fn.logGroup}`;
+  const stream = `${group}:log-stream:local`;
   const wanted = [
+    ...(fn.ownLogGroup ? [] : [request('logs:CreateLogGroup', group, where.region)]),
     request('logs:CreateLogStream', stream, where.region),
     request('logs:PutLogEvents', stream, where.region),
     ...(fn.tracing

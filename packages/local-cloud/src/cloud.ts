@@ -17,7 +17,11 @@ import { startHttpApi } from './http-api';
 import { describeReport, type IamMode, RoleEnforcer } from './iam/enforcer';
 import { destinationDenial, mappingDenial, runtimeDenials } from './iam/platform';
 import { proxyIam } from './iam/proxy-iam';
-import { subscriptionDenial } from './iam/resource-policies';
+import {
+  alarmActionDenial,
+  subscriptionDenial,
+  templateResourcePolicies,
+} from './iam/resource-policies';
 import { functionRole } from './iam/roles';
 import { type ResolveContext, resolve, resolveString } from './intrinsics';
 import {
@@ -225,7 +229,8 @@ const synthesizeOrReuse = async (
 /**
  * SNS delivers to a queue only if the queue's policy lets the topic send: a subscription
  * whose queue would reject it gets nothing, as on AWS (enforced: it is removed from moto,
- * which would deliver regardless).
+ * which would deliver regardless). CloudWatch publishes an alarm to an encrypted topic only
+ * if the key's policy lets it: an alarm that would not notify is named.
  */
 const checkDeliveries = async (
   print: (line: string) => void,
@@ -256,6 +261,29 @@ const checkDeliveries = async (
     } else {
       print(`subscription ${id} would not deliver: ${why} (IAM reported: delivered anyway)`);
     }
+  }
+  // The local cloud does not evaluate alarms; a key that would stop CloudWatch publishing
+  // them on AWS is said once per topic at start-up.
+  const silenced = new Map<string, string[]>();
+  for (const [id, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'AWS::CloudWatch::Alarm') continue;
+    const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
+    const actions = ['AlarmActions', 'OKActions', 'InsufficientDataActions'].flatMap((name) =>
+      Array.isArray(p[name]) ? (p[name] as unknown[]).map(String) : [],
+    );
+    for (const topicArn of new Set(actions.filter((a) => a.startsWith('arn:aws:sns:')))) {
+      const alarmArn = provisioned.resources[id]?.attributes.Arn ?? '';
+      const why = alarmActionDenial(stack.template, context, { alarmArn, topicArn });
+      if (why === undefined) continue;
+      const key = `${topicArn}\n${why.replace(alarmArn, 'each alarm')}`;
+      silenced.set(key, [...(silenced.get(key) ?? []), id]);
+    }
+  }
+  for (const [key, alarms] of silenced) {
+    const [topicArn, why] = key.split('\n');
+    print(
+      `alarms NOT NOTIFIED on AWS: ${alarms.length} alarm(s) (${alarms.join(', ')}) notify ${topicArn}, but ${why}`,
+    );
   }
 };
 
@@ -371,6 +399,7 @@ const hostFunctions = async (
   const roles = new Map<string, RoleEnforcer>();
   const iamMode: IamMode = options.iam ?? 'enforce';
   const { secretArn, topicKey } = iamLookups(deployed);
+  const resourcePolicies = templateResourcePolicies(stack.template, context);
   // A log group's Ref is its name.
   const logGroups = new Set(
     Object.values(provisioned.resources)
@@ -402,6 +431,12 @@ const hostFunctions = async (
       role,
       iamMode,
       `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role.name}/${physicalName}`,
+      {
+        policies: resourcePolicies,
+        roleArn:
+          provisioned.resources[role.logicalId ?? '']?.attributes.Arn ??
+          `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${role.name}`,
+      },
     );
     roles.set(id, enforcer);
     if (iamMode !== 'off') {

@@ -5,6 +5,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsProxy, startAwsProxy } from '../src/aws-proxy';
 import { RoleEnforcer } from '../src/iam/enforcer';
 import { proxyIam } from '../src/iam/proxy-iam';
+import type { ResourcePolicy } from '../src/iam/resource-policies';
 import type { PolicyStatement } from '../src/iam/types';
 import { closeServer, listenOnLoopback } from '../src/net';
 
@@ -48,7 +49,7 @@ afterAll(async () => {
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 const KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234';
 
-const proxyFor = async (statements: PolicyStatement[]) => {
+const proxyFor = async (statements: PolicyStatement[], resourcePolicies: ResourcePolicy[] = []) => {
   const enforcer = new RoleEnforcer(
     'fn',
     {
@@ -58,6 +59,14 @@ const proxyFor = async (statements: PolicyStatement[]) => {
     },
     'enforce',
     'arn:aws:sts::123456789012:assumed-role/role/fn',
+    {
+      policies: {
+        all: resourcePolicies,
+        forResource: (arn) =>
+          resourcePolicies.filter((p) => arn === p.resource || arn.startsWith(`${p.resource}/`)),
+      },
+      roleArn: 'arn:aws:iam::123456789012:role/role',
+    },
   );
   const proxy = await startAwsProxy({
     caller: 'Fn',
@@ -123,6 +132,48 @@ test('a denied S3 upload is AccessDenied 403', async () => {
   expect(
     await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.json', Body: '{}' }))),
   ).toMatchObject({ name: 'AccessDenied', status: 403 });
+});
+
+test('a bucket policy’s Deny refuses what the role allows, and the message says whose policy denied', async () => {
+  const { s3 } = await proxyFor(
+    [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/*` }],
+    [
+      {
+        name: 'ArchivePolicy',
+        resource: `arn:aws:s3:::${BUCKET}`,
+        document: {
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 's3:PutObject',
+              Resource: `arn:aws:s3:::${BUCKET}/kept/*`,
+            },
+            // CDK's TLS-only statement: the local endpoint counts as TLS, so it denies nothing.
+            {
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 's3:*',
+              Resource: `arn:aws:s3:::${BUCKET}/*`,
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+          ],
+        },
+      },
+    ],
+  );
+  expect(
+    await failure(
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kept/a.json', Body: '{}' })),
+    ),
+  ).toEqual({
+    name: 'AccessDenied',
+    status: 403,
+    message: `User: arn:aws:sts::123456789012:assumed-role/role/fn is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::${BUCKET}/kept/a.json with an explicit deny in a resource-based policy`,
+  });
+  await expect(
+    s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'other/a.json', Body: '{}' })),
+  ).resolves.toBeDefined();
 });
 
 test.each([

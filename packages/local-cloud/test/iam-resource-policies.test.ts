@@ -1,10 +1,11 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { subscriptionDenial } from '../src/iam/resource-policies';
+import { alarmActionDenial, subscriptionDenial } from '../src/iam/resource-policies';
 import type { ResolveContext } from '../src/intrinsics';
 import type { CfnTemplate, PhysicalResource } from '../src/model';
 
@@ -86,4 +87,82 @@ test.each([
   });
   if (expected === undefined) expect(denial).toBeUndefined();
   else expect(denial).toMatch(expected);
+});
+
+// CloudWatch publishes an alarm to an encrypted topic only if the key's policy lets
+// cloudwatch.amazonaws.com use the key; the AWS managed key (alias/aws/sns) never does.
+describe('alarm actions on encrypted topics', () => {
+  const alarmApp = new App();
+  const alarms = new Stack(alarmApp, 'Alarms', { env: { account: ACCOUNT, region: REGION } });
+  const allowing = new kms.Key(alarms, 'Allowing');
+  allowing.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': ACCOUNT },
+        ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:*` },
+      },
+    }),
+  );
+  const topics = {
+    Allowed: new sns.Topic(alarms, 'Allowed', { masterKey: allowing }),
+    DefaultKey: new sns.Topic(alarms, 'DefaultKey', { masterKey: new kms.Key(alarms, 'Plain') }),
+    AwsManaged: new sns.Topic(alarms, 'AwsManaged', {
+      masterKey: kms.Alias.fromAliasName(alarms, 'SnsKey', 'alias/aws/sns'),
+    }),
+    Unencrypted: new sns.Topic(alarms, 'Unencrypted'),
+  };
+  const alarmTemplate = Template.fromStack(alarms).toJSON() as CfnTemplate;
+  const physical: Record<string, PhysicalResource> = {};
+  for (const [id, r] of Object.entries(alarmTemplate.Resources)) {
+    const name = id.toLowerCase();
+    const arn =
+      r.Type === 'AWS::KMS::Key'
+        ? `arn:aws:kms:${REGION}:${ACCOUNT}:key/${name}`
+        : `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
+    physical[id] = {
+      logicalId: id,
+      type: r.Type,
+      ref: r.Type === 'AWS::KMS::Key' ? name : arn,
+      attributes: { Arn: arn },
+    };
+  }
+  const alarmContext: ResolveContext = {
+    resources: physical,
+    accountId: ACCOUNT,
+    region: REGION,
+    stackName: 'Alarms',
+  };
+  const topicArn = (name: keyof typeof topics) =>
+    physical[alarms.getLogicalId(topics[name].node.defaultChild as sns.CfnTopic)]?.ref ?? '';
+  const alarmArn = `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:errors`;
+
+  test.each([
+    ['a key whose policy lets CloudWatch use it', 'Allowed', undefined],
+    [
+      'a key with CDK’s default policy (the account only)',
+      'DefaultKey',
+      /the key's policy does not let cloudwatch\.amazonaws\.com kms:GenerateDataKey, kms:Decrypt/,
+    ],
+    ['the AWS managed key', 'AwsManaged', /alias\/aws\/sns.*CloudWatch cannot use/],
+    ['no key', 'Unencrypted', undefined],
+  ] as const)('%s', (_, topic, expected) => {
+    const denial = alarmActionDenial(alarmTemplate, alarmContext, {
+      alarmArn,
+      topicArn: topicArn(topic),
+    });
+    if (expected === undefined) expect(denial).toBeUndefined();
+    else expect(denial).toMatch(expected);
+  });
+
+  test('the key’s condition on the alarm’s ARN is applied', () => {
+    expect(
+      alarmActionDenial(alarmTemplate, alarmContext, {
+        alarmArn: `arn:aws:cloudwatch:${REGION}:999999999999:alarm:errors`,
+        topicArn: topicArn('Allowed'),
+      }),
+    ).toMatch(/does not let cloudwatch/);
+  });
 });

@@ -112,7 +112,7 @@ describe('RoleEnforcer', () => {
     expect(denied).toEqual({
       allowed: false,
       proceed: false,
-      denied: { request: request('dynamodb:PutItem', table), explicit: false },
+      denied: { request: request('dynamodb:PutItem', table), explicit: false, in: 'identity' },
     });
     const report = plain.report();
     expect(report.denied).toEqual([
@@ -122,6 +122,7 @@ describe('RoleEnforcer', () => {
         operation: 'PutItem',
         by: 'function',
         explicit: false,
+        in: 'identity',
         calls: 1,
       },
     ]);

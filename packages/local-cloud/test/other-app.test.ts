@@ -5,12 +5,16 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { callApi, control, type RunningLocalCloud, startLocalCloud, waitFor } from '../src';
 import { emulatorClientConfig } from '../src/state';
@@ -97,6 +101,14 @@ const synthOrdersApp = (): string => {
     s3.EventType.OBJECT_CREATED,
     new s3n.LambdaDestination(worker),
   );
+  // A common mistake, said at start-up: an alarm notifying a topic whose key (CDK's default
+  // policy) does not let CloudWatch use it; on AWS the alarm fires and nobody hears.
+  const alerts = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'AlertsKey') });
+  new cloudwatch.Alarm(stack, 'Backlog', {
+    metric: queue.metricApproximateNumberOfMessagesVisible(),
+    threshold: 100,
+    evaluationPeriods: 1,
+  }).addAlarmAction(new cloudwatchActions.SnsAction(alerts));
   app.synth();
   return outdir;
 };
@@ -181,6 +193,14 @@ describe('another CDK app on the local cloud', () => {
     );
     expect(lines).toContainEqual(
       expect.stringMatching(/^NOT EMULATED: Custom::S3BucketNotifications: S3 event notifications/),
+    );
+  });
+
+  test('names the alarm whose topic’s key would keep CloudWatch from notifying it', () => {
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^alarms NOT NOTIFIED on AWS: 1 alarm\(s\) \(Backlog\w*\) notify arn:aws:sns:.*Alerts\w*, but the key's policy does not let cloudwatch\.amazonaws\.com kms:GenerateDataKey, kms:Decrypt on arn:aws:kms:.* for each alarm$/,
+      ),
     );
   });
 });

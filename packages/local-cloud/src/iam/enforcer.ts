@@ -1,6 +1,12 @@
-import { asList, evaluate, matchesAction } from './evaluate';
+import { asList, matchesAction } from './evaluate';
+import {
+  authorize,
+  type CallerIdentity,
+  type PolicyKind,
+  type ResourcePolicies,
+} from './resource-policies';
 import type { FunctionRole } from './roles';
-import type { AuthorizationRequest, Decision, PolicyStatement } from './types';
+import type { AuthorizationRequest, PolicyStatement, StatementRef } from './types';
 
 /**
  * `enforce`: a call the role does not allow gets AWS's access-denied answer. `report`: it
@@ -28,6 +34,8 @@ export interface DeniedUse {
   readonly operation: string;
   readonly by: Caller;
   readonly explicit: boolean;
+  /** Whose policy denied: the role's (identity), or the resource's own. */
+  readonly in: PolicyKind;
   readonly calls: number;
 }
 
@@ -50,7 +58,11 @@ export interface FunctionIamReport {
 export interface Verdict {
   /** What AWS would answer: allowed, or the first request it denies. */
   readonly allowed: boolean;
-  readonly denied?: { readonly request: AuthorizationRequest; readonly explicit: boolean };
+  readonly denied?: {
+    readonly request: AuthorizationRequest;
+    readonly explicit: boolean;
+    readonly in: PolicyKind;
+  };
   /** Whether the call goes through: always, unless the mode is `enforce`. */
   readonly proceed: boolean;
 }
@@ -59,16 +71,17 @@ export interface Verdict {
 export const accessDeniedMessage = (
   principal: string,
   request: AuthorizationRequest,
-  explicit: boolean,
+  reason: { readonly explicit: boolean; readonly in: PolicyKind },
 ): string =>
   `User: ${principal} is not authorized to perform: ${request.action} on resource: ${request.resource} ` +
-  (explicit
-    ? 'with an explicit deny in an identity-based policy'
-    : `because no identity-based policy allows the ${request.action} action`);
+  (reason.explicit
+    ? `with an explicit deny in ${reason.in === 'identity' ? 'an identity' : 'a resource'}-based policy`
+    : `because no ${reason.in}-based policy allows the ${request.action} action`);
 
 /**
- * One function's role, evaluated for each of its calls (src/iam/evaluate.ts), with what
- * each call used of it: the report says what is granted and never used.
+ * One function's role, evaluated for each of its calls with the policies of the resources
+ * they name (src/iam/resource-policies.ts), with what each call used of it: the report says
+ * what is granted and never used.
  */
 export class RoleEnforcer {
   private readonly grants: {
@@ -81,6 +94,7 @@ export class RoleEnforcer {
   }[] = [];
   private readonly denials = new Map<string, DeniedUse>();
   private readonly skipped = new Map<string, { operation: string; why: string; calls: number }>();
+  private readonly who: CallerIdentity;
 
   constructor(
     readonly functionName: string,
@@ -88,7 +102,13 @@ export class RoleEnforcer {
     readonly mode: IamMode,
     /** `arn:aws:sts::<account>:assumed-role/<role>/<function>`, for the messages. */
     readonly principal: string,
+    /** The template's resource policies, and the role's ARN they may name; none: identity only. */
+    readonly resources?: { readonly policies: ResourcePolicies; readonly roleArn: string },
   ) {
+    this.who = {
+      accountId: principal.split(':')[4] ?? '',
+      arns: [principal, ...(resources === undefined ? [] : [resources.roleArn])],
+    };
     for (const policy of role.policies) {
       asList<PolicyStatement>(policy.document.Statement).forEach((statement, index) => {
         if (statement.Effect !== 'Allow') return;
@@ -118,13 +138,21 @@ export class RoleEnforcer {
       return { allowed: true, proceed: true };
     }
     for (const request of requests) {
-      const decision = evaluate(this.role.policies, request);
+      const decision = authorize(
+        this.role.policies,
+        this.resources?.policies.forResource(request.resource) ?? [],
+        this.who,
+        request,
+      );
       if (decision.effect !== 'allow') {
-        const explicit = decision.effect === 'deny';
-        this.recordDenial(operation, request, by, explicit);
-        return { allowed: false, denied: { request, explicit }, proceed: this.mode !== 'enforce' };
+        const denied =
+          decision.effect === 'deny'
+            ? { request, explicit: true, in: decision.in }
+            : { request, explicit: false, in: decision.missing };
+        this.recordDenial(operation, denied, by);
+        return { allowed: false, denied, proceed: this.mode !== 'enforce' };
       }
-      this.recordUse(request, decision, by);
+      this.recordUse(request, decision.allowedBy, by);
     }
     return { allowed: true, proceed: true };
   }
@@ -153,10 +181,10 @@ export class RoleEnforcer {
 
   private recordUse(
     request: AuthorizationRequest,
-    decision: Extract<Decision, { effect: 'allow' }>,
+    allowedBy: readonly StatementRef[],
     by: Caller,
   ): void {
-    for (const ref of decision.allowedBy) {
+    for (const ref of allowedBy) {
       for (const grant of this.grants) {
         if (grant.policy !== ref.policy || grant.statement !== ref.index) continue;
         if (!matchesAction(grant.action, request.action)) continue;
@@ -168,10 +196,10 @@ export class RoleEnforcer {
 
   private recordDenial(
     operation: string,
-    request: AuthorizationRequest,
+    denied: NonNullable<Verdict['denied']>,
     by: Caller,
-    explicit: boolean,
   ): void {
+    const { request } = denied;
     const key = [request.action, request.resource, operation, by].join('\n');
     const previous = this.denials.get(key);
     this.denials.set(key, {
@@ -179,7 +207,8 @@ export class RoleEnforcer {
       resource: request.resource,
       operation,
       by,
-      explicit,
+      explicit: denied.explicit,
+      in: denied.in,
       calls: (previous?.calls ?? 0) + 1,
     });
   }
@@ -197,7 +226,10 @@ export const describeReport = (report: FunctionIamReport): string[] => {
         : ''),
   );
   for (const d of report.denied) {
-    lines.push(`  denied ${d.action} on ${d.resource} (${d.operation}, ${d.by}) × ${d.calls}`);
+    const why = d.in === 'resource' ? ', by the resource’s policy' : '';
+    lines.push(
+      `  denied ${d.action} on ${d.resource} (${d.operation}, ${d.by}${why}) × ${d.calls}`,
+    );
   }
   for (const g of unused) {
     lines.push(`  granted, never used: ${g.action} on ${g.resources.join(', ')} (${g.policy})`);

@@ -70,10 +70,10 @@ export const proxyIam = (enforcer: RoleEnforcer, where: Where, keys: CloudKeys =
   };
 };
 
-/** Every condition key the role's policies test, in lower case (IAM compares them so). */
+/** Every condition key the role's policies, or the resources' own, test, in lower case (IAM compares them so). */
 const conditionKeysOf = (enforcer: RoleEnforcer): Set<string> => {
   const keys = new Set<string>();
-  for (const policy of enforcer.role.policies) {
+  for (const policy of [...enforcer.role.policies, ...(enforcer.resources?.policies.all ?? [])]) {
     for (const statement of asList<PolicyStatement>(policy.document.Statement)) {
       for (const block of Object.values(statement.Condition ?? {})) {
         for (const key of Object.keys(block)) keys.add(key.toLowerCase());
@@ -110,14 +110,14 @@ const authorize = (
     const requests = [...mapped.requests, ...onBehalf(call, mapped.requests, keys)];
     const verdict = enforcer.check(call.operation, requests, 'function');
     if (!verdict.allowed && verdict.denied !== undefined) {
-      const { request, explicit } = verdict.denied;
+      const { request } = verdict.denied;
       const denied = `${request.action} on ${request.resource}`;
       if (!verdict.proceed) {
         return {
           denied,
           answer: accessDenied(
             call.service,
-            accessDeniedMessage(enforcer.principal, request, explicit),
+            accessDeniedMessage(enforcer.principal, request, verdict.denied),
           ),
         };
       }

@@ -14,7 +14,12 @@ import { describeFault, type Fault, randomSeed } from './faults';
 import { appFingerprint, assemblyFingerprint, recordFingerprint } from './fingerprint';
 import { type ConsumerRoute, FlowTracker, type MessageLabel } from './flow-tracker';
 import { startHttpApi } from './http-api';
-import { describeReport, type IamMode, RoleEnforcer } from './iam/enforcer';
+import {
+  describeReport,
+  type IamMode,
+  type RoleEnforcer,
+  templateRoleEnforcer,
+} from './iam/enforcer';
 import { destinationDenial, mappingDenial, runtimeDenials } from './iam/platform';
 import { proxyIam } from './iam/proxy-iam';
 import {
@@ -22,7 +27,6 @@ import {
   subscriptionDenial,
   templateResourcePolicies,
 } from './iam/resource-policies';
-import { functionRole } from './iam/roles';
 import { type ResolveContext, resolve, resolveString } from './intrinsics';
 import {
   type CfnResource,
@@ -425,19 +429,11 @@ const hostFunctions = async (
     }
     const name = options.nameOf?.(id, resource) ?? id;
     const physicalName = provisioned.resources[id]?.ref ?? id;
-    const role = functionRole(stack.template, id, context);
-    const enforcer = new RoleEnforcer(
+    const enforcer = templateRoleEnforcer(stack.template, id, context, {
+      mode: iamMode,
       name,
-      role,
-      iamMode,
-      `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role.name}/${physicalName}`,
-      {
-        policies: resourcePolicies,
-        roleArn:
-          provisioned.resources[role.logicalId ?? '']?.attributes.Arn ??
-          `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${role.name}`,
-      },
-    );
+      resourcePolicies,
+    });
     roles.set(id, enforcer);
     if (iamMode !== 'off') {
       const loggingConfig = p.LoggingConfig as { LogGroup?: string } | undefined;

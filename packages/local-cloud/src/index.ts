@@ -13,6 +13,10 @@ export type { LocalCloudOptions, RunningLocalCloud, Sidecar } from './cloud';
 export { startLocalCloud } from './cloud';
 export type { Delivery } from './control-api';
 export type { MessageLabel } from './flow-tracker';
+export type { FunctionIamReport, IamMode, RoleEnforcer, Verdict } from './iam/enforcer';
+export { describeReport, templateRoleEnforcer } from './iam/enforcer';
+export type { AuthorizationRequest } from './iam/types';
+export type { ResolveContext } from './intrinsics';
 export type { LaunchedLocalCloud, LaunchOptions } from './launch';
 export { launchLocalCloud, stopLocalCloud } from './launch';
 export type {

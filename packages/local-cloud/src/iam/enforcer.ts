@@ -1,11 +1,14 @@
+import type { ResolveContext } from '../intrinsics';
+import type { CfnTemplate } from '../model';
 import { asList, matchesAction } from './evaluate';
 import {
   authorize,
   type CallerIdentity,
   type PolicyKind,
   type ResourcePolicies,
+  templateResourcePolicies,
 } from './resource-policies';
-import type { FunctionRole } from './roles';
+import { type FunctionRole, functionRole } from './roles';
 import type { AuthorizationRequest, PolicyStatement, StatementRef } from './types';
 
 /**
@@ -238,4 +241,37 @@ export const describeReport = (report: FunctionIamReport): string[] => {
     lines.push(`  unchecked: ${u.operation} × ${u.calls}: ${u.why}`);
   }
   return lines;
+};
+
+/**
+ * The enforcer for the function `functionId` of `template`, as the local cloud builds it: the
+ * function's role from the template, and the template's resource policies, resolved in
+ * `context` (the resources' local names and ARNs). `resourcePolicies` lets many functions
+ * share one reading of them.
+ */
+export const templateRoleEnforcer = (
+  template: CfnTemplate,
+  functionId: string,
+  context: ResolveContext,
+  options: {
+    readonly mode: IamMode;
+    /** The report's name for the function; its logical id by default. */
+    readonly name?: string;
+    readonly resourcePolicies?: ResourcePolicies;
+  },
+): RoleEnforcer => {
+  const role = functionRole(template, functionId, context);
+  const functionName = context.resources[functionId]?.ref ?? functionId;
+  return new RoleEnforcer(
+    options.name ?? functionId,
+    role,
+    options.mode,
+    `arn:aws:sts::${context.accountId}:assumed-role/${role.name}/${functionName}`,
+    {
+      policies: options.resourcePolicies ?? templateResourcePolicies(template, context),
+      roleArn:
+        context.resources[role.logicalId ?? '']?.attributes.Arn ??
+        `arn:aws:iam::${context.accountId}:role/${role.name}`,
+    },
+  );
 };

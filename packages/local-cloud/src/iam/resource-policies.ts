@@ -53,14 +53,9 @@ export const subscriptionDenial = (
     (r) => r.type === 'AWS::SQS::Queue' && r.attributes.Arn === delivery.queueArn,
   );
   if (queue === undefined) return undefined;
-  const policies = Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::SQS::QueuePolicy')
-    .map(([id, r]) => ({ id, p: resolve(r.Properties ?? {}, context) as Record<string, unknown> }))
-    .filter(({ p }) => asList(p.Queues as string | string[] | undefined).includes(queue.ref))
-    .map(({ id, p }) => ({
-      name: id,
-      document: forService(p.PolicyDocument as PolicyDocument, 'sns.amazonaws.com'),
-    }));
+  const policies = templateResourcePolicies(template, context)
+    .forResource(delivery.queueArn)
+    .map(({ name, document }) => ({ name, document: forService(document, 'sns.amazonaws.com') }));
   const decision = evaluate(policies, {
     action: 'sqs:SendMessage',
     resource: delivery.queueArn,

@@ -5,6 +5,11 @@ const APP_DIR = path.resolve(__dirname, '..');
 
 /** Starts `npm start`'s local cloud (local/start.ts) as a child process: for the tests and the bench. */
 export const launchCustomerPipeline = (
-  options: Omit<LaunchOptions, 'entry' | 'cwd'>,
-): Promise<LaunchedLocalCloud> =>
-  launchLocalCloud({ ...options, entry: path.join(__dirname, 'start.ts'), cwd: APP_DIR });
+  options: Omit<LaunchOptions, 'entry' | 'cwd'> & {
+    /** A copy of this app to run instead (watch mode's tests edit its sources). @default - this app */
+    readonly appDir?: string;
+  },
+): Promise<LaunchedLocalCloud> => {
+  const { appDir = APP_DIR, ...rest } = options;
+  return launchLocalCloud({ ...rest, entry: path.join(appDir, 'local', 'start.ts'), cwd: appDir });
+};

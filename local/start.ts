@@ -3,6 +3,7 @@ import { type AppProfile, runLocalCloudCliProcess } from 'cdk-local-cloud';
 import { nameOf } from '../lib/resource-names';
 import { customerEventLabel } from './flow-label';
 import { NOTIFICATION_SINK, startNotificationSink } from './notification-sink';
+import { customerPipelineWatch } from './watch';
 
 const portOf = (url: string | undefined): number | undefined => {
   const port = url === undefined ? Number.NaN : Number(new URL(url).port);
@@ -41,6 +42,7 @@ export const customerPipelineProfile: AppProfile = {
   ],
   nameOf: (_logicalId, resource) => nameOf(resource)?.name,
   labelOf: customerEventLabel,
+  watch: customerPipelineWatch,
 };
 
 if (require.main === module) runLocalCloudCliProcess(customerPipelineProfile);

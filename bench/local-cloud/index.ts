@@ -3,13 +3,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TIME_SCALE, waitForSettled, withCloud } from '../pipeline/driver';
 import type { Section, SectionContext } from '../section';
+import { formatMeasured } from '../stats';
 import { measureCeiling } from './ceiling';
 import { createCustomers } from './customers';
 import { timeE2e } from './e2e';
 import { scalingOf } from './measure';
 import { render, summaryRows } from './report';
-import type { E2eRun, LocalCloudResult, ScalingRun, StartRun } from './result';
+import type { E2eRun, LocalCloudResult, ScalingRun, StartRun, WatchRun } from './result';
 import { timeStart } from './start';
+import { timeWatch } from './watch';
 
 export type { LocalCloudResult } from './result';
 
@@ -66,6 +68,16 @@ const run = async ({ quick, log }: SectionContext): Promise<LocalCloudResult> =>
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
+  const edits = quick ? 2 : 7;
+  log(`watch mode: ${edits} saves of the API's handler on a copy of the app`);
+  const watch: WatchRun = await timeWatch(edits, TIME_SCALE, log).catch((error: Error) => {
+    log(`  watch mode failed: ${error.message}`);
+    return { skipped: true, reason: `it failed: ${error.message}` };
+  });
+  if (!watch.skipped) {
+    log(`  saved → served: ${formatMeasured(watch.savedToServed)}`);
+  }
+
   let e2e: E2eRun;
   if (quick) {
     e2e = { skipped: true, reason: 'a quick run' };
@@ -88,6 +100,7 @@ const run = async ({ quick, log }: SectionContext): Promise<LocalCloudResult> =>
     scaling,
     starts,
     e2e,
+    watch,
     durationSeconds: Math.round((Date.now() - startedAt) / 1000),
   };
 };

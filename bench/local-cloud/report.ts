@@ -1,4 +1,5 @@
 import type { SummaryRow } from '../section';
+import { formatMeasured } from '../stats';
 import { type CustomerRun, GOALS, type LocalCloudResult, type StartRun } from './result';
 
 const perSecond = (value: number | null): string =>
@@ -15,6 +16,13 @@ const e2eText = (result: LocalCloudResult): string => {
   const { e2e } = result;
   if (e2e.skipped) return `not run (${e2e.reason})`;
   return `${e2e.seconds.toFixed(0)} s (${e2e.exitCode === 0 ? 'passed' : `exit ${e2e.exitCode}`}${e2e.tests ? `; ${e2e.tests}` : ''})`;
+};
+
+const watchText = (result: LocalCloudResult): string => {
+  const { watch } = result;
+  if (watch === undefined) return 'not measured';
+  if (watch.skipped) return `not run (${watch.reason})`;
+  return `${formatMeasured(watch.savedToServed)} saved → served (the reload lines: ${formatMeasured(watch.reloadLines)}; watching ${watch.warmUpSeconds.toFixed(1)} s after ready)`;
 };
 
 const runRow = (label: string, run: CustomerRun): string =>
@@ -58,6 +66,10 @@ export function render(result: LocalCloudResult): string {
     '| launch | assembly | ready line | spawn → state file |',
     '|---|---|---|---|',
     ...startRows,
+    '',
+    '`npm start -- --watch` on a copy of the app: saves of the API’s handler, each adding a header with a new value, about half a second apart; ' +
+      'timed from the write to the first answer carrying the new value, with a request every 10 ms to a warm API (the reload’s cold start is in the figure), once watch mode’s first builds are done; ' +
+      `the reload lines time the first change seen → the new code swapped in. ${watchText(result)}.`,
     '',
     `End-to-end suite (\`npx jest --selectProjects e2e\` from the repository’s root, spawn to exit): ${e2eText(result)}.`,
   ].join('\n');
@@ -104,6 +116,16 @@ export function summaryRows(result: LocalCloudResult): SummaryRow[] {
           : `${seconds(synthesized.readySeconds)} (spawn → state file ${seconds(synthesized.wallSeconds)})`,
       goal: '–',
       met: null,
+    },
+    {
+      metric:
+        '`npm start -- --watch`: a saved handler → its next request served by the new code (median)',
+      value: watchText(result),
+      goal: `≤ ${GOALS.watchReloadMs} ms`,
+      met:
+        result.watch === undefined || result.watch.skipped
+          ? null
+          : result.watch.savedToServed.median <= GOALS.watchReloadMs,
     },
     {
       metric: 'End-to-end suite (`jest --selectProjects e2e`)',

@@ -1,11 +1,15 @@
 // What the section measures: its part of bench/results.json.
 
+import type { Measured } from '../stats';
+
 /** Issue 11's targets. */
 export const GOALS = {
   burstPerSecond: 10,
   scalingRatio: 0.8,
   reusedStartSeconds: 8,
   e2eSeconds: 60,
+  /** Issue 13's: a saved handler serves its next request within a second. */
+  watchReloadMs: 1000,
 } as const;
 
 /** Customers created by concurrent clients on a fresh local cloud, until every welcome was sent. */
@@ -71,6 +75,19 @@ export type E2eRun =
       readonly tests: string | null;
     };
 
+/** `npm start -- --watch`: saves of a handler until the next request gets the new code. */
+export type WatchRun =
+  | { readonly skipped: true; readonly reason: string }
+  | {
+      readonly skipped: false;
+      /** Watch mode's first build of every function, after ready (its "watching" line). */
+      readonly warmUpSeconds: number;
+      /** The write → the first answer from the new code, requests every 10 ms. */
+      readonly savedToServed: Measured;
+      /** What each reload line says: the first change seen → the new code swapped in. */
+      readonly reloadLines: Measured;
+    };
+
 export interface LocalCloudResult {
   readonly timeScale: number;
   readonly burst: CustomerRun;
@@ -80,5 +97,7 @@ export interface LocalCloudResult {
   /** In launch order, one work directory: the first synthesizes, the next reuse. */
   readonly starts: readonly StartRun[];
   readonly e2e: E2eRun;
+  /** Absent from results recorded before watch mode. */
+  readonly watch?: WatchRun;
   readonly durationSeconds: number;
 }

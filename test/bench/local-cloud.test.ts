@@ -1,6 +1,7 @@
 import { jestTestsLine, parseReadyLine, scalingOf } from '../../bench/local-cloud/measure';
 import { render, summaryRows } from '../../bench/local-cloud/report';
 import type { LocalCloudResult } from '../../bench/local-cloud/result';
+import { measure } from '../../bench/stats';
 
 describe('scaling: the rate over the last window of completions ÷ over the first', () => {
   test('the first window runs from the first POST, the last between its own completions', () => {
@@ -91,6 +92,12 @@ describe('the report', () => {
       { assembly: 'reused', readySeconds: 9.1, wallSeconds: 10.2 },
     ],
     e2e: { skipped: false, seconds: 182.4, exitCode: 0, tests: '40 passed, 40 total' },
+    watch: {
+      skipped: false,
+      warmUpSeconds: 2.6,
+      savedToServed: measure([520, 560, 1210], 'ms'),
+      reloadLines: measure([300, 310, 900], 'ms'),
+    },
     durationSeconds: 400,
   };
 
@@ -106,6 +113,9 @@ describe('the report', () => {
     expect(markdown).toContain('| 1 | synthesized | 18.4 s | 19.9 s |');
     expect(markdown).toContain('| 2 | reused | 9.1 s | 10.2 s |');
     expect(markdown).toContain('182 s (passed; 40 passed, 40 total)');
+    expect(markdown).toContain(
+      '560 ms ± 173 (IQR/2, n=3) saved → served (the reload lines: 310 ms ± 150 (IQR/2, n=3); watching 2.6 s after ready)',
+    );
   });
 
   test('summary rows: each target against its goal, the synthesized start without one', () => {
@@ -126,8 +136,33 @@ describe('the report', () => {
         goal: '–',
         met: null,
       }),
+      expect.objectContaining({
+        metric: expect.stringContaining('--watch'),
+        value: expect.stringMatching(/^560 ms ± 173 /),
+        goal: '≤ 1000 ms',
+        met: true,
+      }),
       expect.objectContaining({ value: '182 s (passed; 40 passed, 40 total)', met: false }),
     ]);
+  });
+
+  test('watch mode: judged on the median; not judged when it did not run, or in results from before it', () => {
+    const slow = summaryRows({
+      ...result,
+      watch: {
+        ...result.watch,
+        savedToServed: measure([1100, 1200, 900], 'ms'),
+      } as typeof result.watch,
+    });
+    expect(slow[4]).toMatchObject({ met: false });
+    expect(
+      summaryRows({ ...result, watch: { skipped: true, reason: 'it failed: x' } })[4],
+    ).toMatchObject({
+      value: 'not run (it failed: x)',
+      met: null,
+    });
+    const { watch: _watch, ...before } = result;
+    expect(summaryRows(before)[4]).toMatchObject({ value: 'not measured', met: null });
   });
 
   test('a quick run: one start, the suite skipped, neither judged', () => {
@@ -137,7 +172,7 @@ describe('the report', () => {
       e2e: { skipped: true, reason: 'a quick run' },
     });
     expect(rows[2]).toMatchObject({ value: 'not measured (one start only)', met: null });
-    expect(rows[4]).toMatchObject({ value: 'not run (a quick run)', met: null });
+    expect(rows[5]).toMatchObject({ value: 'not run (a quick run)', met: null });
     expect(render({ ...result, e2e: { skipped: true, reason: 'a quick run' } })).toContain(
       'not run (a quick run)',
     );

@@ -8,7 +8,7 @@ import { hideSdkNodeVersionWarning } from './runtime/quiet-warnings.cjs';
 /** What an app fixes for its own start command; the command line can override the rest. */
 export type AppProfile = Pick<
   LocalCloudOptions,
-  'appDir' | 'stackName' | 'context' | 'sidecars' | 'nameOf' | 'labelOf'
+  'appDir' | 'stackName' | 'context' | 'sidecars' | 'nameOf' | 'labelOf' | 'watch'
 > & {
   /** How the usage names the command, e.g. `npm start --`. */
   readonly command: string;
@@ -45,6 +45,8 @@ ${profile.description}
   --iam <mode>        evaluate every function's AWS calls against its role in the template:
                       enforce (deny as AWS would; the default), report (allow, list what
                       would be denied), off
+  --watch             rebuild a function when a source file it is built from is saved, and
+                      run the new code from its next invocation${profile.watch === undefined ? ' (not available for this app: its profile says nothing of its sources)' : ''}
   -h, --help          this text
 
 Uses AWS_ENDPOINT_URL as the emulator when set; otherwise starts moto (python3, or
@@ -118,6 +120,7 @@ const parse = (argv: readonly string[]) => {
         faults: { type: 'string' },
         seed: { type: 'string' },
         iam: { type: 'string' },
+        watch: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -155,9 +158,15 @@ export const runLocalCloudCli = async (
     if (values.assembly !== undefined && Object.keys(cliContext).length > 0) {
       throw new UsageError('--context applies to a synth: it cannot change an --assembly');
     }
+    if (values.watch && profile.watch === undefined) {
+      throw new UsageError(
+        '--watch is not available for this app: the local cloud runs its assembly, and nothing tells it which sources its functions are built from (an app profile with `watch` does)',
+      );
+    }
     workDir = values['work-dir'] ?? '.local-cloud';
     cloud = await startLocalCloud({
       ...profile,
+      watch: values.watch ? profile.watch : undefined,
       endpoint: io.env.AWS_ENDPOINT_URL || undefined,
       appDir: values['app-dir'] === undefined ? profile.appDir : path.resolve(values['app-dir']),
       stackName: values.stack ?? profile.stackName,

@@ -44,6 +44,7 @@ import { type ProvisionResult, provision } from './provision';
 import { FunctionHost } from './runtime/function-host';
 import { apiCredentials, verifyApiRequest } from './sigv4';
 import { emulatorClientConfig, writeLocalCloudState } from './state';
+import { type CodeWatch, CodeWatcher } from './watch';
 
 /** A local server an app runs beside its cloud: a stand-in for a third party it calls. */
 export interface Sidecar {
@@ -118,6 +119,12 @@ export interface LocalCloudOptions {
    * so that a run can be replayed. @default - a random seed
    */
   readonly faultSeed?: number;
+  /**
+   * Watch mode: rebuild a function's code when a source file it is built from changes, and
+   * run the new code from its next invocation, with everything else left as it is.
+   * @default - not watched
+   */
+  readonly watch?: CodeWatch;
 }
 
 export interface RunningLocalCloud {
@@ -385,6 +392,33 @@ const iamLookups = ({ stack, provisioned, context }: Deployed) => {
       secrets.find(({ arn, name }) => arn === id || name === id || arn.startsWith(`${id}-`))?.arn,
     topicKey: (topicArn: string) => topicKeys.get(topicArn),
   };
+};
+
+/** Watch mode: each function the app builds from its sources is rebuilt and swapped on save. */
+const watchCode = (
+  { options, print, onStop }: Step,
+  { stack }: Deployed,
+  functions: HostedFunctions,
+  watch: CodeWatch,
+): void => {
+  const watcher = new CodeWatcher(watch, {
+    workDir: path.resolve(options.workDir, 'watch'),
+    print,
+  });
+  onStop(() => watcher.stop());
+  // Ready does not wait for the builds that warm the watch: it prints a line when watching.
+  watcher.start(
+    [...new Set(functions.hosts.values())].map((host) => {
+      const logicalId = host.definition.logicalId;
+      const resource = stack.template.Resources[logicalId] as CfnResource;
+      return {
+        logicalId,
+        name: options.nameOf?.(logicalId, resource) ?? logicalId,
+        resource,
+        host,
+      };
+    }),
+  );
 };
 
 const hostFunctions = async (
@@ -905,6 +939,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       { seed: faultSeed, print: step.print },
     );
     step.onStop(() => closeServer(control.server));
+    if (options.watch !== undefined) watchCode(step, deployed, functions, options.watch);
 
     const resources = stack.template.Resources;
     const state: LocalCloudState = {

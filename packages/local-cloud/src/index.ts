@@ -32,3 +32,4 @@ export { MotoNotInstalled, startMoto } from './moto';
 export { closeServer, listenOnLoopback, readBody, sleep, waitFor } from './net';
 export { hideSdkNodeVersionWarning } from './runtime/quiet-warnings.cjs';
 export { emulatorClientConfig, LocalCloudNotRunning, readLocalCloudState } from './state';
+export type { CodeWatch, FunctionBundler } from './watch';

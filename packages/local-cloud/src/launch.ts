@@ -26,6 +26,8 @@ export interface LaunchOptions {
   readonly context?: Readonly<Record<string, string>>;
   /** More environment for the CLI (and its synth), over this process's. @default - none */
   readonly env?: Readonly<Record<string, string>>;
+  /** More command-line options (`--watch`). @default - none */
+  readonly args?: readonly string[];
   /** @default 180_000 */
   readonly readyTimeoutMs?: number;
 }
@@ -71,6 +73,7 @@ export const launchLocalCloud = async ({
   assembly,
   context = {},
   env: extraEnv = {},
+  args = [],
   readyTimeoutMs = 180_000,
 }: LaunchOptions): Promise<LaunchedLocalCloud> => {
   const stateFile = path.join(dir, 'state.json');
@@ -96,6 +99,7 @@ export const launchLocalCloud = async ({
       stateFile,
       '--work-dir',
       workDir,
+      ...args,
     ],
     { cwd, env, stdio: ['ignore', out, out] },
   );

@@ -37,6 +37,9 @@ describe('the local cloud command', () => {
     [['--faults', '0.05', '--seed=-3'], '--seed must be a whole number'],
     [['--faults', '0.05', '--seed', '1.5'], '--seed must be a whole number'],
     [['--seed', '4294967296'], '--seed must be a whole number from 0 to 4294967295'],
+    // An app whose profile says nothing of its sources (another app's assembly): no watch.
+    [['--watch'], '--watch is not available for this app'],
+    [['--watch', '--assembly', 'cdk.out'], '--watch is not available for this app'],
   ])('refuses %j with the usage', async (argv, message) => {
     const { code, err } = await run(argv);
     expect(code).toBe(2);

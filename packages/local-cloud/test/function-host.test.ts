@@ -282,6 +282,59 @@ describe('FunctionHost', () => {
     expect(outcome).toEqual({ ok: true, payload: 'from mjs' });
   });
 
+  it('swaps code between invocations: the next runs the new code, one already running finishes on the old', async () => {
+    const dir = await markerDirectory();
+    const version = async (name: string) => {
+      const versionDir = path.join(dir, name);
+      await mkdir(versionDir);
+      await writeFile(
+        path.join(versionDir, 'index.mjs'),
+        `import { existsSync, writeFileSync } from 'node:fs';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let invocations = 0;
+export const handler = async (event) => {
+  invocations += 1;
+  if (event.started) writeFileSync(event.started, '');
+  while (event.release && !existsSync(event.release)) await sleep(10);
+  return { version: '${name}', invocations };
+};
+`,
+      );
+      return versionDir;
+    };
+    const swapping = host({ codeDirectory: await version('v1') }, { concurrency: 2 });
+    expect(await swapping.invoke({})).toEqual({
+      ok: true,
+      payload: { version: 'v1', invocations: 1 },
+    });
+    const started = path.join(dir, 'started');
+    const release = path.join(dir, 'release');
+    const running = swapping.invoke({ started, release });
+    await waitFor(() => existsSync(started), { timeoutMs: 10_000, what: 'the handler to start' });
+
+    swapping.replaceCode(await version('v2'));
+
+    expect(await swapping.invoke({})).toEqual({
+      ok: true,
+      payload: { version: 'v2', invocations: 1 },
+    });
+    await writeFile(release, '');
+    expect(await running).toEqual({ ok: true, payload: { version: 'v1', invocations: 2 } });
+    // The old code's worker is not kept warm: every later invocation runs v2.
+    const later = await Promise.all([swapping.invoke({}), swapping.invoke({})]);
+    expect(later.map((o) => (o.ok ? (o.payload as { version: string }).version : o))).toEqual([
+      'v2',
+      'v2',
+    ]);
+  });
+
+  it('refuses to swap to code without the handler, and keeps the old', async () => {
+    const dir = await markerDirectory();
+    const keeping = host();
+    expect(() => keeping.replaceCode(dir)).toThrow(/no module index/);
+    expect((await keeping.invoke({})).ok).toBe(true);
+  });
+
   it('refuses a handler whose module is missing, naming the directory', () => {
     expect(() => host({ handler: 'missing.handler' })).toThrow(codeDirectory);
     expect(() => host({ handler: 'missing.handler' })).toThrow(/missing/);

@@ -143,16 +143,36 @@ export class FunctionHost implements LambdaInvoker {
   private readonly idle: Worker[] = [];
   private readonly busy = new Set<Worker>();
   private readonly queue: Pending[] = [];
-  private readonly entry: { file: string; exportName: string };
+  private entry: { file: string; exportName: string };
+  /** The code new invocations run: the definition's, until `replaceCode`. */
+  private codeDirectory: string;
+  /** Bumped by `replaceCode`: a worker of an older generation is not kept warm. */
+  private generation = 0;
+  private readonly generationOf = new WeakMap<Worker, number>();
   private closed = false;
-  /** Whether its workers register the runtime modules' resolve hook: read once, at the first cold start. */
+  /** Whether its workers register the runtime modules' resolve hook: read at the first cold start of each code. */
   private runtimeModuleHook: boolean | undefined;
 
   constructor(
     readonly definition: FunctionDefinition,
     private readonly options: FunctionHostOptions,
   ) {
+    this.codeDirectory = definition.codeDirectory;
     this.entry = resolveHandler(definition.codeDirectory, definition.handler);
+  }
+
+  /**
+   * Runs `codeDirectory`'s code from the next invocation on, as Lambda does after an update
+   * of the function's code: an invocation already running finishes on the old code, and no
+   * worker of the old code serves again. Throws, keeping the old code, if the new code lacks
+   * the handler's module.
+   */
+  replaceCode(codeDirectory: string): void {
+    this.entry = resolveHandler(codeDirectory, this.definition.handler);
+    this.codeDirectory = codeDirectory;
+    this.runtimeModuleHook = undefined;
+    this.generation += 1;
+    for (const worker of this.idle.splice(0)) void worker.terminate();
   }
 
   invoke(event: unknown): Promise<InvokeOutcome> {
@@ -191,7 +211,7 @@ export class FunctionHost implements LambdaInvoker {
   }
 
   private async coldStart(pending: Pending): Promise<void> {
-    this.runtimeModuleHook ??= importsRuntimeModules(this.definition.codeDirectory);
+    this.runtimeModuleHook ??= importsRuntimeModules(this.codeDirectory);
     const worker = new Worker(WORKER_SCRIPT, {
       execArgv: runtimeExecArgv(process.execArgv),
       workerData: {
@@ -208,6 +228,7 @@ export class FunctionHost implements LambdaInvoker {
       stderr: true,
     });
     this.busy.add(worker);
+    this.generationOf.set(worker, this.generation);
     worker.stdout.pipe(this.options.log, { end: false });
     worker.stderr.pipe(this.options.log, { end: false });
     // A runtime can also die between invocations (an error thrown after the handler
@@ -260,7 +281,7 @@ export class FunctionHost implements LambdaInvoker {
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
-      if (keepWorker && !this.closed) {
+      if (keepWorker && !this.closed && this.generationOf.get(worker) === this.generation) {
         this.busy.delete(worker);
         this.idle.push(worker);
       } else {

@@ -155,3 +155,56 @@ test('a save that does not build leaves the old code serving, and says why once'
   expect(created.status).toBe(201);
   expect(created.headers.get('x-watched')).toBe('saved');
 });
+
+test('a change to the stack’s code is synthesized: a function’s environment and a mapping’s window apply in place, a queue’s change asks for a restart', async () => {
+  // The API answers with an environment variable the stack does not set yet.
+  edit(
+    'lambda/api/handler.ts',
+    "'x-watched': 'broken' +",
+    "'x-watched': process.env.WATCH_LABEL ?? 'unset'",
+  );
+  await eventually(
+    'the repaired handler',
+    async () =>
+      (await callApi(cloud, 'POST', '/customers', newCustomerInput())).headers.get('x-watched'),
+    (header) => header === 'unset',
+    30_000,
+  );
+  const before = output();
+
+  edit(
+    'lib/constructs/customer-api.ts',
+    'environment: { TABLE_NAME: props.table.tableName },',
+    "environment: { TABLE_NAME: props.table.tableName, WATCH_LABEL: 'from lib' },",
+  );
+  // The consumers' batching window: their mappings' (in place) and their queues' visibility timeout (not).
+  edit(
+    'lib/constructs/event-consumer.ts',
+    'props.maxBatchingWindow ?? Duration.seconds(1)',
+    'props.maxBatchingWindow ?? Duration.seconds(2)',
+  );
+
+  const added = await eventually(
+    'the re-synthesis',
+    async () => output().slice(before.length),
+    (text) => /^restart to apply: /m.test(text),
+    90_000,
+  );
+  expect(added).toMatch(
+    /^lib\/constructs\/\S+\.ts(, lib\/constructs\/\S+\.ts)? changed: synthesizing …$/m,
+  );
+  const applied = /^synthesized and applied in [\d.]+ s: (.*)$/m.exec(added)?.[1] ?? '';
+  // (The copy's code and sink differ from the suite's assembly too: those apply as well.)
+  expect(applied).toMatch(/(^|, )api \([^)]*\bEnvironment\b/);
+  expect(applied).toMatch(/WelcomeConsumer\w* \([^)]*\bMaximumBatchingWindowInSeconds\b/);
+  const restart =
+    /^restart to apply: (.*) \(the running cloud keeps the old definition\)$/m.exec(added)?.[1] ??
+    '';
+  expect(restart).toMatch(
+    /WelcomeConsumerQueue\w+ \(AWS::SQS::Queue, changed: VisibilityTimeout\)/,
+  );
+
+  const answered = await callApi(cloud, 'POST', '/customers', newCustomerInput());
+  expect(answered.status).toBe(201);
+  expect(answered.headers.get('x-watched')).toBe('from lib');
+}, 120_000);

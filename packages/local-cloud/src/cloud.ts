@@ -44,6 +44,7 @@ import { type ProvisionResult, provision } from './provision';
 import { FunctionHost } from './runtime/function-host';
 import { apiCredentials, verifyApiRequest } from './sigv4';
 import { emulatorClientConfig, writeLocalCloudState } from './state';
+import { appliesInPlace, diffTemplates } from './template-diff';
 import { type CodeWatch, CodeWatcher } from './watch';
 
 /** A local server an app runs beside its cloud: a stand-in for a third party it calls. */
@@ -359,6 +360,11 @@ interface HostedFunctions {
   readonly calls: AwsCall[];
   /** Each function's role, evaluated for its calls, by logical id. */
   readonly roles: Map<string, RoleEnforcer>;
+  /**
+   * Applies a new synthesis's properties of a function to its host (watch mode), by logical
+   * id: code, handler, environment, memory and timeout.
+   */
+  readonly reconfigure: Map<string, (stack: SynthesizedStack, p: Record<string, unknown>) => void>;
 }
 
 /**
@@ -394,16 +400,98 @@ const iamLookups = ({ stack, provisioned, context }: Deployed) => {
   };
 };
 
+/**
+ * Watch mode's answer to a change in the stack's code: a new synth, compared with what runs.
+ * A function's code and configuration, and a mapping's batching, filters and retries, are
+ * applied in place, as Lambda's update APIs would apply them; any other change is named with
+ * a restart asked for, and the running cloud keeps its old definition of that resource (and
+ * names it again after the next synth, until restarted).
+ */
+const resynthesizer = (
+  { options, print }: Step,
+  deployed: Deployed,
+  functions: HostedFunctions,
+  pollers: RunningPollers,
+  sidecarContext: Readonly<Record<string, string>>,
+) => {
+  let running = deployed.stack.template;
+  let synths = 0;
+  const resynthDir = path.resolve(options.workDir, 'resynth');
+  fs.rmSync(resynthDir, { recursive: true, force: true });
+  return async (files: readonly string[]): Promise<void> => {
+    synths += 1;
+    // Kept while the cloud runs: a function may run code staged by any synth so far.
+    const outdir = path.join(resynthDir, String(synths));
+    const started = Date.now();
+    print(`${files.join(', ')} changed: synthesizing …`);
+    try {
+      await synthesize({
+        appDir: options.appDir ?? process.cwd(),
+        outdir,
+        context: { ...options.context, ...sidecarContext },
+      });
+    } catch (error) {
+      print(
+        `the synth failed; the running cloud keeps its definition:\n${(error as Error).message}`,
+      );
+      return;
+    }
+    const next = readStack(outdir, deployed.stack.stackName);
+    const resources = { ...next.template.Resources };
+    const applied: string[] = [];
+    const pending: string[] = [];
+    for (const change of diffTemplates(running, next.template)) {
+      const { logicalId: id } = change;
+      const resource = next.template.Resources[id];
+      const apply =
+        change.type === 'AWS::Lambda::Function'
+          ? (q: Record<string, unknown>) => functions.reconfigure.get(id)?.(next, q)
+          : pollers.update.get(id);
+      const name = (resource && options.nameOf?.(id, resource)) ?? id;
+      try {
+        if (!appliesInPlace(change) || resource === undefined || apply === undefined) {
+          throw new Error('not in place');
+        }
+        // Resolved against what runs: a reference to a resource it does not have fails here.
+        apply(resolve(resource.Properties ?? {}, deployed.context) as Record<string, unknown>);
+        applied.push(`${name} (${change.properties.join(', ')})`);
+      } catch {
+        pending.push(
+          `${id} (${change.type}, ${change.kind}${change.properties.length > 0 ? `: ${change.properties.join(', ')}` : ''})`,
+        );
+        const before = running.Resources[id];
+        if (before === undefined) delete resources[id];
+        else resources[id] = before;
+      }
+    }
+    running = { ...next.template, Resources: resources };
+    const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    print(
+      applied.length > 0
+        ? `synthesized and applied in ${took}: ${applied.join(', ')}`
+        : `synthesized in ${took}: nothing to apply in place`,
+    );
+    if (pending.length > 0) {
+      print(`restart to apply: ${pending.join('; ')} (the running cloud keeps the old definition)`);
+    }
+  };
+};
+
 /** Watch mode: each function the app builds from its sources is rebuilt and swapped on save. */
 const watchCode = (
-  { options, print, onStop }: Step,
-  { stack }: Deployed,
+  step: Step,
+  deployed: Deployed,
   functions: HostedFunctions,
+  pollers: RunningPollers,
+  sidecarContext: Readonly<Record<string, string>>,
   watch: CodeWatch,
 ): void => {
+  const { options, print, onStop } = step;
+  const { stack } = deployed;
   const watcher = new CodeWatcher(watch, {
     workDir: path.resolve(options.workDir, 'watch'),
     print,
+    onInfraChange: resynthesizer(step, deployed, functions, pollers, sidecarContext),
   });
   onStop(() => watcher.stop());
   // Ready does not wait for the builds that warm the watch: it prints a line when watching.
@@ -444,6 +532,14 @@ const hostFunctions = async (
       .filter((r) => r.type === 'AWS::Logs::LogGroup')
       .map((r) => r.ref),
   );
+  const reconfigure: HostedFunctions['reconfigure'] = new Map();
+  /** A function's staged code: its asset's directory, or its inline code written out. */
+  const codeDirectoryOf = (source: SynthesizedStack, id: string, p: Record<string, unknown>) => {
+    const code = p.Code as { S3Key?: string; ZipFile?: string };
+    return code.ZipFile !== undefined
+      ? inlineCodeDirectory(options.workDir, id, code.ZipFile)
+      : source.assetDirectories.get(code.S3Key?.replace(/\.zip$/, '') ?? '');
+  };
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
@@ -452,13 +548,11 @@ const hostFunctions = async (
       print(`function ${id} is NOT EMULATED: ${why}`);
       continue;
     }
-    const code = p.Code as { S3Key?: string; ZipFile?: string };
-    const codeDirectory =
-      code.ZipFile !== undefined
-        ? inlineCodeDirectory(options.workDir, id, code.ZipFile)
-        : stack.assetDirectories.get(code.S3Key?.replace(/\.zip$/, '') ?? '');
+    const codeDirectory = codeDirectoryOf(stack, id, p);
     if (codeDirectory === undefined) {
-      print(`function ${id} is NOT EMULATED: no staged asset for ${String(code.S3Key)}`);
+      print(
+        `function ${id} is NOT EMULATED: no staged asset for ${String((p.Code as { S3Key?: string }).S3Key)}`,
+      );
       continue;
     }
     const name = options.nameOf?.(id, resource) ?? id;
@@ -516,10 +610,27 @@ const hostFunctions = async (
     proxies.set(id, proxy);
     onStop(() => proxy.close());
     const physical = provisioned.resources[id] as PhysicalResource;
-    const variables = (p.Environment as { Variables?: Record<string, string> } | undefined)
-      ?.Variables;
     const log = fs.createWriteStream(path.join(logDir, `${id}.log`), { flags: 'a' });
     onStop(() => new Promise<void>((done) => log.end(done)));
+    /** What the function's properties set: its configuration, as Lambda's would. */
+    const configurationOf = (q: Record<string, unknown>) => ({
+      handler: (q.Handler as string | undefined) ?? 'index.handler',
+      timeoutSeconds: Number(q.Timeout ?? 3),
+      memorySize: Number(q.MemorySize ?? 128),
+      environment: {
+        ...(q.Environment as { Variables?: Record<string, string> } | undefined)?.Variables,
+        AWS_ENDPOINT_URL: proxy.url,
+        AWS_REGION: LOCAL_REGION,
+        AWS_DEFAULT_REGION: LOCAL_REGION,
+        ...LOCAL_CREDENTIALS,
+        AWS_LAMBDA_FUNCTION_NAME: physical.ref,
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(q.MemorySize ?? 128),
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${physical.ref}`,
+        AWS_EXECUTION_ENV: `AWS_Lambda_${String(q.Runtime ?? 'nodejs')}`,
+        TZ: 'UTC',
+      },
+    });
     const host = new FunctionHost(
       {
         logicalId: id,
@@ -527,24 +638,15 @@ const hostFunctions = async (
         functionArn: physical.attributes.Arn ?? '',
         codeDirectory,
         appDir: options.appDir ?? process.cwd(),
-        handler: (p.Handler as string | undefined) ?? 'index.handler',
-        timeoutSeconds: Number(p.Timeout ?? 3),
-        memorySize: Number(p.MemorySize ?? 128),
-        environment: {
-          ...variables,
-          AWS_ENDPOINT_URL: proxy.url,
-          AWS_REGION: LOCAL_REGION,
-          AWS_DEFAULT_REGION: LOCAL_REGION,
-          ...LOCAL_CREDENTIALS,
-          AWS_LAMBDA_FUNCTION_NAME: physical.ref,
-          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.MemorySize ?? 128),
-          AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${physical.ref}`,
-          AWS_EXECUTION_ENV: `AWS_Lambda_${String(p.Runtime ?? 'nodejs')}`,
-          TZ: 'UTC',
-        },
+        ...configurationOf(p),
       },
       { concurrency: options.concurrency, log },
+    );
+    reconfigure.set(id, (source, q) =>
+      host.update({
+        ...configurationOf(q),
+        codeDirectory: codeDirectoryOf(source, id, q) ?? host.definition.codeDirectory,
+      }),
     );
     hosts.set(physical.ref, host);
     hosts.set(physical.attributes.Arn ?? '', host);
@@ -558,7 +660,7 @@ const hostFunctions = async (
         for (const line of describeReport(enforcer.report())) print(line);
     });
   }
-  return { hosts, proxies, calls, roles };
+  return { hosts, proxies, calls, roles, reconfigure };
 };
 
 /** The template's SNS → SQS subscriptions, for the flow lines. */
@@ -599,7 +701,13 @@ const consumerRoutes = (
 const scaledRecordAge = (seconds: number, scale: number): number =>
   seconds < 0 ? seconds : seconds * scale;
 
-/** Event source mappings → pollers, as Lambda's would poll. Returns how many run. */
+/** The running pollers: how many, and how to apply a mapping's new properties, by logical id. */
+interface RunningPollers {
+  readonly count: number;
+  readonly update: Map<string, (p: Record<string, unknown>) => void>;
+}
+
+/** Event source mappings → pollers, as Lambda's would poll. */
 const startPollers = async (
   step: Step,
   { stack, provisioned, context }: Deployed,
@@ -607,7 +715,7 @@ const startPollers = async (
   functions: HostedFunctions,
   flows: FlowTracker,
   deliveries: Delivery[],
-): Promise<number> => {
+): Promise<RunningPollers> => {
   const { options, print, onStop, stopping } = step;
   const physicalByAttribute = (value: string): PhysicalResource | undefined =>
     Object.values(provisioned.resources).find(
@@ -617,6 +725,7 @@ const startPollers = async (
     if (!stopping()) print(`poller ${id}: ${String(error)}`);
   };
   let mappings = 0;
+  const update: RunningPollers['update'] = new Map();
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
@@ -649,24 +758,29 @@ const startPollers = async (
         print(`event source mapping ${id} would not deploy: ${denial} (IAM reported: run anyway)`);
       }
     }
-    const responseTypes = (p.FunctionResponseTypes as string[] | undefined) ?? [];
-    const filters = parseFilterCriteria(p.FilterCriteria);
-    const window = Number(p.MaximumBatchingWindowInSeconds ?? 0) * options.timeScale;
+    /** The settings the mapping's properties give, whichever the source. */
+    const common = (q: Record<string, unknown>) => ({
+      maximumBatchingWindowSeconds:
+        Number(q.MaximumBatchingWindowInSeconds ?? 0) * options.timeScale,
+      reportBatchItemFailures: ((q.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+        'ReportBatchItemFailures',
+      ),
+      filters: parseFilterCriteria(q.FilterCriteria),
+    });
     if (source?.type === 'AWS::SQS::Queue') {
       const queueArn = source.attributes.Arn ?? '';
+      const settingsOf = (q: Record<string, unknown>) => ({
+        queueUrl: source.ref,
+        queueArn,
+        region: LOCAL_REGION,
+        batchSize: Number(q.BatchSize ?? 10),
+        ...common(q),
+        pollers: 2,
+      });
       const poller = new SqsPoller({
         sqs: clients.sqs,
         target,
-        settings: {
-          queueUrl: source.ref,
-          queueArn,
-          region: LOCAL_REGION,
-          batchSize: Number(p.BatchSize ?? 10),
-          maximumBatchingWindowSeconds: window,
-          reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
-          filters,
-          pollers: 2,
-        },
+        settings: settingsOf(p),
         onDelivery: (d) => {
           flows.record(queueArn, d.message, d.outcome, d.receiveCount);
           deliveries.push({
@@ -681,6 +795,7 @@ const startPollers = async (
       });
       poller.start();
       onStop(() => poller.stop());
+      update.set(id, (q) => poller.updateSettings(settingsOf(q)));
     } else if (source?.type === 'AWS::DynamoDB::Table') {
       const destinationArn = (
         p.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined
@@ -719,31 +834,32 @@ const startPollers = async (
           if (enforcer.mode === 'enforce') onFailure = undefined;
         }
       }
+      const settingsOf = (q: Record<string, unknown>) => ({
+        streamArn: p.EventSourceArn as string,
+        functionArn: target.definition.functionArn,
+        mappingId,
+        region: LOCAL_REGION,
+        startingPosition: (p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON') as
+          | 'LATEST'
+          | 'TRIM_HORIZON',
+        batchSize: Number(q.BatchSize ?? 100),
+        ...common(q),
+        bisectBatchOnFunctionError: q.BisectBatchOnFunctionError === true,
+        maximumRetryAttempts: Number(q.MaximumRetryAttempts ?? -1),
+        maximumRecordAgeSeconds: scaledRecordAge(
+          Number(q.MaximumRecordAgeInSeconds ?? -1),
+          options.recordAgeScale ?? 1,
+        ),
+        onFailure,
+        retryBaseDelayMs: 1000 * options.timeScale,
+      });
       const poller = new StreamPoller({
         streams: clients.streams,
         sqs: clients.sqs,
         sns: clients.sns,
         s3: clients.s3,
         target,
-        settings: {
-          streamArn: p.EventSourceArn as string,
-          functionArn: target.definition.functionArn,
-          mappingId,
-          region: LOCAL_REGION,
-          startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
-          batchSize: Number(p.BatchSize ?? 100),
-          maximumBatchingWindowSeconds: window,
-          bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
-          maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
-          maximumRecordAgeSeconds: scaledRecordAge(
-            Number(p.MaximumRecordAgeInSeconds ?? -1),
-            options.recordAgeScale ?? 1,
-          ),
-          reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
-          filters,
-          onFailure,
-          retryBaseDelayMs: 1000 * options.timeScale,
-        },
+        settings: settingsOf(p),
         onInvoke: ({ attempt, outcome, records, durationMs }) => {
           const failures = outcome.ok
             ? (outcome.payload as { batchItemFailures?: unknown[] } | null)?.batchItemFailures
@@ -768,6 +884,7 @@ const startPollers = async (
       });
       await poller.start();
       onStop(() => poller.stop());
+      update.set(id, (q) => poller.updateSettings(settingsOf(q)));
     } else {
       print(
         `event source mapping ${id} is NOT EMULATED: source ${String(p.EventSourceArn)} (only SQS queues and DynamoDB streams are)`,
@@ -776,7 +893,7 @@ const startPollers = async (
     }
     mappings += 1;
   }
-  return mappings;
+  return { count: mappings, update };
 };
 
 /** The template's HTTP API (API Gateway v2), served on loopback. Returns its URL, if any. */
@@ -925,7 +1042,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     });
     step.onStop(() => flows.stop());
     const deliveries: Delivery[] = [];
-    const mappings = await startPollers(step, deployed, clients, functions, flows, deliveries);
+    const pollers = await startPollers(step, deployed, clients, functions, flows, deliveries);
     const apiUrl = await serveHttpApi(step, deployed, functions);
     // The control API: tests and tools drive the cloud through it.
     const control = await startControlApi(
@@ -939,7 +1056,9 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
       { seed: faultSeed, print: step.print },
     );
     step.onStop(() => closeServer(control.server));
-    if (options.watch !== undefined) watchCode(step, deployed, functions, options.watch);
+    if (options.watch !== undefined) {
+      watchCode(step, deployed, functions, pollers, sidecars.context, options.watch);
+    }
 
     const resources = stack.template.Resources;
     const state: LocalCloudState = {
@@ -962,7 +1081,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     };
     writeState(step, state);
     step.print(
-      `functions: ${new Set(functions.hosts.values()).size}, event source mappings: ${mappings}`,
+      `functions: ${new Set(functions.hosts.values()).size}, event source mappings: ${pollers.count}`,
     );
     return { state, assembly: how, readyInMs: Date.now() - startedAt, stop };
   } catch (error) {

@@ -76,6 +76,11 @@ export class CodeWatcher {
       /** Each reload's code goes to a directory of its own under this one. */
       readonly workDir: string;
       readonly print: (line: string) => void;
+      /**
+       * A change to the stack's code (`infraRoots`), with the files changed: re-synthesize and
+       * apply. @default - a line asking for a restart
+       */
+      readonly onInfraChange?: (files: readonly string[]) => Promise<void>;
     },
   ) {}
 
@@ -145,12 +150,11 @@ export class CodeWatcher {
 
   /** Rebuilds the functions that read a changed file, and swaps the ones that built. */
   private async reload(): Promise<void> {
-    if (this.infraChanged.size > 0) {
+    if (this.infraChanged.size > 0 && !this.stopped) {
       const files = [...this.infraChanged].map((file) => path.relative(process.cwd(), file));
       this.infraChanged.clear();
-      this.options.print(
-        `${files.join(', ')} changed: the stack's definition is not reloaded in watch mode yet; restart to apply it`,
-      );
+      if (this.options.onInfraChange !== undefined) await this.options.onInfraChange(files);
+      else this.options.print(`${files.join(', ')} changed: restart to apply it`);
     }
     if (this.stopped || this.changed.size === 0) return;
     const changed = [...this.changed];

@@ -328,6 +328,20 @@ export const handler = async (event) => {
     ]);
   });
 
+  it('applies a new configuration from the next invocation: environment and timeout', async () => {
+    const configured = host({ environment: { MY_VAR: 'before' }, timeoutSeconds: 3 });
+    expect(await configured.invoke({})).toMatchObject({ ok: true, payload: { env: 'before' } });
+
+    configured.update({ environment: { MY_VAR: 'after' }, timeoutSeconds: 1 });
+
+    const after = await configured.invoke({});
+    expect(after).toMatchObject({ ok: true, payload: { env: 'after', invocations: 1 } });
+    expect(
+      (after.ok ? (after.payload as { remaining: number }) : { remaining: 0 }).remaining,
+    ).toBeLessThanOrEqual(1000);
+    expect(configured.definition.environment).toEqual({ MY_VAR: 'after' });
+  });
+
   it('refuses to swap to code without the handler, and keeps the old', async () => {
     const dir = await markerDirectory();
     const keeping = host();

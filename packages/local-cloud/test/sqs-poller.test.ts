@@ -338,6 +338,36 @@ describe('SqsPoller against moto', () => {
     expect(target.records.map((r) => r.attributes.ApproximateReceiveCount)).toEqual(['1', '2']);
   });
 
+  it('applies new settings from the next batch on, on the same queue', async () => {
+    const queue = await createQueue();
+    const target = new FakeFunction();
+    const poller = startPoller(queue, target, { filters: [{ body: { kind: ['old'] } }] });
+    await send(queue, '{"kind":"old"}');
+    await waitFor(async () => target.records.length === 1 && (await messagesIn(queue)) === 0, {
+      timeoutMs: 15_000,
+      what: 'the first message',
+    });
+
+    poller.updateSettings({
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      region: REGION,
+      batchSize: 1,
+      maximumBatchingWindowSeconds: 0,
+      reportBatchItemFailures: false,
+      filters: [{ body: { kind: ['new'] } }],
+      pollers: 1,
+    });
+    await send(queue, '{"kind":"new"}', '{"kind":"new"}', '{"kind":"old"}');
+    await waitFor(async () => (await messagesIn(queue)) === 0, {
+      timeoutMs: 15_000,
+      what: 'the queue drained',
+    });
+
+    expect(target.bodies()).toEqual(['{"kind":"old"}', '{"kind":"new"}', '{"kind":"new"}']);
+    expect(target.events.slice(1).map((event) => event.Records.length)).toEqual([1, 1]);
+  });
+
   it('drops (deletes) messages the filter criteria reject, without invoking for them', async () => {
     const queue = await createQueue();
     await send(queue, '{"kind":"drop"}', 'not json', '{"kind":"keep"}');

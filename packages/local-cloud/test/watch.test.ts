@@ -81,7 +81,10 @@ const answer = async (host: FunctionHost) => {
   return outcome.ok ? outcome.payload : outcome.error;
 };
 
-const startWatching = async (names: string[]) => {
+const startWatching = async (
+  names: string[],
+  onInfraChange?: (files: readonly string[]) => Promise<void>,
+) => {
   const functions = names.map((name) => ({
     logicalId: name,
     name: name.toLowerCase(),
@@ -91,6 +94,7 @@ const startWatching = async (names: string[]) => {
   watcher = new CodeWatcher(watch, {
     workDir: path.join(root, 'watch'),
     print: (line) => lines.push(line),
+    onInfraChange,
   });
   watcher.start(functions);
   await watcher.ready;
@@ -192,5 +196,32 @@ test('a function the app does not build is not watched; a change to the stack’
     timeoutMs: 10_000,
     what: 'the restart line',
   });
-  expect(lines).toContainEqual(expect.stringMatching(/stack\.ts changed: .*restart to apply it$/));
+  expect(lines).toContainEqual(expect.stringMatching(/stack\.ts changed: restart to apply it$/));
+});
+
+test('a change to the stack’s code goes to onInfraChange once per burst of saves, and the code reloads wait their turn', async () => {
+  const calls: (readonly string[])[] = [];
+  let release = () => {};
+  const { Welcome } = await startWatching(['Welcome'], async (files) => {
+    calls.push(files);
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  });
+
+  fs.writeFileSync(path.join(infra, 'stack.ts'), 'export const a = 1;\n');
+  fs.writeFileSync(path.join(infra, 'stack.ts'), 'export const a = 2;\n');
+  await waitFor(() => calls.length === 1, { timeoutMs: 10_000, what: 'the re-synthesis' });
+  expect(calls[0]?.map((file) => path.basename(file))).toEqual(['stack.ts']);
+
+  // A handler saved while the synth runs reloads after it.
+  save('Welcome.txt', 'after the synth');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(await answer(Welcome as FunctionHost)).toBe('Welcome as synthesized');
+  release();
+  await waitFor(async () => (await answer(Welcome as FunctionHost)) === 'after the synth', {
+    timeoutMs: 10_000,
+    what: 'the reload after the synth',
+  });
+  expect(calls).toHaveLength(1);
 });

@@ -123,7 +123,16 @@ export class SqsPoller {
   /** Cancels the receives in flight when the poller stops, instead of waiting them out. */
   private receives = new AbortController();
 
-  constructor(private readonly options: SqsPollerOptions) {}
+  constructor(private options: SqsPollerOptions) {}
+
+  /**
+   * Settings from the next batch on (watch mode applies a changed mapping so): what is in
+   * flight finishes as it began, and the queue keeps its messages. The source and the
+   * number of poll loops are the ones it started with.
+   */
+  updateSettings(settings: SqsMappingSettings): void {
+    this.options = { ...this.options, settings };
+  }
 
   start(): void {
     this.running = true;

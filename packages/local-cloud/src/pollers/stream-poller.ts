@@ -166,7 +166,16 @@ export class StreamPoller {
   private running = false;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly options: StreamPollerOptions) {}
+  constructor(private options: StreamPollerOptions) {}
+
+  /**
+   * Settings from the next batch on (watch mode applies a changed mapping so): what is in
+   * flight finishes as it began, and the position in each shard stays. The source and the
+   * number of poll loops are the ones it started with.
+   */
+  updateSettings(settings: StreamMappingSettings): void {
+    this.options = { ...this.options, settings };
+  }
 
   async start(): Promise<void> {
     const { streams, settings } = this.options;

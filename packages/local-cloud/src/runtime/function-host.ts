@@ -144,9 +144,9 @@ export class FunctionHost implements LambdaInvoker {
   private readonly busy = new Set<Worker>();
   private readonly queue: Pending[] = [];
   private entry: { file: string; exportName: string };
-  /** The code new invocations run: the definition's, until `replaceCode`. */
-  private codeDirectory: string;
-  /** Bumped by `replaceCode`: a worker of an older generation is not kept warm. */
+  /** What new invocations run: the definition given, until `update`. */
+  private current: FunctionDefinition;
+  /** Bumped by `update`: a worker of an older generation is not kept warm. */
   private generation = 0;
   private readonly generationOf = new WeakMap<Worker, number>();
   private closed = false;
@@ -154,25 +154,43 @@ export class FunctionHost implements LambdaInvoker {
   private runtimeModuleHook: boolean | undefined;
 
   constructor(
-    readonly definition: FunctionDefinition,
+    definition: FunctionDefinition,
     private readonly options: FunctionHostOptions,
   ) {
-    this.codeDirectory = definition.codeDirectory;
+    this.current = definition;
     this.entry = resolveHandler(definition.codeDirectory, definition.handler);
   }
 
+  /** What the function runs now. */
+  get definition(): FunctionDefinition {
+    return this.current;
+  }
+
   /**
-   * Runs `codeDirectory`'s code from the next invocation on, as Lambda does after an update
-   * of the function's code: an invocation already running finishes on the old code, and no
-   * worker of the old code serves again. Throws, keeping the old code, if the new code lacks
-   * the handler's module.
+   * Runs the function as `changes` say from the next invocation on, as Lambda does after an
+   * update of the function's code or configuration: an invocation already running finishes
+   * as it began, and no worker of the old definition serves again. Throws, keeping the old
+   * definition, if the new code lacks the handler's module.
    */
-  replaceCode(codeDirectory: string): void {
-    this.entry = resolveHandler(codeDirectory, this.definition.handler);
-    this.codeDirectory = codeDirectory;
-    this.runtimeModuleHook = undefined;
+  update(
+    changes: Partial<
+      Pick<
+        FunctionDefinition,
+        'codeDirectory' | 'handler' | 'environment' | 'timeoutSeconds' | 'memorySize'
+      >
+    >,
+  ): void {
+    const next = { ...this.current, ...changes };
+    this.entry = resolveHandler(next.codeDirectory, next.handler);
+    if (next.codeDirectory !== this.current.codeDirectory) this.runtimeModuleHook = undefined;
+    this.current = next;
     this.generation += 1;
     for (const worker of this.idle.splice(0)) void worker.terminate();
+  }
+
+  /** `update({ codeDirectory })`: new code, the rest as it was. */
+  replaceCode(codeDirectory: string): void {
+    this.update({ codeDirectory });
   }
 
   invoke(event: unknown): Promise<InvokeOutcome> {
@@ -211,7 +229,7 @@ export class FunctionHost implements LambdaInvoker {
   }
 
   private async coldStart(pending: Pending): Promise<void> {
-    this.runtimeModuleHook ??= importsRuntimeModules(this.codeDirectory);
+    this.runtimeModuleHook ??= importsRuntimeModules(this.current.codeDirectory);
     const worker = new Worker(WORKER_SCRIPT, {
       execArgv: runtimeExecArgv(process.execArgv),
       workerData: {

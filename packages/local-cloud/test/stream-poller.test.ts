@@ -350,6 +350,41 @@ describe('StreamPoller against moto', () => {
     ]);
   });
 
+  it('applies new settings from the next batch on, where it was in the stream', async () => {
+    const table = await createTable();
+    const target = new FakeFunction();
+    const poller = await startPoller(table.streamArn, target, { filters: PROFILE_ONLY });
+    await put(table.name, 'before');
+    await waitFor(() => target.keys().includes('before'), {
+      timeoutMs: 15_000,
+      what: 'the first record',
+    });
+
+    poller.updateSettings({
+      streamArn: table.streamArn,
+      functionArn: FUNCTION_ARN,
+      mappingId: MAPPING_ID,
+      region: REGION,
+      startingPosition: 'TRIM_HORIZON',
+      batchSize: 10,
+      maximumBatchingWindowSeconds: 0,
+      bisectBatchOnFunctionError: false,
+      maximumRetryAttempts: -1,
+      maximumRecordAgeSeconds: -1,
+      reportBatchItemFailures: false,
+      filters: [],
+      retryBaseDelayMs: 5,
+    });
+    await put(table.name, 'after', 'NOTIFICATION#WELCOME');
+    await waitFor(() => target.keys().includes('after'), {
+      timeoutMs: 15_000,
+      what: 'the record the old filter would drop',
+    });
+
+    // Read on from where it was: the first record is not delivered again.
+    expect(target.keys()).toEqual(['before', 'after']);
+  });
+
   it('retries a partially failed batch from the first reported record', async () => {
     const table = await createTable();
     for (const pk of ['r0', 'r1', 'r2', 'r3']) await put(table.name, pk);

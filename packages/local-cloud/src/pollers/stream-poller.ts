@@ -254,12 +254,13 @@ export class StreamPoller {
   }
 
   private async pollShard(shardId: string, startAfter: string | undefined): Promise<void> {
-    const { settings } = this.options;
     // Where reading goes on: after the last record read, processed or filtered out.
     const cursor: ShardCursor = { after: startAfter };
     const pending: DynamoDBRecord[] = [];
     let windowEnds = Number.POSITIVE_INFINITY;
     while (this.running) {
+      // Read each time round: updateSettings applies from the next read.
+      const { settings } = this.options;
       try {
         if (pending.length < settings.batchSize) {
           const read = await this.readNext(shardId, cursor);

@@ -15,6 +15,10 @@ any moto they were not written for.
 - `idempotent_transactions`: moto ignores `ClientRequestToken`. DynamoDB answers a repeated
   token within 10 minutes with success and applies nothing again, or with
   IdempotentParameterMismatchException if the request differs.
+- `s3_event_records`: moto's S3 event notifications carry no `versionId` and no `sequencer`,
+  which S3's do (a consumer of a versioned bucket deletes the version it was told of, and
+  orders two events of one key by their sequencers); and a multipart upload notifies twice
+  (`ObjectCreated:Put`, then `ObjectCreated:CompleteMultipartUpload`) where S3 notifies once.
 
 What made moto slower as the pipeline ran (found with LOCAL_CLOUD_MOTO_PROFILE):
 - `cache_module_list`: to route every request, moto lists its own package directory
@@ -291,6 +295,62 @@ def sqs_fast_clock() -> None:
     moto.sqs.models.unix_time_millis = unix_time_millis
 
 
+class _Sequencer:
+    """S3's `sequencer`: hexadecimal, the same length every time, and larger for a later event
+    (S3 promises the order only between events of one key; this one is global)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Started from the clock, so a restarted emulator's events still sort after its last.
+        self._next = time.time_ns()
+
+    def __call__(self) -> str:
+        with self._lock:
+            self._next += 1
+            return f"{self._next:018X}"
+
+
+def s3_event_records() -> None:
+    import moto.s3.notifications as notifications
+    from moto.s3.models import S3Backend
+
+    sequencer = _Sequencer()
+    get_s3_event = notifications._get_s3_event
+
+    def _get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+        event = get_s3_event(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            obj = record["s3"]["object"]
+            # S3 names the version only in a bucket with versioning; "null" is moto's unversioned.
+            if getattr(key, "version_id", "null") not in (None, "null"):
+                obj["versionId"] = key.version_id
+            obj["sequencer"] = sequencer()
+        return event
+
+    notifications._get_s3_event = _get_s3_event
+
+    # The object a multipart upload completes is written with put_object, which notifies
+    # ObjectCreated:Put before complete_multipart_upload notifies its own event.
+    completing = threading.local()
+    put_object = S3Backend.put_object
+    complete_multipart_upload = S3Backend.complete_multipart_upload
+
+    def quiet_put_object(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(completing, "active", False):
+            kwargs["disable_notification"] = True
+        return put_object(self, *args, **kwargs)
+
+    def notify_once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        completing.active = True
+        try:
+            return complete_multipart_upload(self, *args, **kwargs)
+        finally:
+            completing.active = False
+
+    S3Backend.put_object = quiet_put_object
+    S3Backend.complete_multipart_upload = notify_once
+
+
 def apply_all() -> None:
     import moto
 
@@ -298,6 +358,7 @@ def apply_all() -> None:
     serialize_dynamodb()
     atomic_transact_write_items()
     idempotent_transactions()
+    s3_event_records()
     cache_module_list()
     sqs_retention_check_without_attributes()
     sqs_fast_clock()

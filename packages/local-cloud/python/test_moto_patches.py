@@ -3,6 +3,7 @@
 Run: python3 -m unittest discover -s packages/local-cloud/python (npm test runs it).
 """
 
+import json
 import logging
 import threading
 import time
@@ -260,6 +261,93 @@ class Patched(MotoServerCase):
         self.assertIsNotNone(tokens._fresh(("a", "r", "t")))
         clock[0] += 2
         self.assertIsNone(tokens._fresh(("a", "r", "t")))
+
+
+class S3EventRecords(MotoServerCase):
+    """S3 event notifications to a queue, as S3 sends them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.s3 = client("s3", cls.endpoint)
+        cls.sqs = client("sqs", cls.endpoint)
+
+    def setUp(self):
+        self.bucket = f"b-{uuid.uuid4().hex[:8]}"
+        self.queue = self.sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.s3.create_bucket(Bucket=self.bucket)
+        self.s3.put_bucket_versioning(
+            Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+        )
+        self.s3.put_bucket_notification_configuration(
+            Bucket=self.bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+
+    def records(self):
+        """Every object record on the queue so far (S3's s3:TestEvent aside)."""
+        found = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10)
+            messages = got.get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                body = json.loads(message["Body"])
+                found.extend(body.get("Records", []))
+
+    def test_a_record_names_the_version_and_a_sequencer_that_grows(self):
+        first = self.s3.put_object(Bucket=self.bucket, Key="incoming/a", Body=b"1")
+        second = self.s3.put_object(Bucket=self.bucket, Key="incoming/a", Body=b"22")
+
+        records = [r["s3"]["object"] for r in self.records()]
+
+        self.assertEqual([o["versionId"] for o in records], [first["VersionId"], second["VersionId"]])
+        sequencers = [o["sequencer"] for o in records]
+        self.assertEqual(len(set(map(len, sequencers))), 1)
+        self.assertRegex(sequencers[0], r"^[0-9A-F]+$")
+        self.assertLess(sequencers[0], sequencers[1])
+
+    def test_a_multipart_upload_notifies_once(self):
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key="incoming/m")
+        part = self.s3.upload_part(
+            Bucket=self.bucket, Key="incoming/m", UploadId=upload["UploadId"], PartNumber=1, Body=b"p"
+        )
+        done = self.s3.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key="incoming/m",
+            UploadId=upload["UploadId"],
+            MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+        )
+
+        records = self.records()
+
+        self.assertEqual([r["eventName"] for r in records], ["ObjectCreated:CompleteMultipartUpload"])
+        self.assertEqual(records[0]["s3"]["object"]["versionId"], done["VersionId"])
+
+    def test_an_unversioned_bucket_names_no_version(self):
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        plain = f"p-{uuid.uuid4().hex[:8]}"
+        self.s3.create_bucket(Bucket=plain)
+        self.s3.put_bucket_notification_configuration(
+            Bucket=plain,
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+        self.s3.put_object(Bucket=plain, Key="plain", Body=b"1")
+
+        (record,) = self.records()
+
+        self.assertNotIn("versionId", record["s3"]["object"])
+        self.assertIn("sequencer", record["s3"]["object"])
 
 
 class Speed(MotoServerCase):

@@ -2,7 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketNotificationConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -24,6 +28,7 @@ import { destinationDenial, mappingDenial, runtimeDenials } from './iam/platform
 import { proxyIam } from './iam/proxy-iam';
 import {
   alarmActionDenial,
+  bucketNotificationDenial,
   subscriptionDenial,
   templateResourcePolicies,
 } from './iam/resource-policies';
@@ -241,8 +246,9 @@ const synthesizeOrReuse = async (
 /**
  * SNS delivers to a queue only if the queue's policy lets the topic send: a subscription
  * whose queue would reject it gets nothing, as on AWS (enforced: it is removed from moto,
- * which would deliver regardless). CloudWatch publishes an alarm to an encrypted topic only
- * if the key's policy lets it: an alarm that would not notify is named.
+ * which would deliver regardless). The same for S3's event notifications to a queue, which
+ * S3 refuses to configure. CloudWatch publishes an alarm to an encrypted topic only if the
+ * key's policy lets it: an alarm that would not notify is named.
  */
 const checkDeliveries = async (
   print: (line: string) => void,
@@ -273,6 +279,44 @@ const checkDeliveries = async (
     } else {
       print(`subscription ${id} would not deliver: ${why} (IAM reported: delivered anyway)`);
     }
+  }
+  // S3 checks a notification's destinations when the configuration is put (CDK's provider
+  // asks it to): a queue whose policy would refuse the bucket fails the deploy on AWS.
+  for (const [id, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'Custom::S3BucketNotifications') continue;
+    const p = resolve(resource.Properties ?? {}, context) as {
+      BucketName: string;
+      NotificationConfiguration?: { QueueConfigurations?: { QueueArn: string }[] };
+    };
+    const refused = new Set<string>();
+    for (const { QueueArn } of p.NotificationConfiguration?.QueueConfigurations ?? []) {
+      const why = bucketNotificationDenial(stack.template, context, {
+        bucketArn: `arn:aws:s3:::${p.BucketName}`,
+        queueArn: QueueArn,
+      });
+      if (why === undefined) continue;
+      refused.add(QueueArn);
+      print(
+        iam === 'enforce'
+          ? `bucket notification ${id} → ${QueueArn} NOT DELIVERED: ${why} (on AWS, S3 refuses the configuration and the deploy fails)`
+          : `bucket notification ${id} → ${QueueArn} would not deploy: ${why} (IAM reported: delivered anyway)`,
+      );
+    }
+    if (refused.size === 0 || iam !== 'enforce') continue;
+    const current = await clients.s3.send(
+      new GetBucketNotificationConfigurationCommand({ Bucket: p.BucketName }),
+    );
+    await clients.s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: p.BucketName,
+        NotificationConfiguration: {
+          QueueConfigurations: (current.QueueConfigurations ?? []).filter(
+            (c) => !refused.has(c.QueueArn ?? ''),
+          ),
+          TopicConfigurations: current.TopicConfigurations,
+        },
+      }),
+    );
   }
   // The local cloud does not evaluate alarms; a key that would stop CloudWatch publishing
   // them on AWS is said once per topic at start-up.

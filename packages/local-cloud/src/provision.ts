@@ -7,8 +7,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
+  type Event,
+  type NotificationConfigurationFilter,
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
   PutBucketVersioningCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -67,8 +70,51 @@ const NOT_EMULATED = new Set([
 ]);
 
 /** Types that do something on AWS that nothing does here: named with what is missing. */
-const NOT_RUN: Readonly<Record<string, string>> = {
-  'Custom::S3BucketNotifications': 'S3 event notifications are not sent, so they invoke nothing',
+const NOT_RUN: Readonly<Record<string, string>> = {};
+
+type NotificationConfigurations = Record<string, Record<string, unknown>[] | undefined>;
+
+/**
+ * CDK's bucket notifications (`Custom::S3BucketNotifications`, whose provider replaces the
+ * bucket's configuration with the template's): put into the emulator, which then sends S3's
+ * events to the SQS queues and SNS topics. A Lambda destination is left out (the emulator
+ * would invoke its own Lambda, not this cloud's functions) and named.
+ */
+const createBucketNotifications = async (
+  id: string,
+  p: Record<string, unknown>,
+  o: ProvisionOptions & { readonly physicalName: string },
+): Promise<{ physical: PhysicalResource; skipped?: string }> => {
+  const bucket = String(p.BucketName);
+  const configuration = (p.NotificationConfiguration ?? {}) as NotificationConfigurations;
+  const lambdas = configuration.LambdaFunctionConfigurations ?? [];
+  await o.clients.s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        QueueConfigurations: (configuration.QueueConfigurations ?? []).map((c) => ({
+          Id: c.Id as string | undefined,
+          QueueArn: c.QueueArn as string,
+          Events: c.Events as Event[],
+          Filter: c.Filter as NotificationConfigurationFilter | undefined,
+        })),
+        TopicConfigurations: (configuration.TopicConfigurations ?? []).map((c) => ({
+          Id: c.Id as string | undefined,
+          TopicArn: c.TopicArn as string,
+          Events: c.Events as Event[],
+          Filter: c.Filter as NotificationConfigurationFilter | undefined,
+        })),
+      },
+    }),
+  );
+  return {
+    physical: physical(id, 'Custom::S3BucketNotifications', `${bucket}-notifications`, {}),
+    ...(lambdas.length > 0
+      ? {
+          skipped: `S3 event notifications to Lambda functions are not sent (${lambdas.length} of ${bucket}'s; to SQS queues and SNS topics they are)`,
+        }
+      : {}),
+  };
 };
 
 /** Types the local runtime (functions, pollers, the HTTP server) brings to life. */
@@ -435,6 +481,13 @@ export const provision = async (options: ProvisionOptions): Promise<ProvisionRes
     const resource = options.template.Resources[id] as CfnResource;
     const physicalName = `${options.stackName}-${id}`;
     const provisioner = PROVISIONERS[resource.Type];
+    if (resource.Type === 'Custom::S3BucketNotifications') {
+      const properties = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
+      const created = await createBucketNotifications(id, properties, { ...options, physicalName });
+      resources[id] = created.physical;
+      if (created.skipped !== undefined) notRun.set(resource.Type, created.skipped);
+      continue;
+    }
     if (provisioner) {
       const properties = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
       resources[id] = await provisioner(id, properties, { ...options, physicalName });

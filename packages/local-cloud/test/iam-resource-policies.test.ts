@@ -2,10 +2,16 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { alarmActionDenial, subscriptionDenial } from '../src/iam/resource-policies';
+import {
+  alarmActionDenial,
+  bucketNotificationDenial,
+  subscriptionDenial,
+} from '../src/iam/resource-policies';
 import type { ResolveContext } from '../src/intrinsics';
 import type { CfnTemplate, PhysicalResource } from '../src/model';
 
@@ -164,5 +170,64 @@ describe('alarm actions on encrypted topics', () => {
         topicArn: topicArn('Allowed'),
       }),
     ).toMatch(/does not let cloudwatch/);
+  });
+});
+
+// S3 sends a bucket's event notifications to a queue only if the queue's policy lets
+// s3.amazonaws.com send from that bucket: the policy CDK writes for the notification does.
+describe('bucket notifications to a queue', () => {
+  const s3App = new App();
+  const uploads = new Stack(s3App, 'Uploads', { env: { account: ACCOUNT, region: REGION } });
+  const bucket = new s3.Bucket(uploads, 'Bucket');
+  const other = new s3.Bucket(uploads, 'Other');
+  const notified = new sqs.Queue(uploads, 'Notified', { enforceSSL: true });
+  bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(notified), {
+    prefix: 'incoming/',
+  });
+  const bare = new sqs.Queue(uploads, 'Bare');
+  const uploadsTemplate = Template.fromStack(uploads).toJSON() as CfnTemplate;
+  const physical: Record<string, PhysicalResource> = {};
+  for (const [id, r] of Object.entries(uploadsTemplate.Resources)) {
+    const name = id.toLowerCase();
+    physical[id] =
+      r.Type === 'AWS::SQS::Queue'
+        ? {
+            logicalId: id,
+            type: r.Type,
+            ref: `http://127.0.0.1:1/${ACCOUNT}/${name}`,
+            attributes: { Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}` },
+          }
+        : { logicalId: id, type: r.Type, ref: name, attributes: { Arn: `arn:aws:s3:::${name}` } };
+  }
+  const uploadsContext: ResolveContext = {
+    resources: physical,
+    accountId: ACCOUNT,
+    region: REGION,
+    stackName: 'Uploads',
+  };
+  const arn = (construct: { node: { defaultChild?: unknown } }) =>
+    physical[uploads.getLogicalId(construct.node.defaultChild as never)]?.attributes.Arn ?? '';
+
+  test.each([
+    ['the policy CDK writes for the notification', bucket, notified, undefined],
+    [
+      'another bucket',
+      other,
+      notified,
+      /no statement of the queue's policy .* lets s3\.amazonaws\.com send from arn:aws:s3:::other/,
+    ],
+    [
+      'a queue without a policy',
+      bucket,
+      bare,
+      /the queue has no policy, so s3\.amazonaws\.com may not send to it/,
+    ],
+  ] as const)('%s', (_, from, to, expected) => {
+    const denial = bucketNotificationDenial(uploadsTemplate, uploadsContext, {
+      bucketArn: arn(from),
+      queueArn: arn(to),
+    });
+    if (expected === undefined) expect(denial).toBeUndefined();
+    else expect(denial).toMatch(expected);
   });
 });

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { App, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -101,6 +103,17 @@ const synthOrdersApp = (): string => {
     s3.EventType.OBJECT_CREATED,
     new s3n.LambdaDestination(worker),
   );
+  // S3 events to two queues: one whose policy CDK wrote, and one whose policy names another
+  // bucket (a typo an override can make), which S3 refuses to configure on AWS.
+  const inbox = new s3.Bucket(stack, 'Inbox');
+  const filed = new sqs.Queue(stack, 'Filed');
+  const misfiled = new sqs.Queue(stack, 'Misfiled');
+  inbox.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(filed));
+  inbox.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(misfiled));
+  (misfiled.node.findChild('Policy').node.defaultChild as sqs.CfnQueuePolicy).addPropertyOverride(
+    'PolicyDocument.Statement.0.Condition.ArnLike.aws:SourceArn',
+    'arn:aws:s3:::someone-elses-bucket',
+  );
   // A common mistake, said at start-up: an alarm notifying a topic whose key (CDK's default
   // policy) does not let CloudWatch use it; on AWS the alarm fires and nobody hears.
   const alerts = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'AlertsKey') });
@@ -192,8 +205,50 @@ describe('another CDK app on the local cloud', () => {
       expect.stringMatching(/^function Reporter\w* is NOT EMULATED: runtime python3\.12/),
     );
     expect(lines).toContainEqual(
-      expect.stringMatching(/^NOT EMULATED: Custom::S3BucketNotifications: S3 event notifications/),
+      expect.stringMatching(
+        /^NOT EMULATED: Custom::S3BucketNotifications: S3 event notifications to Lambda functions are not sent/,
+      ),
     );
+  });
+
+  test('sends S3’s events to a queue whose policy lets the bucket, and refuses, naming it, a queue whose policy does not', async () => {
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^bucket notification InboxNotifications\w* → arn:aws:sqs:\S+Misfiled\w* NOT DELIVERED: no statement of the queue's policy .* lets s3\.amazonaws\.com send from arn:aws:s3:::\S*inbox\S* \(on AWS, S3 refuses the configuration and the deploy fails\)$/,
+      ),
+    );
+    const config = emulatorClientConfig(cloud.state);
+    const s3Client = new S3Client({ ...config, forcePathStyle: true });
+    const sqsClient = new SQSClient(config);
+    const refOf = (prefix: string, type: string) =>
+      Object.values(cloud.state.resources).find(
+        (r) => r.logicalId.startsWith(prefix) && r.type === type,
+      )?.ref ?? '';
+    try {
+      await s3Client.send(
+        new PutObjectCommand({
+          Bucket: refOf('Inbox', 'AWS::S3::Bucket'),
+          Key: 'a.txt',
+          Body: 'a',
+        }),
+      );
+      const recordsIn = async (prefix: string) => {
+        const got = await sqsClient.send(
+          new ReceiveMessageCommand({
+            QueueUrl: refOf(prefix, 'AWS::SQS::Queue'),
+            MaxNumberOfMessages: 10,
+          }),
+        );
+        return (got.Messages ?? []).flatMap(
+          (m) => (JSON.parse(m.Body ?? '{}') as { Records?: unknown[] }).Records ?? [],
+        );
+      };
+      expect(await recordsIn('Filed')).toHaveLength(1);
+      expect(await recordsIn('Misfiled')).toEqual([]);
+    } finally {
+      s3Client.destroy();
+      sqsClient.destroy();
+    }
   });
 
   test('names the alarm whose topic’s key would keep CloudWatch from notifying it', () => {

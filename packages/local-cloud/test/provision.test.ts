@@ -9,6 +9,7 @@ import {
 import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketVersioningCommand,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import {
@@ -17,7 +18,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetSubscriptionAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readStack } from '../src/assembly';
 import type { CfnResource, CfnTemplate } from '../src/model';
 import { type RunningMoto, startMoto } from '../src/moto';
@@ -310,6 +311,87 @@ describe('provision against moto', () => {
     );
 
     expect(versioning.Status).toBe('Enabled');
+  });
+
+  it('puts CDK’s bucket notifications into the emulator: an upload under the prefix reaches the queue, with its version and sequencer', async () => {
+    const template: CfnTemplate = {
+      Resources: {
+        Uploads: {
+          Type: 'AWS::S3::Bucket',
+          Properties: { VersioningConfiguration: { Status: 'Enabled' } },
+        },
+        Incoming: { Type: 'AWS::SQS::Queue', Properties: {} },
+        // As CDK writes it for addEventNotification(OBJECT_CREATED, new SqsDestination(queue), { prefix }).
+        UploadsNotifications: {
+          Type: 'Custom::S3BucketNotifications',
+          Properties: {
+            ServiceToken: getAtt('Handler', 'Arn'),
+            BucketName: { Ref: 'Uploads' },
+            NotificationConfiguration: {
+              QueueConfigurations: [
+                {
+                  Events: ['s3:ObjectCreated:*'],
+                  Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'incoming/' }] } },
+                  QueueArn: getAtt('Incoming', 'Arn'),
+                },
+              ],
+            },
+            Managed: true,
+            SkipDestinationValidation: false,
+          },
+        },
+        Handler: { Type: 'AWS::Lambda::Function', Properties: {} },
+      },
+    };
+    const provisioned = await run(template);
+    expect(provisioned.notRun.size).toBe(0);
+    const bucket = resource(provisioned, 'Uploads').ref;
+    const queueUrl = resource(provisioned, 'Incoming').ref;
+
+    const put = await clients.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'incoming/a.png', Body: 'x' }),
+    );
+    await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'published/a', Body: 'y' }));
+    const received = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+    );
+
+    const bodies = (received.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}'));
+    // S3 tests the configuration with an s3:TestEvent when it is put, as AWS does.
+    expect(bodies.filter((b) => b.Event === 's3:TestEvent')).toHaveLength(1);
+    const objects = bodies.flatMap((b) => b.Records ?? []).map((r) => r.s3.object);
+    expect(objects.map((o) => decodeURIComponent(o.key.replace(/\+/g, ' ')))).toEqual([
+      'incoming/a.png',
+    ]);
+    expect(objects).toEqual([
+      expect.objectContaining({
+        versionId: put.VersionId,
+        sequencer: expect.stringMatching(/^[0-9A-F]+$/),
+      }),
+    ]);
+  });
+
+  it('names an S3 notification to a Lambda function as not run', async () => {
+    const provisioned = await run({
+      Resources: {
+        Uploads: { Type: 'AWS::S3::Bucket', Properties: {} },
+        Handler: { Type: 'AWS::Lambda::Function', Properties: {} },
+        UploadsNotifications: {
+          Type: 'Custom::S3BucketNotifications',
+          Properties: {
+            BucketName: { Ref: 'Uploads' },
+            NotificationConfiguration: {
+              LambdaFunctionConfigurations: [
+                { Events: ['s3:ObjectCreated:*'], LambdaFunctionArn: getAtt('Handler', 'Arn') },
+              ],
+            },
+          },
+        },
+      },
+    });
+    expect(provisioned.notRun.get('Custom::S3BucketNotifications')).toMatch(
+      /^S3 event notifications to Lambda functions are not sent \(1 of /,
+    );
   });
 
   it('provisions a second versioned bucket with its lifecycle rule, delete markers included', async () => {

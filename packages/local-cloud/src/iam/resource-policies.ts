@@ -40,40 +40,70 @@ const forService = (document: PolicyDocument, service: string): PolicyDocument =
 });
 
 /**
- * Why SNS could not deliver from `topicArn` to the queue `queueArn`, or undefined when the
- * queue's policies let it. The template's `AWS::SQS::QueuePolicy` resources that name the
- * queue (by its URL, their `Queues`) are the queue's policy.
+ * Why `service` (an AWS service acting as itself) could not send from `sourceArn` to the queue
+ * `queueArn`, or undefined when the queue's policies let it. The template's
+ * `AWS::SQS::QueuePolicy` resources that name the queue (by its URL, their `Queues`) are the
+ * queue's policy; a queue the template does not define is not checked.
  */
-export const subscriptionDenial = (
+const queueDeliveryDenial = (
   template: CfnTemplate,
   context: ResolveContext,
-  delivery: { readonly topicArn: string; readonly queueArn: string },
+  delivery: { readonly service: string; readonly sourceArn: string; readonly queueArn: string },
 ): string | undefined => {
+  const { service, sourceArn, queueArn } = delivery;
   const queue = Object.values(context.resources).find(
-    (r) => r.type === 'AWS::SQS::Queue' && r.attributes.Arn === delivery.queueArn,
+    (r) => r.type === 'AWS::SQS::Queue' && r.attributes.Arn === queueArn,
   );
   if (queue === undefined) return undefined;
   const policies = templateResourcePolicies(template, context)
-    .forResource(delivery.queueArn)
-    .map(({ name, document }) => ({ name, document: forService(document, 'sns.amazonaws.com') }));
+    .forResource(queueArn)
+    .map(({ name, document }) => ({ name, document: forService(document, service) }));
   const decision = evaluate(policies, {
     action: 'sqs:SendMessage',
-    resource: delivery.queueArn,
+    resource: queueArn,
     context: {
-      'aws:SourceArn': delivery.topicArn,
+      'aws:SourceArn': sourceArn,
       'aws:SourceAccount': context.accountId,
       'aws:SecureTransport': 'true',
-      'aws:PrincipalServiceName': 'sns.amazonaws.com',
+      'aws:PrincipalServiceName': service,
     },
   });
   if (decision.effect === 'allow') return undefined;
   if (decision.effect === 'deny') {
-    return `the queue's policy ${decision.deniedBy.policy} denies sns.amazonaws.com sqs:SendMessage from ${delivery.topicArn}`;
+    return `the queue's policy ${decision.deniedBy.policy} denies ${service} sqs:SendMessage from ${sourceArn}`;
   }
   return policies.length === 0
-    ? 'the queue has no policy, so SNS may not send to it'
-    : `no statement of the queue's policy (${policies.map((p) => p.name).join(', ')}) lets sns.amazonaws.com send from ${delivery.topicArn}`;
+    ? `the queue has no policy, so ${service} may not send to it`
+    : `no statement of the queue's policy (${policies.map((p) => p.name).join(', ')}) lets ${service} send from ${sourceArn}`;
 };
+
+/** Why SNS could not deliver from `topicArn` to the queue `queueArn`, or undefined when it could. */
+export const subscriptionDenial = (
+  template: CfnTemplate,
+  context: ResolveContext,
+  delivery: { readonly topicArn: string; readonly queueArn: string },
+): string | undefined =>
+  queueDeliveryDenial(template, context, {
+    service: 'sns.amazonaws.com',
+    sourceArn: delivery.topicArn,
+    queueArn: delivery.queueArn,
+  });
+
+/**
+ * Why S3 could not send the bucket `bucketArn`'s event notifications to the queue `queueArn`,
+ * or undefined when it could: the queue's policy must let `s3.amazonaws.com` send, and CDK
+ * conditions that on the bucket (`aws:SourceArn`) and its account (`aws:SourceAccount`).
+ */
+export const bucketNotificationDenial = (
+  template: CfnTemplate,
+  context: ResolveContext,
+  delivery: { readonly bucketArn: string; readonly queueArn: string },
+): string | undefined =>
+  queueDeliveryDenial(template, context, {
+    service: 's3.amazonaws.com',
+    sourceArn: delivery.bucketArn,
+    queueArn: delivery.queueArn,
+  });
 
 /** The actions CloudWatch takes on a topic's key to publish an alarm to it. */
 const ALARM_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];

@@ -19,6 +19,10 @@ any moto they were not written for.
   which S3's do (a consumer of a versioned bucket deletes the version it was told of, and
   orders two events of one key by their sequencers); and a multipart upload notifies twice
   (`ObjectCreated:Put`, then `ObjectCreated:CompleteMultipartUpload`) where S3 notifies once.
+- `s3_post_policy`: moto stores a browser-based (presigned POST) upload without checking its
+  policy or its signature. S3 refuses a POST whose signature does not match (SigV4, with the
+  local cloud's credentials), whose policy has expired, whose fields break a condition (exact
+  or `starts-with` values, `content-length-range`), or that has a field no condition covers.
 
 What made moto slower as the pipeline ran (found with LOCAL_CLOUD_MOTO_PROFILE):
 - `cache_module_list`: to route every request, moto lists its own package directory
@@ -351,6 +355,151 @@ def s3_event_records() -> None:
     S3Backend.complete_multipart_upload = notify_once
 
 
+# The secret of each access key a presigned POST may be signed with: the local cloud's
+# (src/model.ts LOCAL_CREDENTIALS), unless LOCAL_CLOUD_POST_SECRETS gives {"key": "secret"}.
+def _post_secrets() -> dict[str, str]:
+    import os
+
+    configured = os.environ.get("LOCAL_CLOUD_POST_SECRETS")
+    return json.loads(configured) if configured else {"local": "local"}
+
+
+# Form fields a POST policy need not cover (S3's rule; the last two are SigV2's), in lower case.
+_UNCOVERED_FIELDS = ("policy", "x-amz-signature", "file", "signature", "awsaccesskeyid")
+
+
+def _s3_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], str]:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
+    return status, {"Content-Type": "application/xml"}, body
+
+
+def _sigv4_signature(secret: str, date: str, region: str, string_to_sign: str) -> str:
+    import hashlib
+    import hmac
+
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def post_policy_refusal(
+    form: dict[str, str], bucket: str, size: int, now: float, secrets: dict[str, str]
+) -> tuple[int, dict[str, str], str] | None:
+    """S3's answer to a browser-based upload its policy or signature does not allow; None if allowed.
+
+    `form` is the upload's fields but the file; `size` the file's length in bytes."""
+    import base64
+
+    fields = {name.lower(): value for name, value in form.items()}
+    encoded = fields.get("policy")
+    if encoded is None:
+        return _s3_error(403, "AccessDenied", "Bucket POST must contain a field named 'policy'.")
+    if fields.get("x-amz-algorithm") == "AWS4-HMAC-SHA256":
+        credential = fields.get("x-amz-credential", "").split("/")
+        if len(credential) != 5:
+            return _s3_error(400, "AuthorizationQueryParametersError", "X-Amz-Credential is malformed.")
+        access_key, date, region = credential[0], credential[1], credential[2]
+        signed = fields.get("x-amz-signature")
+        expected = lambda secret: _sigv4_signature(secret, date, region, encoded)  # noqa: E731
+    else:
+        # SigV2, which S3 still takes for a POST: base64 HMAC-SHA1 of the policy.
+        import hashlib
+        import hmac
+
+        access_key = fields.get("awsaccesskeyid", "")
+        signed = fields.get("signature")
+        expected = lambda secret: base64.b64encode(  # noqa: E731
+            hmac.new(secret.encode(), encoded.encode(), hashlib.sha1).digest()
+        ).decode()
+    secret = secrets.get(access_key)
+    if secret is None:
+        return _s3_error(
+            403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+        )
+    if expected(secret) != signed:
+        return _s3_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    try:
+        policy = json.loads(base64.b64decode(encoded))
+        stamp = policy["expiration"].replace("Z", "+0000")
+        parsed = None
+        for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+            try:
+                parsed = datetime.datetime.strptime(stamp, pattern)
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            raise ValueError(stamp)
+        expiration = parsed.timestamp()
+    except (ValueError, KeyError, TypeError):
+        return _s3_error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+    if now > expiration:
+        return _s3_error(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+
+    values = {**fields, "bucket": bucket}
+    covered: set[str] = set()
+    for condition in policy.get("conditions", []):
+        if isinstance(condition, dict):
+            checks = [("eq", f"${name}", value) for name, value in condition.items()]
+        elif isinstance(condition, list) and len(condition) == 3:
+            checks = [tuple(condition)]
+        else:
+            return _s3_error(400, "InvalidPolicyDocument", f"Invalid Policy: condition {condition}.")
+        for operator, name, expected in checks:
+            if operator == "content-length-range":
+                if size < int(name):
+                    return _s3_error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
+                if size > int(expected):
+                    return _s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+                continue
+            field = str(name).lstrip("$").lower()
+            covered.add(field)
+            actual = values.get(field, "")
+            held = actual == expected if operator == "eq" else actual.startswith(str(expected))
+            if operator not in ("eq", "starts-with") or not held:
+                return _s3_error(
+                    403,
+                    "AccessDenied",
+                    f'Invalid according to Policy: Policy Condition failed: ["{operator}", "{name}", "{expected}"]',
+                )
+    extra = [
+        name
+        for name in fields
+        if name not in covered and name not in _UNCOVERED_FIELDS and not name.startswith("x-ignore-")
+    ]
+    if extra:
+        return _s3_error(
+            403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {', '.join(extra)}"
+        )
+    return None
+
+
+def s3_post_policy() -> None:
+    from moto.s3.responses import S3Response
+
+    bucket_response_post = S3Response._bucket_response_post
+
+    def checked(self: Any, request: Any, bucket_name: str) -> Any:
+        form = dict(getattr(self, "form_data", {}) or {})
+        if "key" in {name.lower() for name in form}:
+            body = getattr(self, "raw_body", self.body)
+            body = body if isinstance(body, bytes) else str(body).encode()
+            refusal = post_policy_refusal(form, bucket_name, len(body), time.time(), _post_secrets())
+            if refusal is not None:
+                return refusal
+        return bucket_response_post(self, request, bucket_name)
+
+    S3Response._bucket_response_post = checked
+
+
 def apply_all() -> None:
     import moto
 
@@ -359,6 +508,7 @@ def apply_all() -> None:
     atomic_transact_write_items()
     idempotent_transactions()
     s3_event_records()
+    s3_post_policy()
     cache_module_list()
     sqs_retention_check_without_attributes()
     sqs_fast_clock()

@@ -350,6 +350,101 @@ class S3EventRecords(MotoServerCase):
         self.assertIn("sequencer", record["s3"]["object"])
 
 
+class S3PostPolicy(MotoServerCase):
+    """A presigned POST, as S3 checks it: signature, expiry, each condition, no extra field."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # SigV4, as the JavaScript SDK's createPresignedPost signs (boto3's default is SigV2).
+        cls.s3 = boto3.client(
+            "s3",
+            endpoint_url=cls.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(signature_version="s3v4"),
+        )
+        cls.bucket = f"post-{uuid.uuid4().hex[:8]}"
+        cls.s3.create_bucket(Bucket=cls.bucket)
+
+    def presign(self, key="incoming/c1", expires=60, s3=None, max_bytes=10):
+        return (s3 or self.s3).generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": "image/png"},
+            Conditions=[{"Content-Type": "image/png"}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires,
+        )
+
+    def post(self, presigned, body=b"png bytes", **changes):
+        import requests
+
+        fields = {**presigned["fields"], **changes}
+        return requests.post(presigned["url"], data=fields, files={"file": ("a.png", body)}, timeout=10)
+
+    def stored(self, key):
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError:
+            return False
+
+    def test_an_upload_the_policy_allows_is_stored(self):
+        answer = self.post(self.presign(key="incoming/ok"))
+        self.assertEqual(answer.status_code, 204, answer.text)
+        self.assertTrue(self.stored("incoming/ok"))
+
+    def test_what_the_policy_refuses_is_not_stored(self):
+        cases = [
+            ("too large", {"body": b"x" * 11}, 400, "EntityTooLarge"),
+            ("empty", {"body": b""}, 400, "EntityTooSmall"),
+            ("another type", {"Content-Type": "text/html"}, 403, "Policy Condition failed"),
+            ("another key", {"key": "incoming/someone-else"}, 403, "Policy Condition failed"),
+            ("a field no condition covers", {"x-amz-meta-owner": "me"}, 403, "Extra input fields: x-amz-meta-owner"),
+            ("a tampered policy", {"Policy": "e30="}, 403, "SignatureDoesNotMatch"),
+        ]
+        for name, change, status, text in cases:
+            with self.subTest(name):
+                key = f"incoming/{uuid.uuid4().hex[:8]}"
+                changes = dict(change)
+                body = changes.pop("body", b"png bytes")
+                answer = self.post(self.presign(key=key), body=body, **changes)
+                self.assertEqual(answer.status_code, status, answer.text)
+                self.assertIn(text, answer.text)
+                self.assertFalse(self.stored(key))
+                self.assertFalse(self.stored("incoming/someone-else"))
+
+    def test_an_expired_policy_or_another_secret_is_refused(self):
+        expired = self.post(self.presign(key="incoming/late", expires=-5))
+        self.assertEqual(expired.status_code, 403)
+        self.assertIn("Policy expired", expired.text)
+        stranger = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="not-the-secret",
+            config=Config(signature_version="s3v4"),
+        )
+        forged = self.post(self.presign(key="incoming/forged", s3=stranger))
+        self.assertEqual(forged.status_code, 403)
+        self.assertIn("SignatureDoesNotMatch", forged.text)
+        self.assertFalse(self.stored("incoming/late") or self.stored("incoming/forged"))
+
+    def test_a_sigv2_post_is_checked_too(self):
+        v2 = client("s3", self.endpoint)
+        self.assertEqual(self.post(self.presign(key="incoming/v2", s3=v2)).status_code, 204)
+        refused = self.post(self.presign(key="incoming/v2-big", s3=v2), body=b"x" * 11)
+        self.assertEqual(refused.status_code, 400)
+        self.assertFalse(self.stored("incoming/v2-big"))
+
+    def test_the_policy_is_decided_by_the_pure_function_too(self):
+        # No policy at all: S3 refuses an anonymous POST to a bucket that is not public.
+        refusal = moto_patches.post_policy_refusal({"key": "k"}, self.bucket, 1, time.time(), {})
+        self.assertEqual(refusal[0], 403)
+
+
 class Speed(MotoServerCase):
     """What made moto slower as the pipeline ran: the work per request, counted (not timed)."""
 

@@ -237,6 +237,14 @@ const classify = (request: http.IncomingMessage, form: Buffer | undefined): Clas
   if (signedAs === 's3') {
     return { service: 's3', operation: s3Operation(request, url), protocol: 'rest-xml' };
   }
+  // A browser-based upload (a presigned POST) to a bucket: its signature is in the form.
+  if (
+    request.method === 'POST' &&
+    (header(request, 'content-type') ?? '').toLowerCase().startsWith('multipart/form-data') &&
+    /^\/[^/]+\/?$/.test(url.pathname)
+  ) {
+    return { service: 's3', operation: 'PostObject', protocol: 'rest-xml' };
+  }
   return { service: signedAs, operation: 'Unknown', protocol: 'rest-xml' };
 };
 

@@ -176,6 +176,37 @@ test('a bucket policy’s Deny refuses what the role allows, and the message say
   ).resolves.toBeDefined();
 });
 
+test('a presigned POST is checked as the role that signed it: the key its form names', async () => {
+  const { proxy } = await proxyFor([
+    {
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `arn:aws:s3:::${BUCKET}/avatar-uploads/*`,
+    },
+  ]);
+  const upload = (key: string) => {
+    const form = new FormData();
+    form.append('key', key);
+    form.append('X-Amz-Algorithm', 'AWS4-HMAC-SHA256');
+    form.append('Policy', 'e30=');
+    form.append('file', new Blob(['png']), 'a.png');
+    return fetch(`${proxy.url}/${BUCKET}`, { method: 'POST', body: form });
+  };
+
+  const allowed = await upload('avatar-uploads/c1');
+  const denied = await upload('customers/c1.json');
+
+  expect(allowed.status).toBe(200);
+  expect(denied.status).toBe(403);
+  expect(await denied.text()).toContain(
+    's3:PutObject on resource: arn:aws:s3:::archive/customers/c1.json',
+  );
+  expect(proxy.calls().map((c) => [c.service, c.operation, c.status])).toEqual([
+    ['s3', 'PostObject', 200],
+    ['s3', 'PostObject', 403],
+  ]);
+});
+
 test.each([
   ['without s3:ListBucket, a missing key is 403', [], 403],
   [

@@ -729,6 +729,61 @@ describe('S3', () => {
   const BUCKET = 'contacts-bucket';
   const object = (key: string, bucket = BUCKET) => `arn:aws:s3:::${bucket}/${key}`;
 
+  /** A browser-based upload (a presigned POST) as a browser sends it: the form's fields, then the file. */
+  const postObject = async (fields: Record<string, string>): Promise<WireCall> => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    form.append('file', new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])]), 'a.png');
+    const request = new Request(`http://127.0.0.1:4566/${BUCKET}`, { method: 'POST', body: form });
+    return {
+      service: 's3',
+      operation: 'PostObject',
+      url: `/${BUCKET}`,
+      headers: {
+        host: '127.0.0.1:4566',
+        'content-type': request.headers.get('content-type') ?? '',
+      },
+      body: Buffer.from(await request.arrayBuffer()),
+    };
+  };
+  const signedV4 = {
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': 'local/20261201/us-east-1/s3/aws4_request',
+    'X-Amz-Date': '20261201T000000Z',
+    Policy: 'e30=',
+    'X-Amz-Signature': 'abc',
+  };
+
+  it('maps a presigned POST (PostObject) to s3:PutObject on the key its form names, signed as its fields say', async () => {
+    expect(readsBody({ service: 's3', operation: 'PostObject' })).toBe(true);
+    const { requests } = await faithful(
+      await postObject({
+        key: 'avatar-uploads/c 1',
+        'Content-Type': 'image/png',
+        'x-amz-storage-class': 'STANDARD',
+        ...signedV4,
+      }),
+    );
+
+    expect(summary(requests)).toEqual([`s3:PutObject ${object('avatar-uploads/c 1')}`]);
+    expect(requests[0]?.context).toMatchObject({
+      's3:authType': 'POST',
+      's3:signatureversion': 'AWS4-HMAC-SHA256',
+      's3:x-amz-storage-class': 'STANDARD',
+      's3:ResourceAccount': ACCOUNT,
+    });
+  });
+
+  it.each([
+    ['no key', {}, /names no key/],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: S3's variable, as S3 spells it
+    ['a key that depends on the file name', { key: 'uploads/${filename}' }, /\$\{filename\}/],
+    ['SSE-KMS', { key: 'a', 'x-amz-server-side-encryption': 'aws:kms' }, /SSE-KMS/],
+  ])('leaves a presigned POST with %s unchecked, saying why', async (_, fields, why) => {
+    const mapped = authorizationRequests(await postObject({ ...fields, ...signedV4 }), where);
+    expect('unchecked' in mapped ? mapped.unchecked : '').toMatch(why);
+  });
+
   it('maps GetObject and HeadObject to s3:GetObject on the decoded key, and a version to s3:GetObjectVersion', async () => {
     const s3 = client(S3Client);
     const get = await faithful(

@@ -56,11 +56,14 @@ export type Authorization =
 const BODY_SERVICES = new Set(['dynamodb', 'streams.dynamodb', 'sqs', 'sns', 'secretsmanager']);
 
 /**
- * Whether the mapping reads the call's body: every mapped JSON or query-protocol call, and
- * S3's DeleteObjects (the keys are in it); never an object's content.
+ * Whether the mapping reads the call's body: every mapped JSON or query-protocol call, S3's
+ * DeleteObjects (the keys are in it) and a presigned POST (its key and signature are form
+ * fields before the file).
  */
 export const readsBody = ({ service, operation }: Pick<WireCall, 'service' | 'operation'>) =>
-  service === 's3' ? operation === 'DeleteObjects' : BODY_SERVICES.has(service);
+  service === 's3'
+    ? operation === 'DeleteObjects' || operation === 'PostObject'
+    : BODY_SERVICES.has(service);
 
 type Context = Record<string, string | readonly string[]>;
 
@@ -537,6 +540,7 @@ const s3 = (call: WireCall, where: Where): Mapped => {
     return undefined;
   };
 
+  if (operation === 'PostObject') return postObject(call, where, bucket);
   const common: Context = { 's3:ResourceAccount': where.accountId, ...s3AuthContext(call, amz) };
   const bucketArn = `arn:${PARTITION}:s3:::${bucket}`;
   const objectArn = (objectKey: string) => `${bucketArn}/${objectKey}`;
@@ -688,6 +692,65 @@ const OBJECT_OPERATIONS = new Set([
  * presigned URL), `s3:signatureversion` (`AWS4-HMAC-SHA256`, or `AWS` for SigV2) and
  * `s3:x-amz-content-sha256`, as S3's SigV4 policy keys define them.
  */
+/**
+ * The text fields of a `multipart/form-data` body, names in lower case (S3 compares them so),
+ * the file's part left out; undefined when the body is not such a form.
+ */
+const formFields = (call: WireCall): Map<string, string> | undefined => {
+  const type = header(call, 'content-type') ?? '';
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
+  const delimiter = boundary?.[1] ?? boundary?.[2];
+  if (!type.toLowerCase().startsWith('multipart/form-data') || !delimiter || !call.body) {
+    return undefined;
+  }
+  const fields = new Map<string, string>();
+  // latin1 keeps every byte as one character: a file's bytes pass through unharmed.
+  for (const part of call.body.toString('latin1').split(`--${delimiter}`)) {
+    const end = part.indexOf('\r\n\r\n');
+    if (end < 0) continue;
+    const head = part.slice(0, end);
+    const name = /content-disposition:[^\r\n]*;\s*name="([^"]*)"/i.exec(head)?.[1];
+    if (name === undefined || /;\s*filename=/i.test(head)) continue;
+    const value = part.slice(end + 4).replace(/\r\n$/, '');
+    fields.set(name.toLowerCase(), Buffer.from(value, 'latin1').toString('utf8'));
+  }
+  return fields;
+};
+
+/** What S3 replaces, in a POST's key, with the uploaded file's name. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: S3's variable, as S3 spells it
+const FILE_NAME_VARIABLE = '${filename}';
+
+/**
+ * A browser-based upload (a presigned POST, S3's PostObject): `s3:PutObject` on the key its
+ * form names, authorized as the role whose credentials signed its policy (the proxy's).
+ */
+const postObject = (call: WireCall, where: Where, bucket: string): Mapped => {
+  const fields = formFields(call);
+  if (fields === undefined) return unchecked('s3:PostObject: the body is not a multipart form');
+  const key = fields.get('key');
+  if (!key) return unchecked('s3:PostObject: the form names no key');
+  if (key.includes(FILE_NAME_VARIABLE)) {
+    return unchecked(`s3:PostObject: its key takes ${FILE_NAME_VARIABLE}, the uploaded file name`);
+  }
+  if (fields.get('x-amz-server-side-encryption')?.startsWith('aws:kms')) {
+    return unchecked(
+      's3:PostObject with SSE-KMS: the KMS requests it makes as the caller are not mapped',
+    );
+  }
+  const algorithm =
+    fields.get('x-amz-algorithm') ?? (fields.has('awsaccesskeyid') ? 'AWS' : undefined);
+  const context: Context = { 's3:ResourceAccount': where.accountId, 's3:authType': 'POST' };
+  if (algorithm === 'AWS4-HMAC-SHA256' || algorithm === 'AWS') {
+    context['s3:signatureversion'] = algorithm;
+  }
+  for (const name of OBJECT_WRITE_KEYS) {
+    const value = fields.get(name);
+    if (value !== undefined) context[`s3:${name}`] = value;
+  }
+  return [{ action: 's3:PutObject', resource: `arn:${PARTITION}:s3:::${bucket}/${key}`, context }];
+};
+
 const s3AuthContext = (call: WireCall, amz: (name: string) => string | undefined): Context => {
   const context: Context = {};
   const authorization = header(call, 'authorization');

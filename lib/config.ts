@@ -8,10 +8,12 @@ export interface StageConfig {
   readonly stage: Stage;
   /** The notification provider's HTTPS endpoint the welcome consumer POSTs to (dev: or loopback HTTP). */
   readonly notificationEndpoint: string;
-  /** Browser origins allowed to PUT avatars to the bucket through presigned URLs. */
+  /** Browser origins allowed to POST avatars to the bucket through presigned forms. */
   readonly corsAllowedOrigins: readonly string[];
   /** Days a replaced avatar's old version is kept before S3 expires it. */
   readonly avatarNoncurrentVersionExpirationDays: number;
+  /** The largest avatar upload the presigned form's policy accepts, in bytes (at most 20 MiB). */
+  readonly avatarMaxBytes: number;
   /** Retention of every log group the stack creates. */
   readonly logRetentionDays: number;
   /** Steady-state and burst request limits of the API's default stage. */
@@ -50,6 +52,9 @@ const isSafeEndpoint = (value: unknown, stage: Stage): value is string => {
 const fail = (message: string): never => {
   throw new Error(`Invalid configuration: ${message}`);
 };
+
+/** An avatar larger than this is not an avatar: the function that processes one reads it whole. */
+const MAX_AVATAR_BYTES = 20 * 1024 * 1024;
 
 /** Lambda refuses a shorter maximum record age. */
 const MIN_STREAM_RECORD_AGE_SECONDS = 60;
@@ -114,6 +119,10 @@ export const loadStageConfig = (node: Node): StageConfig => {
     notificationEndpoint: endpoint as string,
     corsAllowedOrigins: origins as string[],
     avatarNoncurrentVersionExpirationDays: positive('avatarNoncurrentVersionExpirationDays'),
+    avatarMaxBytes:
+      positive('avatarMaxBytes') <= MAX_AVATAR_BYTES
+        ? positive('avatarMaxBytes')
+        : fail(`customerPipeline.${stage}.avatarMaxBytes must be at most ${MAX_AVATAR_BYTES}`),
     logRetentionDays: positive('logRetentionDays'),
     apiThrottle: { rateLimit: positive('apiRateLimit'), burstLimit: positive('apiBurstLimit') },
     streamMaxRecordAgeSeconds: recordAge,

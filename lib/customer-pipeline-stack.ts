@@ -62,6 +62,7 @@ export class CustomerPipelineStack extends Stack {
     const api = new CustomerApi(this, 'CustomerApi', {
       table,
       assetsBucket: assets,
+      avatarMaxBytes: config.avatarMaxBytes,
       throttle: config.apiThrottle,
       ...functionDefaults,
     });

@@ -102,9 +102,11 @@ export const apiCreateEvent = () => ({
   }),
 });
 
-/** An upload URL for the customer whose profile the stub's GetItem returns. */
-export const avatarUploadEvent = () =>
-  httpPostEvent('POST /customers/{id}/avatar-upload', { id: CUSTOMER_ID });
+/** An upload form for the customer whose profile the stub's GetItem returns. */
+export const avatarUploadEvent = () => ({
+  ...httpPostEvent('POST /customers/{id}/avatar-upload', { id: CUSTOMER_ID }),
+  body: JSON.stringify({ contentType: 'image/png' }),
+});
 
 /** The customer's profile item, in the attribute-value form of the stream and of GetItem. */
 export const profileImage = {
@@ -199,9 +201,9 @@ export const HANDLERS: readonly HandlerSpec[] = [
   {
     name: 'avatar-upload',
     memorySize: 512,
-    environment: () => ({ TABLE_NAME, BUCKET_NAME }),
+    environment: () => ({ TABLE_NAME, BUCKET_NAME, AVATAR_MAX_BYTES: String(5 * 1024 * 1024) }),
     event: avatarUploadEvent,
-    // Presigning is local: the URL costs no call.
+    // Presigning is local: the form costs no call.
     expectedOperations: ['dynamodb:GetItem'],
     failureOf: httpFailureOf(200),
   },

@@ -43,7 +43,18 @@ export const TTL_ATTRIBUTE = 'expiresAt';
 
 // ---- Assets bucket ----------------------------------------------------------------------------
 
-/** Avatars, uploaded by clients with a presigned URL; replaced versions expire. */
+/**
+ * Where a client's avatar upload lands: one fixed key per customer, through a presigned POST
+ * whose policy pins the key, the content type and the size.
+ */
+export const AVATAR_UPLOADS_PREFIX = 'avatar-uploads/';
+export const avatarUploadKey = (customerId: string): string =>
+  `${AVATAR_UPLOADS_PREFIX}${customerId}`;
+
+/**
+ * Avatars as served; `avatars/<id>` is also where the presigned PUT of earlier releases put
+ * uploads. Replaced versions expire.
+ */
 export const AVATARS_PREFIX = 'avatars/';
 export const avatarKey = (customerId: string): string => `${AVATARS_PREFIX}${customerId}`;
 

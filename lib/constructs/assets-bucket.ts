@@ -2,14 +2,14 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { AVATARS_PREFIX } from '../../lambda/shared/contract';
+import { AVATAR_UPLOADS_PREFIX, AVATARS_PREFIX } from '../../lambda/shared/contract';
 import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
 
 export interface AssetsBucketProps {
   /** Days a replaced avatar's previous version is kept. */
   readonly avatarNoncurrentVersionExpirationDays: number;
-  /** Origins whose pages may PUT to the bucket with a presigned URL. */
+  /** Origins whose pages may POST to the bucket with a presigned form. */
   readonly corsAllowedOrigins: readonly string[];
   /**
    * Keep both buckets and their objects when the stack is deleted.
@@ -53,13 +53,20 @@ export class AssetsBucket extends Construct {
           prefix: AVATARS_PREFIX,
           noncurrentVersionExpiration: Duration.days(props.avatarNoncurrentVersionExpirationDays),
         },
+        {
+          // What an upload leaves that nothing took: an upload is processed within minutes.
+          id: 'ExpireAvatarUploads',
+          prefix: AVATAR_UPLOADS_PREFIX,
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
       cors: [
         {
-          allowedMethods: [s3.HttpMethods.PUT],
+          // The presigned form's POST (a browser sends its own multipart content type).
+          allowedMethods: [s3.HttpMethods.POST],
           allowedOrigins: [...props.corsAllowedOrigins],
-          allowedHeaders: ['content-type'],
           maxAge: 3000,
         },
       ],

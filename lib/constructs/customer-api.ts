@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   AVATAR_UPLOAD_ROUTE,
-  AVATARS_PREFIX,
+  AVATAR_UPLOADS_PREFIX,
   CUSTOMER_ROUTES,
   type RouteKey,
   routeParts,
@@ -45,10 +45,12 @@ const ACCESS_LOG_FORMAT = {
 export interface CustomerApiProps {
   readonly table: dynamodb.ITable;
   /**
-   * Where presigned avatar uploads go (`avatars/<id>`). The construct lets
-   * `avatarUploadFunction` put objects there and nothing else: the URL is signed with its role.
+   * Where presigned avatar uploads go (`avatar-uploads/<id>`). The construct lets
+   * `avatarUploadFunction` put objects there and nothing else: the form is signed with its role.
    */
   readonly assetsBucket: AssetsBucket;
+  /** The largest avatar upload the presigned form's policy accepts, in bytes. */
+  readonly avatarMaxBytes: number;
   readonly throttle: apigwv2.ThrottleSettings;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -93,14 +95,16 @@ export class CustomerApi extends Construct {
       environment: {
         TABLE_NAME: props.table.tableName,
         BUCKET_NAME: props.assetsBucket.bucket.bucketName,
+        AVATAR_MAX_BYTES: String(props.avatarMaxBytes),
       },
     });
     // Only the point read that checks the customer exists. (The bench's lifecycle uploads no
     // avatar, so its IAM report lists this grant and the PutObject below as never used.)
     props.table.grant(this.avatarUploadFunction, 'dynamodb:GetItem');
+    // A presigned POST is authorized as the role that signed it: PutObject on the uploads' prefix.
     props.assetsBucket.grantObjectActions(
       this.avatarUploadFunction,
-      AVATARS_PREFIX,
+      AVATAR_UPLOADS_PREFIX,
       's3:PutObject',
     );
 

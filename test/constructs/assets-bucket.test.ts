@@ -62,16 +62,30 @@ describe.each([
     );
   });
 
-  test('expires no version outside avatars/: the customer archive keeps its history', () => {
+  test('expires no version outside the avatars’ prefixes: the customer archive keeps its history', () => {
     const expiring = lifecycleRules().filter(expiresVersions);
     expect(expiring.length).toBeGreaterThan(0);
-    for (const rule of expiring) expect(rule.Prefix ?? '').toMatch(/^avatars\//);
+    for (const rule of expiring) expect(rule.Prefix ?? '').toMatch(/^(avatars|avatar-uploads)\//);
   });
 
-  test('lets only the stage’s origins PUT through presigned URLs (CORS)', () => {
+  test('expires what an upload leaves under avatar-uploads/ after a day, current and replaced', () => {
+    expect(lifecycleRules()).toContainEqual(
+      expect.objectContaining({
+        Status: 'Enabled',
+        Prefix: 'avatar-uploads/',
+        ExpirationInDays: 1,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      }),
+    );
+  });
+
+  test('lets only the stage’s origins POST through presigned forms (CORS), and nothing else', () => {
     expect(bucket().CorsConfiguration).toEqual({
       CorsRules: [
-        expect.objectContaining({ AllowedMethods: ['PUT'], AllowedOrigins: [...expected.origins] }),
+        expect.objectContaining({
+          AllowedMethods: ['POST'],
+          AllowedOrigins: [...expected.origins],
+        }),
       ],
     });
   });

@@ -111,10 +111,25 @@ describe('loadStageConfig', () => {
     expect(() => load({ streamMaxRecordAgeSeconds: value })).toThrow(/streamMaxRecordAgeSeconds/);
   });
 
+  test('gives each stage an avatar upload limit of 5 MiB, and refuses one over 20 MiB', () => {
+    expect(load().avatarMaxBytes).toBe(5 * 1024 * 1024);
+    expect(load({ stage: 'prod' }).avatarMaxBytes).toBe(5 * 1024 * 1024);
+    const over = {
+      customerPipeline: {
+        ...STAGE_SETTINGS,
+        dev: { ...STAGE_SETTINGS.dev, avatarMaxBytes: 20 * 1024 * 1024 + 1 },
+      },
+    };
+    expect(() => load(over)).toThrow(
+      /customerPipeline\.dev\.avatarMaxBytes must be at most 20971520/,
+    );
+  });
+
   test.each([
     'notificationEndpoint',
     'corsAllowedOrigins',
     'avatarNoncurrentVersionExpirationDays',
+    'avatarMaxBytes',
     'logRetentionDays',
     'apiRateLimit',
     'apiBurstLimit',

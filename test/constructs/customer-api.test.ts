@@ -149,6 +149,8 @@ describe.each([
       POWERTOOLS_SERVICE_NAME: 'avatar-upload',
       TABLE_NAME: ref(tableId),
       BUCKET_NAME: ref(bucketId),
+      // The stage's limit, which the presigned form's policy carries.
+      AVATAR_MAX_BYTES: '5242880',
     });
   });
 

@@ -304,7 +304,7 @@ describe.each([
       ]);
     });
 
-    test('the avatar upload function may read a customer and sign uploads under avatars/ only', () => {
+    test('the avatar upload function may read a customer and sign uploads under avatar-uploads/ only', () => {
       expect(
         actionsWithout(
           allowedActionsOfFunction(template(), ids.avatarUpload),
@@ -315,7 +315,7 @@ describe.each([
         { Resource: getAtt(ids.table, 'Arn') },
       ]);
       expect(grantsOf(ids.avatarUpload, 's3:PutObject')).toEqual([
-        { Resource: objectsArn(ids.bucket, 'avatars/*') },
+        { Resource: objectsArn(ids.bucket, 'avatar-uploads/*') },
       ]);
     });
 

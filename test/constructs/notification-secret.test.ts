@@ -19,6 +19,7 @@ import {
 const plainValuesOf = (stack: Stack, config: StageConfig): string[] => [
   ...constructsOfType(stack, PipelineFunction).map((fn) => fn.handlerDir),
   config.notificationEndpoint,
+  String(config.avatarMaxBytes),
 ];
 
 describe('NotificationSecret', () => {

@@ -9,6 +9,7 @@ import {
 import type { IConstruct } from 'constructs';
 import {
   ARCHIVE_PREFIX,
+  AVATAR_UPLOADS_PREFIX,
   AVATARS_PREFIX,
   CONTACTS_PREFIX,
   LAMBDA_FAILURE_PREFIX,
@@ -133,8 +134,8 @@ describe('what each function’s handler calls is allowed', () => {
     ['avatar-upload', 'GetItem', call('dynamodb:GetItem', table)],
     [
       'avatar-upload',
-      'the presigned PutObject',
-      call('s3:PutObject', `${assets}/${AVATARS_PREFIX}c1`),
+      'the presigned POST (PutObject)',
+      call('s3:PutObject', `${assets}/${AVATAR_UPLOADS_PREFIX}c1`),
     ],
     ['publisher', 'Publish', call('sns:Publish', topic)],
     [
@@ -194,8 +195,8 @@ describe('what no handler needs is denied', () => {
     ],
     [
       'avatar-upload',
-      'PutObject outside avatars/',
-      call('s3:PutObject', `${assets}/${ARCHIVE_PREFIX}c1.json`),
+      'PutObject outside avatar-uploads/',
+      call('s3:PutObject', `${assets}/${AVATARS_PREFIX}c1`),
       'identity',
       false,
     ],

@@ -202,40 +202,80 @@ describe('avatar uploads', () => {
       .filter((call) => call.caller === caller)
       .map((call) => `${call.service} ${call.operation}`);
 
-  test('the avatar upload function, not the API function, presigns a PUT that uploads to avatars/<id>', async () => {
+  /** A browser's upload through a presigned form: its fields, then the file. */
+  const post = (
+    form: { url: string; fields: Record<string, string> },
+    file: Uint8Array,
+    changes: Record<string, string> = {},
+  ) => {
+    const body = new FormData();
+    for (const [name, value] of Object.entries({ ...form.fields, ...changes })) {
+      body.append(name, value);
+    }
+    body.append('file', new Blob([file]), 'avatar.png');
+    return fetch(form.url, { method: 'POST', body });
+  };
+
+  test('the avatar upload function, not the API function, presigns a POST to avatar-uploads/<id> whose policy S3 enforces', async () => {
     const avatarFunction = functionNamed('avatar-upload');
     const apiFunction = functionNamed('api');
     const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
     expect(created.status).toBe(201);
     const { id } = created.body as { id: string };
     const apiCallsBefore = (await callsBy(apiFunction)).length;
+    const key = `avatar-uploads/${id}`;
 
-    const upload = await callApi(cloud, 'POST', `/customers/${id}/avatar-upload`);
+    const upload = await callApi(cloud, 'POST', `/customers/${id}/avatar-upload`, {
+      contentType: 'image/png',
+    });
 
     expect(upload.status).toBe(200);
-    const { url, method, key } = upload.body as { url: string; method: string; key: string };
-    expect({ method, key }).toEqual({ method: 'PUT', key: `avatars/${id}` });
+    const form = upload.body as { url: string; fields: Record<string, string>; maxBytes: number };
+    expect(form.fields).toMatchObject({ key, 'Content-Type': 'image/png' });
     expect(await callsBy(avatarFunction)).toEqual(['dynamodb GetItem']);
     expect(await callsBy(apiFunction)).toHaveLength(apiCallsBefore);
-    const put = await fetch(url, { method: 'PUT', body: 'avatar bytes' });
-    expect(put.status).toBe(200);
-    const versions = await q.versionsOf(`avatars/${id}`);
-    expect(exactVersions(versions, `avatars/${id}`)).toHaveLength(1);
+
+    const stored = await post(form, new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
+    expect(stored.status).toBe(204);
+    expect(exactVersions(await q.versionsOf(key), key)).toHaveLength(1);
     // The upload went through the signer's proxy: S3 checks a presigned request against the
     // role of whoever signed it, and so does the local cloud (the report counts the grant).
-    expect(await callsBy(avatarFunction)).toEqual(['dynamodb GetItem', 's3 PutObject']);
+    expect(await callsBy(avatarFunction)).toEqual(['dynamodb GetItem', 's3 PostObject']);
     const { functions } = (await control(cloud, 'GET', '/iam')) as {
       functions: { function: string; granted: { action: string; calls: number }[] }[];
     };
     const avatarRole = functions.find((f) => f.function === 'avatar-upload');
     expect(avatarRole?.granted.find((g) => g.action === 's3:PutObject')?.calls).toBeGreaterThan(0);
+
+    // What the policy refuses, S3 refuses, and stores nothing: a file over the limit, another type.
+    const tooLarge = await post(form, new Uint8Array(form.maxBytes + 1));
+    expect(tooLarge.status).toBe(400);
+    expect(await tooLarge.text()).toContain('EntityTooLarge');
+    const mistyped = await post(form, new TextEncoder().encode('<html></html>'), {
+      'Content-Type': 'text/html',
+    });
+    expect(mistyped.status).toBe(403);
+    expect(exactVersions(await q.versionsOf(key), key)).toHaveLength(1);
   });
 
-  test('an unknown customer gets 404 and no upload URL', async () => {
+  test('a content type that is not an avatar format gets 422 and no form', async () => {
+    const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
+    const { id } = created.body as { id: string };
+
+    const response = await callApi(cloud, 'POST', `/customers/${id}/avatar-upload`, {
+      contentType: 'image/svg+xml',
+    });
+
+    expect(response.status).toBe(422);
+    expect(response.body).not.toHaveProperty('url');
+  });
+
+  test('an unknown customer gets 404 and no upload form', async () => {
     const response = await callApi(
       cloud,
       'POST',
       '/customers/00000000-0000-4000-8000-000000000000/avatar-upload',
+      { contentType: 'image/png' },
     );
 
     expect(response.status).toBe(404);

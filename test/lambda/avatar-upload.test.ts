@@ -11,6 +11,8 @@ const BUCKET_NAME = 'customer-avatars-bucket';
 const REGION = 'eu-west-1';
 process.env.TABLE_NAME = TABLE_NAME;
 process.env.BUCKET_NAME = BUCKET_NAME;
+const MAX_BYTES = 5 * 1024 * 1024;
+process.env.AVATAR_MAX_BYTES = String(MAX_BYTES);
 // Presigning runs for real: it needs credentials and a region, never the network.
 process.env.AWS_REGION = REGION;
 process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
@@ -43,7 +45,21 @@ afterEach(() => {
 
 const ROUTE_KEY = 'POST /customers/{id}/avatar-upload';
 
-const avatarUpload = (id: string) => handler(apiEvent(ROUTE_KEY, { pathParameters: { id } }));
+/** `null`: a request without a body. */
+const avatarUpload = (id: string, body: unknown = { contentType: 'image/png' }) =>
+  handler(
+    apiEvent(ROUTE_KEY, {
+      pathParameters: { id },
+      body: body === null ? undefined : JSON.stringify(body),
+    }),
+  );
+
+/** The policy a presigned POST's fields carry, decoded. */
+const policyOf = (fields: Record<string, string>) =>
+  JSON.parse(Buffer.from(fields.Policy ?? '', 'base64').toString('utf8')) as {
+    expiration: string;
+    conditions: unknown[];
+  };
 
 const profileGets = () => ddb.commandCalls(GetCommand).map((call) => call.args[0].input);
 
@@ -54,26 +70,41 @@ const consistentProfileGet = {
 };
 
 describe('POST /customers/{id}/avatar-upload', () => {
-  it('presigns a PUT of avatars/<id> that expires within 15 minutes, after one consistent read (200)', async () => {
+  it('presigns a POST whose policy pins avatar-uploads/<id>, the declared type and the size, expiring within 15 minutes, after one consistent read (200)', async () => {
     ddb.on(GetCommand).resolves({ Item: storedItem });
+    const before = Date.now();
 
-    const response = await avatarUpload(ID);
+    const response = await avatarUpload(ID, { contentType: 'image/webp' });
 
     expect(response.statusCode).toBe(200);
-    const body = bodyOf(response);
-    expect(body).toEqual({
-      url: expect.any(String),
-      method: 'PUT',
-      key: `avatars/${ID}`,
-      expiresInSeconds: 900,
+    const body = bodyOf(response) as {
+      url: string;
+      fields: Record<string, string>;
+      expiresAt: string;
+      maxBytes: number;
+    };
+    expect(Object.keys(body).sort()).toEqual(['expiresAt', 'fields', 'maxBytes', 'url']);
+    expect(body.url).toBe(`https://${BUCKET_NAME}.s3.${REGION}.amazonaws.com/`);
+    expect(body.maxBytes).toBe(MAX_BYTES);
+    expect(body.fields).toMatchObject({
+      key: `avatar-uploads/${ID}`,
+      'Content-Type': 'image/webp',
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Signature': expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    const url = new URL(String(body.url));
-    expect(url.host).toBe(`${BUCKET_NAME}.s3.${REGION}.amazonaws.com`);
-    expect(url.pathname).toBe(`/avatars/${ID}`);
-    expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
-    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
-    // A checksum of the empty body presigned into the URL would make every real upload fail.
-    expect(url.searchParams.has('x-amz-checksum-crc32')).toBe(false);
+    const policy = policyOf(body.fields);
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([
+        ['content-length-range', 1, MAX_BYTES],
+        { 'Content-Type': 'image/webp' },
+        { key: `avatar-uploads/${ID}` },
+        { bucket: BUCKET_NAME },
+      ]),
+    );
+    const expires = Date.parse(policy.expiration);
+    expect(expires - before).toBeLessThanOrEqual(900_000 + 1000);
+    expect(expires - before).toBeGreaterThan(890_000);
+    expect(Math.abs(Date.parse(body.expiresAt) - expires)).toBeLessThan(2000);
     expect(ddb.calls()).toHaveLength(1);
     expect(profileGets()).toEqual([consistentProfileGet]);
     expect(s3.calls()).toHaveLength(0);
@@ -85,8 +116,22 @@ describe('POST /customers/{id}/avatar-upload', () => {
     const response = await avatarUpload(ID.toUpperCase());
 
     expect(response.statusCode).toBe(200);
-    expect(bodyOf(response).key).toBe(`avatars/${ID}`);
+    expect((bodyOf(response).fields as Record<string, string>).key).toBe(`avatar-uploads/${ID}`);
     expect(profileGets()).toEqual([consistentProfileGet]);
+  });
+
+  it.each([
+    ['an SVG', { contentType: 'image/svg+xml' }, 422],
+    ['HTML', { contentType: 'text/html' }, 422],
+    ['no content type', {}, 422],
+    ['another field', { contentType: 'image/png', key: 'customers/x.json' }, 422],
+    ['no body', null, 400],
+  ])('answers %s with %i and reads nothing', async (_, body, status) => {
+    const response = await avatarUpload(ID, body);
+
+    expect(response.statusCode).toBe(status);
+    expect(ddb.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
   });
 
   it('answers an unknown customer with 404 and presigns nothing', async () => {

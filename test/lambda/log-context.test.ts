@@ -19,6 +19,7 @@ Object.assign(process.env, {
   AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
   TABLE_NAME: 'customers',
   BUCKET_NAME: 'assets',
+  AVATAR_MAX_BYTES: '5242880',
   CONTACTS_BUCKET_NAME: 'contacts',
   TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:customer-events',
   FAILURE_BUCKET_NAME: 'stream-failures',
@@ -83,7 +84,13 @@ const notJson = batch(sqsRecord('msg-1', 'not json'));
 it.each([
   // An AWS failure the API answers with 500, logged as an error.
   ['api', apiEvent(CUSTOMER_ROUTES.get, { pathParameters: { idOrEmail: ID } })],
-  ['avatar-upload', apiEvent(AVATAR_UPLOAD_ROUTE, { pathParameters: { id: ID } })],
+  [
+    'avatar-upload',
+    apiEvent(AVATAR_UPLOAD_ROUTE, {
+      pathParameters: { id: ID },
+      body: JSON.stringify({ contentType: 'image/png' }),
+    }),
+  ],
   ['stream-publisher', notAProfile],
   // A message that is not a customer event fails, logged as an error.
   ['welcome', notJson],

@@ -54,6 +54,40 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Files a bundled module reads from beside itself at run time, which esbuild cannot see:
+ * each is copied next to the bundle of any handler whose build read that module. Photon's
+ * CommonJS build loads its WebAssembly from `__dirname` when it is imported.
+ */
+export const BUNDLE_ASSETS: readonly { readonly module: string; readonly file: string }[] = [
+  {
+    module: 'node_modules/@silvia-odwyer/photon-node/photon_rs.js',
+    file: path.join(
+      REPO_ROOT,
+      'node_modules',
+      '@silvia-odwyer',
+      'photon-node',
+      'photon_rs_bg.wasm',
+    ),
+  },
+];
+
+/**
+ * The files to put next to a bundle whose build read `inputs` (esbuild's metafile names them
+ * relative to the repository, or absolute): `{ name, source }`, `name` relative to the bundle.
+ */
+export const bundleAssetsOf = (
+  inputs: readonly string[],
+): { readonly name: string; readonly source: string }[] => {
+  const read = new Set(
+    inputs.map((input) => path.relative(REPO_ROOT, path.resolve(REPO_ROOT, input))),
+  );
+  return BUNDLE_ASSETS.filter((asset) => read.has(asset.module)).map((asset) => ({
+    name: path.basename(asset.file),
+    source: asset.file,
+  }));
+};
+
+/**
  * A minified ES module with the AWS SDK inside (its version is the one this
  * repository tested, not the runtime's), packages' ESM builds preferred so esbuild
  * can drop what is never imported.
@@ -69,6 +103,10 @@ export const bundleOptions = (entry: string, outdir: string): esbuild.BuildOptio
   sourcemap: false,
   mainFields: ['module', 'main'],
   banner: { js: CREATE_REQUIRE_BANNER },
+  // CommonJS modules that find files next to themselves (BUNDLE_ASSETS) find them next to
+  // the bundle: ES modules have no __dirname, but Node.js gives them import.meta.dirname.
+  define: { __dirname: 'import.meta.dirname' },
+  metafile: true,
   alias: { ...BUNDLE_ALIASES },
   // Resolve tsconfig.json and packages from the repository root, whatever the cwd.
   absWorkingDir: REPO_ROOT,
@@ -90,7 +128,8 @@ const handlerName = (entry: string): string => path.basename(path.dirname(entry)
 interface SharedBuild {
   /** `<dir>/<handler name>/index.mjs` for every entry built. */
   readonly dir: string;
-  readonly entries: ReadonlySet<string>;
+  /** Each entry built, with the files its bundle read. */
+  readonly entries: ReadonlyMap<string, readonly string[]>;
 }
 
 let sharedBuild: SharedBuild | undefined;
@@ -109,13 +148,20 @@ const buildAllHandlers = (): SharedBuild => {
   const entries = handlerEntries();
   const { entryPoints: _one, outfile: _file, ...options } = bundleOptions('', dir);
   const { name, ext } = path.parse(BUNDLE_FILE);
-  esbuild.buildSync({
+  const { metafile } = esbuild.buildSync({
     ...options,
     entryPoints: entries.map((entry) => ({ in: entry, out: `${handlerName(entry)}/${name}` })),
     outdir: dir,
     outExtension: { '.js': ext },
   });
-  sharedBuild = { dir, entries: new Set(entries) };
+  const inputsOf = (entry: string): string[] => {
+    const output = path.relative(REPO_ROOT, path.join(dir, handlerName(entry), BUNDLE_FILE));
+    const found = Object.entries(metafile?.outputs ?? {}).find(
+      ([file]) => path.relative(REPO_ROOT, path.resolve(REPO_ROOT, file)) === output,
+    );
+    return Object.keys(found?.[1].inputs ?? {});
+  };
+  sharedBuild = { dir, entries: new Map(entries.map((entry) => [entry, inputsOf(entry)])) };
   return sharedBuild;
 };
 
@@ -127,13 +173,19 @@ class EsbuildBundling implements ILocalBundling {
 
   public tryBundle(outputDir: string): boolean {
     const shared = buildAllHandlers();
-    if (shared.entries.has(this.entry)) {
+    let inputs = shared.entries.get(this.entry);
+    if (inputs !== undefined) {
       fs.copyFileSync(
         path.join(shared.dir, handlerName(this.entry), BUNDLE_FILE),
         path.join(outputDir, BUNDLE_FILE),
       );
     } else {
-      esbuild.buildSync(bundleOptions(this.entry, outputDir));
+      inputs = Object.keys(
+        esbuild.buildSync(bundleOptions(this.entry, outputDir)).metafile?.inputs ?? {},
+      );
+    }
+    for (const asset of bundleAssetsOf(inputs)) {
+      fs.copyFileSync(asset.source, path.join(outputDir, asset.name));
     }
     return true;
   }

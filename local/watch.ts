@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CodeWatch, FunctionBundler } from 'cdk-local-cloud';
 import * as esbuild from 'esbuild';
-import { bundleOptions, LAMBDA_ROOT } from '../lib/bundling';
+import { bundleAssetsOf, bundleOptions, LAMBDA_ROOT } from '../lib/bundling';
 import { nameOf } from '../lib/resource-names';
 
 const APP_ROOT = path.resolve(__dirname, '..');
@@ -24,15 +25,21 @@ export const handlerBundler = (entry: string): FunctionBundler => {
   return {
     build: async () => {
       const result = await (await context).rebuild();
+      const inputs = Object.keys(result.metafile?.inputs ?? {});
       return {
         // The metafile names inputs relative to the working directory esbuild resolves from.
-        inputs: Object.keys(result.metafile?.inputs ?? {}).map((input) =>
-          path.resolve(APP_ROOT, input),
-        ),
-        files: (result.outputFiles ?? []).map((file) => ({
-          name: path.relative(outdir, file.path),
-          contents: file.contents,
-        })),
+        inputs: inputs.map((input) => path.resolve(APP_ROOT, input)),
+        files: [
+          ...(result.outputFiles ?? []).map((file) => ({
+            name: path.relative(outdir, file.path),
+            contents: file.contents,
+          })),
+          // What the synth copies next to the bundle too (a module's WebAssembly).
+          ...bundleAssetsOf(inputs).map((asset) => ({
+            name: asset.name,
+            contents: fs.readFileSync(asset.source),
+          })),
+        ],
       };
     },
     dispose: async () => (await context).dispose(),

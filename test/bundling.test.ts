@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { BUNDLE_FILE, bundleOptions } from '../lib/bundling';
+import { BUNDLE_FILE, bundleAssetsOf, bundleOptions } from '../lib/bundling';
 import { PipelineFunction } from '../lib/constructs/pipeline-function';
 import { synthPipeline } from './synth';
 import { logicalIdOf } from './template-queries';
@@ -167,5 +167,60 @@ describe('bundling output', () => {
 
     expect({ status, stdout, stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
     expect(fs.existsSync(path.join(outdir, BUNDLE_FILE))).toBe(true);
+  });
+});
+
+describe('files a bundled module reads beside itself', () => {
+  // An entry under lambda/, as a handler's is: bundleOptions resolves from the repository.
+  const entryDir = fs.mkdtempSync(path.join(__dirname, '..', 'lambda', '.bundle-assets-'));
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-assets-'));
+  afterAll(() => {
+    fs.rmSync(entryDir, { recursive: true, force: true });
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+
+  test('Photon’s WebAssembly goes next to the bundle, which loads it in a fresh Node.js process and resizes', () => {
+    const entry = path.join(entryDir, 'handler.ts');
+    fs.writeFileSync(
+      entry,
+      [
+        "import { resizeAvatar } from '../shared/adapters/avatar-resize';",
+        'export const handler = async () => {',
+        '  const png = Buffer.from(process.env.PNG_BASE64 ?? "", "base64");',
+        '  const { width, height, bytes } = resizeAvatar(png);',
+        '  return { width, height, jpeg: bytes[0] === 0xff && bytes[1] === 0xd8 };',
+        '};',
+      ].join('\n'),
+    );
+    const { metafile } = esbuild.buildSync({ ...bundleOptions(entry, outdir), logLevel: 'silent' });
+    const assets = bundleAssetsOf(Object.keys(metafile?.inputs ?? {}));
+    expect(assets.map((a) => a.name)).toEqual(['photon_rs_bg.wasm']);
+    for (const asset of assets) fs.copyFileSync(asset.source, path.join(outdir, asset.name));
+    // Nothing but the bundle's directory: no node_modules to fall back on.
+    const isolated = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-isolated-'));
+    fs.cpSync(outdir, isolated, { recursive: true });
+    const png = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        "const z=require('zlib');const u=(n)=>{const b=Buffer.alloc(4);b.writeUInt32BE(n);return b};" +
+          'const c=(t,d)=>Buffer.concat([u(d.length),Buffer.from(t),d,u(z.crc32(Buffer.concat([Buffer.from(t),d])))]);' +
+          'const row=Buffer.concat([Buffer.from([0]),Buffer.alloc(600*4,200)]);' +
+          "process.stdout.write(Buffer.concat([Buffer.from([137,80,78,71,13,10,26,10]),c('IHDR',Buffer.concat([u(600),u(300),Buffer.from([8,6,0,0,0])])),c('IDAT',z.deflateSync(Buffer.concat(Array(300).fill(row)))),c('IEND',Buffer.alloc(0))]).toString('base64'))",
+      ],
+      { encoding: 'utf8' },
+    );
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler()));",
+      ],
+      { cwd: isolated, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', PNG_BASE64: png } },
+    );
+    fs.rmSync(isolated, { recursive: true, force: true });
+
+    expect(JSON.parse(output)).toEqual({ width: 256, height: 128, jpeg: true });
   });
 });

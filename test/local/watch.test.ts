@@ -34,6 +34,23 @@ test('a rebuild gives the bytes the synth bundles, and names every source file i
   }
 });
 
+test('a rebuild carries the files its modules read beside themselves, as the synth’s bundle does', async () => {
+  const dir = fs.mkdtempSync(path.join(LAMBDA_ROOT, '.watch-test-'));
+  const entry = path.join(dir, 'handler.ts');
+  fs.writeFileSync(
+    entry,
+    "import { resizeAvatar } from '../shared/adapters/avatar-resize';\nexport const handler = async () => resizeAvatar;\n",
+  );
+  const bundler = handlerBundler(entry);
+  try {
+    const { files } = await bundler.build();
+    expect(files.map((f) => f.name).sort()).toEqual([BUNDLE_FILE, 'photon_rs_bg.wasm']);
+  } finally {
+    await bundler.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a build error rejects with esbuild’s message, naming the file and line', async () => {
   const dir = fs.mkdtempSync(path.join(LAMBDA_ROOT, '.watch-test-'));
   const broken = path.join(dir, 'handler.ts');

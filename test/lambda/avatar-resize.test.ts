@@ -1,0 +1,66 @@
+import * as photon from '@silvia-odwyer/photon-node';
+import { AVATAR_SIDE, resizeAvatar } from '../../lambda/shared/adapters/avatar-resize';
+import { AVATAR_HEAD_BYTES, inspectAvatar } from '../../lambda/shared/domain/avatar-image';
+
+// An accepted upload becomes a JPEG whose longer side is 256 px: real images, made here.
+
+/** A `width` × `height` image with some detail, encoded as `format` by Photon. */
+const image = (width: number, height: number, format: 'png' | 'jpeg' | 'webp'): Uint8Array => {
+  const pixels = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const i = (y * width + x) * 4;
+      pixels.set([(x * 255) / width, (y * 255) / height, (x ^ y) & 255, 255], i);
+    }
+  }
+  const source = new photon.PhotonImage(pixels, width, height);
+  try {
+    if (format === 'png') return source.get_bytes();
+    if (format === 'jpeg') return source.get_bytes_jpeg(90);
+    return source.get_bytes_webp();
+  } finally {
+    source.free();
+  }
+};
+
+const decoded = (bytes: Uint8Array) => {
+  const back = photon.PhotonImage.new_from_byteslice(bytes);
+  try {
+    return { width: back.get_width(), height: back.get_height() };
+  } finally {
+    back.free();
+  }
+};
+
+describe('resizeAvatar', () => {
+  test.each([
+    ['a wide PNG', image(600, 300, 'png'), 256, 128],
+    ['a tall JPEG', image(300, 900, 'jpeg'), 85, 256],
+    ['a square WebP', image(512, 512, 'webp'), 256, 256],
+  ])('scales %s to 256 px on its longer side, as a JPEG', (_, bytes, width, height) => {
+    const resized = resizeAvatar(bytes);
+
+    expect({ width: resized.width, height: resized.height }).toEqual({ width, height });
+    expect(resized.contentType).toBe('image/jpeg');
+    expect(decoded(resized.bytes)).toEqual({ width, height });
+    // What it publishes is an avatar by the same rules it was accepted by.
+    expect(
+      inspectAvatar(
+        resized.bytes.subarray(0, AVATAR_HEAD_BYTES),
+        'image/jpeg',
+        resized.bytes.length,
+      ),
+    ).toEqual({ accepted: true, contentType: 'image/jpeg', width, height });
+  });
+
+  test('never enlarges a small image', () => {
+    const resized = resizeAvatar(image(100, 40, 'png'));
+    expect({ width: resized.width, height: resized.height }).toEqual({ width: 100, height: 40 });
+  });
+
+  test('a 256 px JPEG of a photo-like image is a few kilobytes', () => {
+    const resized = resizeAvatar(image(1024, 768, 'png'));
+    expect(Math.max(resized.width, resized.height)).toBe(AVATAR_SIDE);
+    expect(resized.bytes.length).toBeLessThan(20_000);
+  });
+});

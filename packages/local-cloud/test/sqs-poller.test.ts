@@ -103,6 +103,22 @@ const messagesIn = async (queue: Queue): Promise<number> => {
   );
 };
 
+/** A mapping's settings as the tests start with them, `changes` aside. */
+const settingsFor = (
+  queue: Queue,
+  changes: Partial<SqsMappingSettings> = {},
+): SqsMappingSettings => ({
+  queueUrl: queue.url,
+  queueArn: queue.arn,
+  region: REGION,
+  batchSize: 10,
+  maximumBatchingWindowSeconds: 0,
+  reportBatchItemFailures: false,
+  filters: [],
+  pollers: 1,
+  ...changes,
+});
+
 const startPoller = (
   queue: Queue,
   target: LambdaInvoker,
@@ -112,17 +128,7 @@ const startPoller = (
   const poller = new SqsPoller({
     sqs,
     target,
-    settings: {
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      region: REGION,
-      batchSize: 10,
-      maximumBatchingWindowSeconds: 0,
-      reportBatchItemFailures: false,
-      filters: [],
-      pollers: 1,
-      ...settings,
-    },
+    settings: settingsFor(queue, settings),
     onDelivery,
     onError: (error) => pollerErrors.push(error),
   });
@@ -348,16 +354,9 @@ describe('SqsPoller against moto', () => {
       what: 'the first message',
     });
 
-    poller.updateSettings({
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      region: REGION,
-      batchSize: 1,
-      maximumBatchingWindowSeconds: 0,
-      reportBatchItemFailures: false,
-      filters: [{ body: { kind: ['new'] } }],
-      pollers: 1,
-    });
+    poller.updateSettings(
+      settingsFor(queue, { batchSize: 1, filters: [{ body: { kind: ['new'] } }] }),
+    );
     await send(queue, '{"kind":"new"}', '{"kind":"new"}', '{"kind":"old"}');
     await waitFor(async () => (await messagesIn(queue)) === 0, {
       timeoutMs: 15_000,

@@ -124,6 +124,27 @@ const receiveAll = async (url: string, count: number): Promise<Message[]> => {
   return messages;
 };
 
+/** A mapping's settings as the tests start with them, `changes` aside. */
+const settingsFor = (
+  streamArn: string,
+  changes: Partial<StreamMappingSettings> = {},
+): StreamMappingSettings => ({
+  streamArn,
+  functionArn: FUNCTION_ARN,
+  mappingId: MAPPING_ID,
+  region: REGION,
+  startingPosition: 'TRIM_HORIZON',
+  batchSize: 10,
+  maximumBatchingWindowSeconds: 0,
+  bisectBatchOnFunctionError: false,
+  maximumRetryAttempts: -1,
+  maximumRecordAgeSeconds: -1,
+  reportBatchItemFailures: false,
+  filters: [],
+  retryBaseDelayMs: 5,
+  ...changes,
+});
+
 const startPoller = async (
   streamArn: string,
   target: LambdaInvoker,
@@ -135,22 +156,7 @@ const startPoller = async (
     sns,
     s3,
     target,
-    settings: {
-      streamArn,
-      functionArn: FUNCTION_ARN,
-      mappingId: MAPPING_ID,
-      region: REGION,
-      startingPosition: 'TRIM_HORIZON',
-      batchSize: 10,
-      maximumBatchingWindowSeconds: 0,
-      bisectBatchOnFunctionError: false,
-      maximumRetryAttempts: -1,
-      maximumRecordAgeSeconds: -1,
-      reportBatchItemFailures: false,
-      filters: [],
-      retryBaseDelayMs: 5,
-      ...settings,
-    },
+    settings: settingsFor(streamArn, settings),
     onError: (error) => pollerErrors.push(error),
   });
   pollers.push(poller);
@@ -360,21 +366,7 @@ describe('StreamPoller against moto', () => {
       what: 'the first record',
     });
 
-    poller.updateSettings({
-      streamArn: table.streamArn,
-      functionArn: FUNCTION_ARN,
-      mappingId: MAPPING_ID,
-      region: REGION,
-      startingPosition: 'TRIM_HORIZON',
-      batchSize: 10,
-      maximumBatchingWindowSeconds: 0,
-      bisectBatchOnFunctionError: false,
-      maximumRetryAttempts: -1,
-      maximumRecordAgeSeconds: -1,
-      reportBatchItemFailures: false,
-      filters: [],
-      retryBaseDelayMs: 5,
-    });
+    poller.updateSettings(settingsFor(table.streamArn));
     await put(table.name, 'after', 'NOTIFICATION#WELCOME');
     await waitFor(() => target.keys().includes('after'), {
       timeoutMs: 15_000,

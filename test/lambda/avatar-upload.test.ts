@@ -110,6 +110,23 @@ describe('POST /customers/{id}/avatar-upload', () => {
     expect(s3.calls()).toHaveLength(0);
   });
 
+  it('asked twice, signs two forms for the same key and writes nothing', async () => {
+    ddb.on(GetCommand).resolves({ Item: storedItem });
+
+    const forms = await Promise.all([
+      avatarUpload(ID),
+      avatarUpload(ID, { contentType: 'image/jpeg' }),
+    ]);
+
+    const fields = forms.map((r) => bodyOf(r).fields as Record<string, string>);
+    expect(fields.map((f) => f.key)).toEqual([`avatar-uploads/${ID}`, `avatar-uploads/${ID}`]);
+    expect(fields.map((f) => f['Content-Type'])).toEqual(['image/png', 'image/jpeg']);
+    expect(fields[0]?.Policy).not.toBe(fields[1]?.Policy);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(2);
+    expect(ddb.calls()).toHaveLength(2);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
   it('reads an upper-case spelling of an id as the same customer and key', async () => {
     ddb.on(GetCommand).resolves({ Item: storedItem });
 

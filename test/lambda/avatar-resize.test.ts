@@ -53,6 +53,28 @@ describe('resizeAvatar', () => {
     ).toEqual({ accepted: true, contentType: 'image/jpeg', width, height });
   });
 
+  test('puts a transparent image on white, which JPEG cannot keep transparent (not black)', () => {
+    // A 300 × 300 PNG, transparent but for an opaque red square in its middle.
+    const pixels = new Uint8Array(300 * 300 * 4);
+    for (let y = 100; y < 200; y += 1) {
+      for (let x = 100; x < 200; x += 1) pixels.set([255, 0, 0, 255], (y * 300 + x) * 4);
+    }
+    const source = new photon.PhotonImage(pixels, 300, 300);
+    const png = source.get_bytes();
+    source.free();
+
+    const back = photon.PhotonImage.new_from_byteslice(resizeAvatar(png).bytes);
+    const raw = back.get_raw_pixels();
+    const at = (x: number, y: number) =>
+      Array.from(raw.subarray((y * 256 + x) * 4, (y * 256 + x) * 4 + 3));
+    back.free();
+
+    for (const channel of at(5, 5)) expect(channel).toBeGreaterThan(240);
+    const [red = 0, green = 0, blue = 0] = at(128, 128);
+    expect(red).toBeGreaterThan(200);
+    expect(Math.max(green, blue)).toBeLessThan(60);
+  });
+
   test('never enlarges a small image', () => {
     const resized = resizeAvatar(image(100, 40, 'png'));
     expect({ width: resized.width, height: resized.height }).toEqual({ width: 100, height: 40 });

@@ -206,16 +206,7 @@ describe('SqsPoller against moto', () => {
     const poller = new SqsPoller({
       sqs: watched,
       target: new FakeFunction(),
-      settings: {
-        queueUrl: queue.url,
-        queueArn: queue.arn,
-        region: REGION,
-        batchSize: 10,
-        maximumBatchingWindowSeconds: 0,
-        reportBatchItemFailures: false,
-        filters: [],
-        pollers: 2,
-      },
+      settings: settingsFor(queue, { pollers: 2 }),
       onError: (error) => pollerErrors.push(error),
     });
     poller.start();

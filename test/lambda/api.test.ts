@@ -541,6 +541,30 @@ describe('PUT /customers/{id}', () => {
     ]);
   });
 
+  it('keeps the avatar the avatar function recorded: a client cannot set or drop it', async () => {
+    const avatar = {
+      key: `avatars/${ID}.jpg`,
+      versionId: 'v-published',
+      contentType: 'image/jpeg',
+      width: 256,
+      height: 256,
+      bytes: 7000,
+      updatedAt: '2025-02-15T00:00:00.000Z',
+      sequencer: '0000000000000000000000000000000A',
+    };
+    ddb.on(GetCommand).resolves({ Item: { ...storedItem, avatar } });
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await put(ID, { ...input, fullName: 'Augusta Ada King' }, '"3"');
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response).avatar).toEqual(avatar);
+    expect(transactions()[0]?.TransactItems?.[0]?.Put?.Item).toMatchObject({ avatar, version: 4 });
+    // The input schema is strict: an avatar in the body is refused, not stored.
+    const refused = await put(ID, { ...input, avatar: { ...avatar, versionId: 'forged' } }, '"4"');
+    expect(refused.statusCode).toBe(422);
+  });
+
   it('moves the email claim in the same transaction when the email changes', async () => {
     givenStored();
     ddb.on(TransactWriteCommand).resolves({});

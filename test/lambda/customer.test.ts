@@ -30,6 +30,17 @@ const current: Customer = {
   version: 3,
 };
 
+const AVATAR = {
+  key: `avatars/${ID}.jpg`,
+  versionId: 'v-published-1',
+  contentType: 'image/jpeg',
+  width: 256,
+  height: 128,
+  bytes: 7311,
+  updatedAt: '2025-02-15T00:00:00.000Z',
+  sequencer: '0000000000000000000000000000000A',
+};
+
 /** The fields of the issues a parse of `value` reports. */
 const failingFields = (value: unknown): string[] => {
   const result = customerInputSchema.safeParse(value);
@@ -156,6 +167,12 @@ describe('customerSchema', () => {
 
     expect(customerSchema.parse(item)).toEqual(current);
   });
+
+  it('reads a stored avatar, and refuses one without its version id', () => {
+    expect(customerSchema.parse({ ...current, avatar: AVATAR }).avatar).toStrictEqual(AVATAR);
+    const { versionId: _missing, ...withoutVersion } = AVATAR;
+    expect(customerSchema.safeParse({ ...current, avatar: withoutVersion }).success).toBe(false);
+  });
 });
 
 describe('newCustomer', () => {
@@ -214,6 +231,23 @@ describe('replaceCustomer', () => {
       version: 4,
     });
     expect(replaced).not.toHaveProperty('gitHubUsername');
+  });
+
+  it('keeps the avatar, which only the avatar function writes', () => {
+    const withAvatar: Customer = { ...current, avatar: AVATAR };
+
+    const replaced = replaceCustomer(
+      withAvatar,
+      { ...validInput, fullName: 'Ada King' },
+      new Date(),
+    );
+
+    expect(replaced.avatar).toStrictEqual(AVATAR);
+    expect(replaced.version).toBe(4);
+  });
+
+  it('adds no avatar field to a customer without one', () => {
+    expect(replaceCustomer(current, validInput, new Date())).not.toHaveProperty('avatar');
   });
 });
 

@@ -94,6 +94,47 @@ describe('toCustomerEvent', () => {
     expect(event?.previous?.gitHubUsername).toBe('ada');
   });
 
+  describe('the avatar, which the avatar function records with a version bump', () => {
+    const avatar = {
+      key: `avatars/${ada.id}.jpg`,
+      versionId: 'v1',
+      contentType: 'image/jpeg',
+      width: 256,
+      height: 256,
+      bytes: 7000,
+      updatedAt: '2025-02-02T00:00:00.000Z',
+      sequencer: '00000000000000000000000000000001',
+    };
+
+    it('publishes a MODIFY that recorded an avatar', () => {
+      const event = toCustomerEvent(
+        { kind: 'MODIFY', oldImage: ada, newImage: nextVersion(ada, { avatar }) },
+        meta,
+      );
+
+      expect(event?.type).toBe('CustomerUpdated');
+      expect(event?.customer.avatar).toStrictEqual(avatar);
+    });
+
+    it('publishes a MODIFY that replaced the avatar with another', () => {
+      const before = { ...ada, avatar };
+      const after = nextVersion(before, { avatar: { ...avatar, versionId: 'v2' } });
+
+      expect(
+        toCustomerEvent({ kind: 'MODIFY', oldImage: before, newImage: after }, meta)?.type,
+      ).toBe('CustomerUpdated');
+    });
+
+    it('compares the avatar by value: an equal copy is no change', () => {
+      const before = { ...ada, avatar };
+      const after = nextVersion(before, { avatar: { ...avatar } });
+
+      expect(
+        toCustomerEvent({ kind: 'MODIFY', oldImage: before, newImage: after }, meta),
+      ).toBeUndefined();
+    });
+  });
+
   it('takes eventId and occurredAt from the change metadata, unchanged', () => {
     const event = toCustomerEvent(
       { kind: 'INSERT', newImage: ada },

@@ -32,6 +32,23 @@ export const customerInputSchema = z.strictObject({
 });
 export type CustomerInput = z.infer<typeof customerInputSchema>;
 
+/**
+ * The customer's published avatar, which only the avatar function writes: the resized image's
+ * key and version in the assets bucket, and the upload's S3 `sequencer` (`sequencerOrder`),
+ * so that an older upload processed late never replaces it.
+ */
+export const avatarSchema = z.object({
+  key: z.string(),
+  versionId: z.string().check(z.minLength(1)),
+  contentType: z.string(),
+  width: z.int().check(z.positive()),
+  height: z.int().check(z.positive()),
+  bytes: z.int().check(z.positive()),
+  updatedAt: z.iso.datetime(),
+  sequencer: z.string(),
+});
+export type Avatar = z.infer<typeof avatarSchema>;
+
 /** A stored customer, as the API returns it and as events carry it. */
 export const customerSchema = z.object({
   id: customerIdSchema,
@@ -43,6 +60,7 @@ export const customerSchema = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   version: z.int().check(z.positive()),
+  avatar: z.optional(avatarSchema),
 });
 export type Customer = z.infer<typeof customerSchema>;
 
@@ -54,7 +72,7 @@ export const newCustomer = (id: string, input: CustomerInput, now: Date): Custom
   version: 1,
 });
 
-/** The fields a client controls; `id`, timestamps and `version` are the server's. */
+/** The fields a client controls; `id`, timestamps, `version` and `avatar` are the server's. */
 const CLIENT_FIELDS = [
   'fullName',
   'email',
@@ -67,13 +85,17 @@ const CLIENT_FIELDS = [
 export const isUnchanged = (current: Customer, input: CustomerInput): boolean =>
   CLIENT_FIELDS.every((field) => current[field] === input[field]);
 
-/** PUT replaces the client's fields, keeps identity and creation time, and bumps the version. */
+/**
+ * PUT replaces the client's fields, keeps identity, creation time and the avatar (the
+ * server's, like `createdAt`), and bumps the version.
+ */
 export const replaceCustomer = (current: Customer, input: CustomerInput, now: Date): Customer => ({
   id: current.id,
   ...input,
   createdAt: current.createdAt,
   updatedAt: now.toISOString(),
   version: current.version + 1,
+  ...(current.avatar === undefined ? {} : { avatar: current.avatar }),
 });
 
 /** A strong entity tag for a customer version. */

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import * as z from 'zod/mini';
 import { type Customer, customerSchema } from './customer';
 
@@ -45,13 +46,13 @@ export interface ChangeMetadata {
 /** Fields that change on every write and say nothing about the customer. */
 const BOOKKEEPING_FIELDS: ReadonlySet<string> = new Set(['version', 'updatedAt']);
 
-/** True when two images differ in more than bookkeeping fields. */
+/** True when two images differ in more than bookkeeping fields; the avatar compares by value. */
 export const differsInSubstance = (before: Customer, after: Customer): boolean => {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].some(
     (key) =>
       !BOOKKEEPING_FIELDS.has(key) &&
-      before[key as keyof Customer] !== after[key as keyof Customer],
+      !isDeepStrictEqual(before[key as keyof Customer], after[key as keyof Customer]),
   );
 };
 

@@ -24,8 +24,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { readConsentState } from '../lambda/marketing/consent-guard';
-import { deleteContactForGood, deleteEveryVersion } from '../lambda/marketing/contacts';
-import { versionPages } from '../lambda/shared/adapters/s3-versions';
+import { deleteContactForGood } from '../lambda/marketing/contacts';
+import { deleteEveryVersion, versionPages } from '../lambda/shared/adapters/s3-versions';
 import { contactKey } from '../lambda/shared/contract';
 import type { Stores } from './maintenance-command';
 
@@ -164,7 +164,7 @@ export const applyMove = async (stores: Stores, planned: ContactMove): Promise<C
   if (decision === 'copy' && customerId !== undefined && currentVersionId !== undefined) {
     decision = await copyContact(stores, { key, customerId, versionId: currentVersionId });
   }
-  await deleteEveryVersion(stores.s3, stores.assetsBucket, key);
+  await deleteEveryVersion(stores.s3, stores.assetsBucket, key, (listed) => listed === key);
   return { ...planned, decision };
 };
 

@@ -1,16 +1,7 @@
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  type ObjectIdentifier,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { versionPages } from '../shared/adapters/s3-versions';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { deleteEveryVersion } from '../shared/adapters/s3-versions';
 import { contactKey } from '../shared/contract';
 import type { MarketingContact } from './consent';
-
-/** S3's limit of keys per DeleteObjects request. */
-const DELETE_BATCH = 1000;
 
 /** Writes the contact and returns the version it created, so that write alone can be undone. */
 export const putContact = async (
@@ -43,40 +34,12 @@ export const deleteContactVersion = async (
   );
 };
 
-/**
- * Removes `key` for good: every version and delete marker, each by VersionId (a plain
- * delete would only hide it behind a marker).
- */
-export const deleteEveryVersion = async (
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<void> => {
-  const doomed: ObjectIdentifier[] = [];
-  for await (const page of versionPages(s3, bucket, key)) {
-    for (const entry of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
-      if (entry.Key === key && entry.VersionId !== undefined) {
-        doomed.push({ Key: key, VersionId: entry.VersionId });
-      }
-    }
-  }
-  // Listed in full before deleting, so deletions never shift the pages being read.
-  for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
-    const { Errors = [] } = await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: doomed.slice(start, start + DELETE_BATCH), Quiet: true },
-      }),
-    );
-    if (Errors.length > 0) {
-      throw new Error(`could not delete ${Errors.length} version(s) of ${key}: ${Errors[0]?.Code}`);
-    }
-  }
-};
-
 /** Removes the contact for good, every version and delete marker. */
-export const deleteContactForGood = (
+export const deleteContactForGood = async (
   s3: S3Client,
   bucket: string,
   customerId: string,
-): Promise<void> => deleteEveryVersion(s3, bucket, contactKey(customerId));
+): Promise<void> => {
+  const key = contactKey(customerId);
+  await deleteEveryVersion(s3, bucket, key, (listed) => listed === key);
+};

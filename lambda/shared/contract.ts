@@ -52,11 +52,26 @@ export const avatarUploadKey = (customerId: string): string =>
   `${AVATAR_UPLOADS_PREFIX}${customerId}`;
 
 /**
- * Avatars as served; `avatars/<id>` is also where the presigned PUT of earlier releases put
- * uploads. Replaced versions expire.
+ * Avatars as served, resized by the avatar function: `avatars/<id>.jpg`. Never under
+ * `AVATAR_UPLOADS_PREFIX`, whose notification would hand the function its own write.
  */
 export const AVATARS_PREFIX = 'avatars/';
-export const avatarKey = (customerId: string): string => `${AVATARS_PREFIX}${customerId}`;
+export const avatarKey = (customerId: string): string => `${AVATARS_PREFIX}${customerId}.jpg`;
+
+/**
+ * Where the presigned PUT of earlier releases put a customer's upload, unchecked: nothing
+ * writes it now, and the erase removes what is left there.
+ */
+export const legacyAvatarKey = (customerId: string): string => `${AVATARS_PREFIX}${customerId}`;
+
+/**
+ * The prefixes under which a customer's avatar objects live, each followed by nothing or a
+ * suffix (ids are UUIDs of one length, so no other customer's key starts with one of these).
+ */
+export const avatarPrefixesOf = (customerId: string): readonly string[] => [
+  avatarUploadKey(customerId),
+  legacyAvatarKey(customerId),
+];
 
 /** The customer archive: the versions of `customers/<id>.json` are the customer's history. */
 export const ARCHIVE_PREFIX = 'customers/';

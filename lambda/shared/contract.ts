@@ -21,10 +21,13 @@ export const CUSTOMER_ROUTES = {
 
 export type CustomerRouteKey = (typeof CUSTOMER_ROUTES)[keyof typeof CUSTOMER_ROUTES];
 
-/** The one route with a function of its own (only it needs the S3 client and the presigner). */
+/** Served by a function of its own: only it needs the S3 client and the presigner. */
 export const AVATAR_UPLOAD_ROUTE = 'POST /customers/{id}/avatar-upload';
 
-export type RouteKey = CustomerRouteKey | typeof AVATAR_UPLOAD_ROUTE;
+/** Served by the avatar function, which also processes the uploads: a redirect to the image. */
+export const AVATAR_ROUTE = 'GET /customers/{id}/avatar';
+
+export type RouteKey = CustomerRouteKey | typeof AVATAR_UPLOAD_ROUTE | typeof AVATAR_ROUTE;
 
 export type RouteMethod = RouteKey extends `${infer Method} ${string}` ? Method : never;
 

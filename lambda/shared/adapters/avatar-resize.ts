@@ -1,4 +1,4 @@
-import * as photon from '@silvia-odwyer/photon-node';
+import type * as Photon from '@silvia-odwyer/photon-node';
 
 /**
  * An accepted avatar (`inspectAvatar`), decoded, put on white where it is transparent, scaled
@@ -9,6 +9,18 @@ import * as photon from '@silvia-odwyer/photon-node';
  * Only inspected bytes may come here: Photon (Rust compiled to WebAssembly) panics on input
  * it cannot decode, and a panicked module is not to be trusted with the next call.
  */
+
+let loaded: typeof Photon | undefined;
+
+/**
+ * Photon, loaded on first use: loading compiles its 1.9 MB of WebAssembly, which the avatar
+ * function's API route and its erase never need. (esbuild bundles a `require` like an import,
+ * but runs the module only when it is called.)
+ */
+const photon = (): typeof Photon => {
+  loaded ??= require('@silvia-odwyer/photon-node') as typeof Photon;
+  return loaded;
+};
 
 /** The published avatar's longer side, in pixels. */
 export const AVATAR_SIDE = 256;
@@ -25,7 +37,7 @@ export interface ResizedAvatar {
  * The image's pixels over white, opaque: JPEG has no transparency, and Photon's encoder would
  * drop the alpha channel, leaving what was transparent black (usually black pixels at alpha 0).
  */
-const onWhite = (image: photon.PhotonImage): photon.PhotonImage => {
+const onWhite = (image: Photon.PhotonImage): Photon.PhotonImage => {
   const pixels = image.get_raw_pixels();
   for (let i = 0; i < pixels.length; i += 4) {
     const alpha = (pixels[i + 3] ?? 255) / 255;
@@ -35,13 +47,14 @@ const onWhite = (image: photon.PhotonImage): photon.PhotonImage => {
     }
     pixels[i + 3] = 255;
   }
-  return new photon.PhotonImage(pixels, image.get_width(), image.get_height());
+  return new (photon().PhotonImage)(pixels, image.get_width(), image.get_height());
 };
 
 export const resizeAvatar = (source: Uint8Array): ResizedAvatar => {
-  const decoded = photon.PhotonImage.new_from_byteslice(source);
+  const { PhotonImage, resize, SamplingFilter } = photon();
+  const decoded = PhotonImage.new_from_byteslice(source);
   // On white before scaling: scaling transparent black pixels would leave dark fringes.
-  let image: photon.PhotonImage;
+  let image: Photon.PhotonImage;
   try {
     image = onWhite(decoded);
   } finally {
@@ -52,8 +65,7 @@ export const resizeAvatar = (source: Uint8Array): ResizedAvatar => {
     const scale = Math.min(1, AVATAR_SIDE / Math.max(sourceWidth, sourceHeight));
     const width = Math.max(1, Math.round(sourceWidth * scale));
     const height = Math.max(1, Math.round(sourceHeight * scale));
-    const resized =
-      scale < 1 ? photon.resize(image, width, height, photon.SamplingFilter.Lanczos3) : image;
+    const resized = scale < 1 ? resize(image, width, height, SamplingFilter.Lanczos3) : image;
     try {
       return {
         bytes: resized.get_bytes_jpeg(AVATAR_JPEG_QUALITY),

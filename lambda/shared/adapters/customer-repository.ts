@@ -1,11 +1,14 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/mini';
-import { type Customer, customerIdSchema, customerSchema } from '../domain/customer';
+import { type Avatar, type Customer, customerIdSchema, customerSchema } from '../domain/customer';
 import { tombstoneOf } from '../domain/deletion';
 import { EmailTaken, VersionConflict } from '../domain/errors';
 import { emailClaimKey, marketingConsentKey, profileKey, welcomeKey } from '../domain/keys';
@@ -24,6 +27,14 @@ export interface ReadOptions {
   /** Strongly consistent: required when the read decides a write. */
   readonly consistent?: boolean;
 }
+
+/**
+ * Whether an avatar was recorded; if not, the profile that stood in its way (one with an avatar
+ * from the same or a later upload), or `undefined` when the customer no longer exists.
+ */
+export type AvatarRecording =
+  | { readonly recorded: true }
+  | { readonly recorded: false; readonly current: Customer | undefined };
 
 /** Positions of the transaction items whose condition failed; none for any other error. */
 const failedConditions = (error: unknown): ReadonlySet<number> => {
@@ -161,6 +172,45 @@ export class CustomerRepository {
     } catch (error) {
       if (failedConditions(error).has(0)) throw new VersionConflict(current.id);
       throw error;
+    }
+  }
+
+  /**
+   * Records `avatar` on the profile and bumps its version (an avatar change is a customer
+   * change: the stream publishes it, and ETags move), on condition that the customer exists
+   * and holds no avatar from the same or a later upload (`avatar.sequencer` orders uploads).
+   * A single-item update: no email claim moves, and a PUT racing it fails its version check.
+   */
+  async recordAvatar(customerId: string, avatar: Avatar): Promise<AvatarRecording> {
+    try {
+      await withDynamoRetries(
+        () =>
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: profileKey(customerId),
+              UpdateExpression: 'SET avatar = :avatar, version = version + :one, updatedAt = :now',
+              ConditionExpression:
+                'attribute_exists(pk) AND (attribute_not_exists(avatar) OR avatar.sequencer < :sequencer)',
+              ExpressionAttributeValues: {
+                ':avatar': avatar,
+                ':one': 1,
+                ':now': avatar.updatedAt,
+                ':sequencer': avatar.sequencer,
+              },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+        this.retry,
+      );
+      return { recorded: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const item = error.Item === undefined ? undefined : unmarshall(error.Item);
+      return {
+        recorded: false,
+        current: item === undefined ? undefined : customerSchema.parse(item),
+      };
     }
   }
 

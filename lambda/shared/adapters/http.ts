@@ -47,6 +47,12 @@ export const json = (
   body: JSON.stringify(body),
 });
 
+/** A 302 to `location`, never cached: where it points can change. */
+export const redirect = (location: string): Response => ({
+  statusCode: 302,
+  headers: { location, ...NO_STORE },
+});
+
 export const noContent = (): Response => ({ statusCode: 204, headers: { ...NO_STORE } });
 
 export const errorResponse = (

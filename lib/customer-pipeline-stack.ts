@@ -3,10 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ARCHIVE_PREFIX } from '../lambda/shared/contract';
+import { ARCHIVE_PREFIX, AVATAR_ROUTE } from '../lambda/shared/contract';
 import { CUSTOMER_EVENT_TYPES, MESSAGE_TYPE_ATTRIBUTE } from '../lambda/shared/domain/events';
 import type { StageConfig } from './config';
 import { AssetsBucket } from './constructs/assets-bucket';
+import { Avatars } from './constructs/avatars';
 import { CustomerApi } from './constructs/customer-api';
 import { CustomerEvents } from './constructs/customer-events';
 import { CustomerTable } from './constructs/customer-table';
@@ -155,6 +156,15 @@ export class CustomerPipelineStack extends Stack {
     );
     contacts.grantListContactVersions(marketing.function);
 
+    const avatars = new Avatars(this, 'Avatars', {
+      topic,
+      table,
+      assets,
+      maxBytes: config.avatarMaxBytes,
+      ...functionDefaults,
+    });
+    api.serveRoute(AVATAR_ROUTE, 'AvatarIntegration', avatars.function);
+
     const monitoring = new Monitoring(this, 'Monitoring', {
       dashboardName: `CustomerPipeline-${config.stage}`,
       alarmEmail: config.alarmEmail,
@@ -170,7 +180,14 @@ export class CustomerPipelineStack extends Stack {
     monitoring.watchFunction('AvatarUpload', api.avatarUploadFunction);
     monitoring.watchFunction('StreamPublisher', publisher.function);
     monitoring.watchStreamConsumer('StreamPublisher', publisher.function);
-    for (const [name, consumer] of Object.entries({ welcome, archive, marketing })) {
+    monitoring.watchDeadLetterQueue('AvatarUploadsDeadLetters', avatars.uploadsDeadLetterQueue);
+    const avatarDeletions = avatars.deletions;
+    for (const [name, consumer] of Object.entries({
+      welcome,
+      archive,
+      marketing,
+      avatar: avatarDeletions,
+    })) {
       const label = name.charAt(0).toUpperCase() + name.slice(1);
       monitoring.watchFunction(`${label}Consumer`, consumer.function);
       monitoring.watchDeadLetterQueue(`${label}DeadLetters`, consumer.deadLetterQueue);

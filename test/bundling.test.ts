@@ -48,12 +48,12 @@ describe('function bundles', () => {
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
   test('builds one bundle per function, each from its own handler', () => {
-    expect(bundles).toHaveLength(6);
+    expect(bundles).toHaveLength(7);
     // CDK caches bundles in-process by their options: a shared key would give every
     // function the first one's bundle.
-    expect(new Set(bundles.map(({ file }) => file)).size).toBe(6);
+    expect(new Set(bundles.map(({ file }) => file)).size).toBe(7);
     const contents = bundles.map(({ file }) => fs.readFileSync(file, 'utf8'));
-    expect(new Set(contents).size).toBe(6);
+    expect(new Set(contents).size).toBe(7);
   });
 
   test('each bundle is exactly what its handler bundles to alone (they are built in one run)', () => {

@@ -1,4 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -90,5 +91,16 @@ export class AssetsBucket extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${this.bucketLogicalId}.Arn>/${prefix}*]`,
       reason: `Object actions are limited to the ${prefix} prefix this function owns; each key is a customer id.`,
     });
+  }
+
+  /** Lets `fn` list versions and delete markers under `prefixes`, and nothing else of the bucket. */
+  public grantListVersions(fn: lambda.IFunction, prefixes: readonly string[]): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucketVersions'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
+      }),
+    );
   }
 }

@@ -4,6 +4,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -135,6 +136,11 @@ export class CustomerApi extends Construct {
         format: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
       },
     });
+  }
+
+  /** Sends `routeKey` to `fn`, another construct's function (its integration is created here). */
+  public serveRoute(routeKey: RouteKey, integrationId: string, fn: lambda.IFunction): void {
+    this.addRoute(routeKey, new HttpLambdaIntegration(integrationId, fn));
   }
 
   private addRoute(routeKey: RouteKey, integration: apigwv2.HttpRouteIntegration): void {

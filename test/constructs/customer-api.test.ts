@@ -1,5 +1,6 @@
-import { AVATAR_UPLOAD_ROUTE, CUSTOMER_ROUTES } from '../../lambda/shared/contract';
+import { AVATAR_ROUTE, AVATAR_UPLOAD_ROUTE, CUSTOMER_ROUTES } from '../../lambda/shared/contract';
 import { AssetsBucket } from '../../lib/constructs/assets-bucket';
+import { Avatars } from '../../lib/constructs/avatars';
 import { CustomerApi } from '../../lib/constructs/customer-api';
 import { CustomerTable } from '../../lib/constructs/customer-table';
 import { synthPipeline } from '../synth';
@@ -20,7 +21,8 @@ const API_ROUTE_KEYS = [
   'DELETE /customers/{id}',
 ];
 const AVATAR_UPLOAD_ROUTE_KEY = 'POST /customers/{id}/avatar-upload';
-const ROUTE_KEYS = [...API_ROUTE_KEYS, AVATAR_UPLOAD_ROUTE_KEY];
+const AVATAR_ROUTE_KEY = 'GET /customers/{id}/avatar';
+const ROUTE_KEYS = [...API_ROUTE_KEYS, AVATAR_UPLOAD_ROUTE_KEY, AVATAR_ROUTE_KEY];
 
 /** The path of `arn:…:<api id>/<stage>/<method><path>`, as a route-scoped invoke permission names it. */
 const sourcePathOf = (permission: CfnResourceJson): string => {
@@ -39,6 +41,7 @@ describe.each([
   let apiId: string;
   let apiFunctionId: string;
   let avatarUploadFunctionId: string;
+  let avatarFunctionId: string;
   let tableId: string;
   let bucketId: string;
   beforeAll(() => {
@@ -49,6 +52,9 @@ describe.each([
     apiId = logicalIdOf(stack, api.httpApi);
     apiFunctionId = logicalIdOf(stack, api.function);
     avatarUploadFunctionId = logicalIdOf(stack, api.avatarUploadFunction);
+    const [avatars] = constructsOfType(stack, Avatars);
+    if (!avatars) throw new Error('expected the avatars');
+    avatarFunctionId = logicalIdOf(stack, avatars.function);
     const [table] = constructsOfType(stack, CustomerTable);
     const [assets] = constructsOfType(stack, AssetsBucket);
     if (!table || !assets) throw new Error('expected the table and the assets bucket');
@@ -89,7 +95,7 @@ describe.each([
       }
     ).Environment.Variables;
 
-  test('serves exactly the five customer routes', () => {
+  test('serves exactly the six customer routes', () => {
     expect(
       routes()
         .map((r) => r.Properties.RouteKey)
@@ -106,16 +112,18 @@ describe.each([
         .sort();
     expect(served(apiFunctionId)).toEqual(Object.values(CUSTOMER_ROUTES).sort());
     expect(served(avatarUploadFunctionId)).toEqual([AVATAR_UPLOAD_ROUTE]);
+    expect(served(avatarFunctionId)).toEqual([AVATAR_ROUTE]);
   });
 
-  test('the avatar upload route invokes its own function; every other route, the API function', () => {
+  test('the avatar routes invoke their own functions (the upload form, and the avatar function that also processes uploads); every other route, the API function', () => {
     expect(
       Object.fromEntries(routes().map((r) => [r.Properties.RouteKey, functionOfRoute(r)])),
     ).toEqual({
       ...Object.fromEntries(API_ROUTE_KEYS.map((key) => [key, apiFunctionId])),
       [AVATAR_UPLOAD_ROUTE_KEY]: avatarUploadFunctionId,
+      [AVATAR_ROUTE_KEY]: avatarFunctionId,
     });
-    expect(avatarUploadFunctionId).not.toBe(apiFunctionId);
+    expect(new Set([apiFunctionId, avatarUploadFunctionId, avatarFunctionId]).size).toBe(3);
   });
 
   test('API Gateway may invoke each function only for the routes it serves', () => {
@@ -130,6 +138,7 @@ describe.each([
         return sourcePathOf(p);
       });
     expect(paths(avatarUploadFunctionId)).toEqual(['/*/*/customers/{id}/avatar-upload']);
+    expect(paths(avatarFunctionId)).toEqual(['/*/*/customers/{id}/avatar']);
     expect(paths(apiFunctionId).sort()).toEqual(
       [
         '/*/*/customers',

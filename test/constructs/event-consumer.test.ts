@@ -33,6 +33,11 @@ const EXPECTED_FILTERS = {
     scope: 'MessageBody',
     policy: { marketingConsent: ['granted', 'revoked'] },
   },
+  // The avatar function's erase (lib/constructs/avatars.ts).
+  Deletions: {
+    scope: 'MessageAttributes',
+    policy: { MessageType: ['CustomerDeleted'] },
+  },
 } as const;
 type ConsumerName = keyof typeof EXPECTED_FILTERS;
 const CONSUMER_NAMES = Object.keys(EXPECTED_FILTERS) as ConsumerName[];
@@ -81,7 +86,7 @@ describe('EventConsumer in the pipeline', () => {
     }
   });
 
-  test('has exactly the welcome, archive and marketing consumers', () => {
+  test('has exactly the welcome, archive, marketing and avatar-deletion consumers', () => {
     expect(consumerNames).toEqual([...CONSUMER_NAMES].sort());
   });
 
@@ -157,7 +162,10 @@ describe('EventConsumer in the pipeline', () => {
     });
 
     test('drains its own queue and reports partial batch failures', () => {
-      const mappings = eventSourceMappingsOf(template, ids[name].function);
+      const mappings = eventSourceMappingsOf(template, ids[name].function).filter(
+        // The avatar function also drains the uploads queue (test/constructs/avatars.test.ts).
+        (m) => JSON.stringify(m.Properties.EventSourceArn).includes(`"${ids[name].queue}"`),
+      );
       expect(mappings.map((m) => m.Properties)).toEqual([
         expect.objectContaining({
           EventSourceArn: getAtt(ids[name].queue, 'Arn'),

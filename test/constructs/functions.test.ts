@@ -1,5 +1,6 @@
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AssetsBucket } from '../../lib/constructs/assets-bucket';
+import { Avatars } from '../../lib/constructs/avatars';
 import { CustomerApi } from '../../lib/constructs/customer-api';
 import { CustomerEvents } from '../../lib/constructs/customer-events';
 import { CustomerTable } from '../../lib/constructs/customer-table';
@@ -63,6 +64,7 @@ describe.each([
   let ids: {
     api: string;
     avatarUpload: string;
+    avatar: string;
     publisher: string;
     welcome: string;
     archive: string;
@@ -74,7 +76,7 @@ describe.each([
     eventsKey: string;
     secret: string;
     failureBucket: string;
-    queues: Record<'welcome' | 'archive' | 'marketing', string>;
+    queues: Record<'welcome' | 'archive' | 'marketing' | 'avatar' | 'avatarUploads', string>;
   };
   beforeAll(() => {
     synthesized = synthPipeline(stage);
@@ -88,12 +90,13 @@ describe.each([
     const [contacts] = constructsOfType(stack, MarketingContacts);
     const [events] = constructsOfType(stack, CustomerEvents);
     const [secret] = constructsOfType(stack, NotificationSecret);
+    const [avatars] = constructsOfType(stack, Avatars);
     const consumer = (name: string) => {
       const found = constructsOfType(stack, EventConsumer).find((c) => c.node.id === name);
       if (!found) throw new Error(`expected ${name}`);
       return found;
     };
-    if (!api || !publisher || !table || !assets || !contacts || !events || !secret) {
+    if (!api || !publisher || !table || !assets || !contacts || !events || !secret || !avatars) {
       throw new Error('expected every construct of the pipeline');
     }
     const [welcome, archive, marketing] = [
@@ -104,6 +107,7 @@ describe.each([
     ids = {
       api: id(api.function),
       avatarUpload: id(api.avatarUploadFunction),
+      avatar: id(avatars.function),
       publisher: id(publisher.function),
       welcome: id(welcome.function),
       archive: id(archive.function),
@@ -119,6 +123,8 @@ describe.each([
         welcome: id(welcome.queue),
         archive: id(archive.queue),
         marketing: id(marketing.queue),
+        avatar: id(avatars.deletions.queue),
+        avatarUploads: id(avatars.uploadsQueue),
       },
     };
   });
@@ -146,8 +152,8 @@ describe.each([
   };
 
   describe('shared defaults', () => {
-    test('there are six pipeline functions', () => {
-      expect(functionIds).toHaveLength(6);
+    test('there are seven pipeline functions', () => {
+      expect(functionIds).toHaveLength(7);
     });
 
     test('runs on nodejs24.x, the newest Node.js runtime CDK knows', () => {
@@ -317,6 +323,45 @@ describe.each([
       expect(grantsOf(ids.avatarUpload, 's3:PutObject')).toEqual([
         { Resource: objectsArn(ids.bucket, 'avatar-uploads/*') },
       ]);
+    });
+
+    test('the avatar function reads and deletes uploads by version, writes and erases avatars/, lists only those versions, and updates the profile', () => {
+      expect(
+        actionsWithout(
+          allowedActionsOfFunction(template(), ids.avatar),
+          LOGGING_AND_TRACING_ACTIONS,
+          SQS_CONSUME_ACTIONS,
+        ),
+      ).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        's3:DeleteObject',
+        's3:DeleteObjectVersion',
+        's3:GetObjectVersion',
+        's3:ListBucketVersions',
+        's3:PutObject',
+      ]);
+      for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) {
+        expect(grantsOf(ids.avatar, action)).toEqual([{ Resource: getAtt(ids.table, 'Arn') }]);
+      }
+      // Its own writes go under avatars/ only: never where the upload notification looks.
+      expect(grantsOf(ids.avatar, 's3:PutObject')).toEqual([
+        { Resource: objectsArn(ids.bucket, 'avatars/*') },
+      ]);
+      for (const action of ['s3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion']) {
+        expect(grantsOf(ids.avatar, action)).toEqual([
+          { Resource: objectsArn(ids.bucket, 'avatar-uploads/*') },
+          { Resource: objectsArn(ids.bucket, 'avatars/*') },
+        ]);
+      }
+      expect(grantsOf(ids.avatar, 's3:ListBucketVersions')).toEqual([
+        {
+          Resource: getAtt(ids.bucket, 'Arn'),
+          Condition: { StringLike: { 's3:prefix': ['avatar-uploads/*', 'avatars/*'] } },
+        },
+      ]);
+      // No plain s3:GetObject: every read names a version.
+      expect(grantsOf(ids.avatar, 's3:GetObject')).toEqual([]);
     });
 
     test('the publisher may read the stream, publish encrypted events and write to its failure bucket', () => {

@@ -1,5 +1,6 @@
 import type { Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { Avatars } from '../../lib/constructs/avatars';
 import { CustomerApi } from '../../lib/constructs/customer-api';
 import { EventConsumer } from '../../lib/constructs/event-consumer';
 import { Monitoring } from '../../lib/constructs/monitoring';
@@ -52,14 +53,18 @@ describe('Monitoring', () => {
     alarmTopicId = logicalIdOf(stack, monitoring.alarmTopic);
     publisherFunctionId = logicalIdOf(stack, publisher.function);
     failureBucketId = logicalIdOf(stack, publisher.failureBucket);
-    deadLetterQueueIds = constructsOfType(stack, EventConsumer)
-      .flatMap((c) => [c.deadLetterQueue, c.subscriptionDeadLetterQueue])
-      .map((queue) => logicalIdOf(stack, queue));
+    deadLetterQueueIds = [
+      ...constructsOfType(stack, EventConsumer).flatMap((c) => [
+        c.deadLetterQueue,
+        c.subscriptionDeadLetterQueue,
+      ]),
+      ...constructsOfType(stack, Avatars).map((a) => a.uploadsDeadLetterQueue),
+    ].map((queue) => logicalIdOf(stack, queue));
     functionIds = constructsOfType(stack, PipelineFunction).map((fn) => logicalIdOf(stack, fn));
   });
 
-  test('watches all 6 dead-letter queues: 2 per consumer', () => {
-    expect(new Set(deadLetterQueueIds).size).toBe(6);
+  test('watches all 9 dead-letter queues: 2 per consumer, and the avatar uploads queue’s', () => {
+    expect(new Set(deadLetterQueueIds).size).toBe(9);
   });
 
   test('alarms as soon as anything is written to the publisher’s failure bucket, and charts it', () => {
@@ -101,8 +106,8 @@ describe('Monitoring', () => {
     }
   });
 
-  test('alarms on errors of each of the six functions', () => {
-    expect(functionIds).toHaveLength(6);
+  test('alarms on errors of each of the seven functions', () => {
+    expect(functionIds).toHaveLength(7);
     for (const functionId of functionIds) {
       expect({ functionId, alarms: lambdaAlarmsOf(template, 'Errors', functionId).length }).toEqual(
         { functionId, alarms: 1 },

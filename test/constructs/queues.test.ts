@@ -15,8 +15,8 @@ describe('every SQS queue of the pipeline', () => {
     queueIds = Object.keys(resourcesOfType(template, 'AWS::SQS::Queue'));
   });
 
-  test('there are queues to check: each consumer has three (the publisher keeps failures in S3)', () => {
-    expect(queueIds).toHaveLength(9);
+  test('there are queues to check: each consumer has three, the avatar uploads two (the publisher keeps failures in S3)', () => {
+    expect(queueIds).toHaveLength(14);
   });
 
   test('is encrypted with SSE-SQS, never a KMS key SNS could not use', () => {

@@ -9,6 +9,7 @@ import { synthPipeline } from '../synth';
 const DEPLOYED_LOGICAL_IDS = [
   'AWS::DynamoDB::Table CustomerTable627C24D6',
   'AWS::Lambda::Function ArchiveConsumerFunction363AA86A',
+  'AWS::Lambda::Function AvatarsDeletionsFunction2456D37E',
   'AWS::Lambda::Function CustomerApiAvatarUploadFunctionFED2A1B0',
   'AWS::Lambda::Function CustomerApiFunction8035B279',
   'AWS::Lambda::Function MarketingConsumerFunction2B69FDCA',
@@ -23,6 +24,11 @@ const DEPLOYED_LOGICAL_IDS = [
   'AWS::SQS::Queue ArchiveConsumerDeadLetterQueueE1AE5C24',
   'AWS::SQS::Queue ArchiveConsumerQueue123AA7A8',
   'AWS::SQS::Queue ArchiveConsumerSubscriptionDeadLetterQueue012D460D',
+  'AWS::SQS::Queue AvatarsDeletionsDeadLetterQueueB4DC03DB',
+  'AWS::SQS::Queue AvatarsDeletionsQueueAA9E5765',
+  'AWS::SQS::Queue AvatarsDeletionsSubscriptionDeadLetterQueue83444268',
+  'AWS::SQS::Queue AvatarsUploadsDeadLetterQueue4C52D858',
+  'AWS::SQS::Queue AvatarsUploadsQueue2E1557C3',
   'AWS::SQS::Queue MarketingConsumerDeadLetterQueue5550EA13',
   'AWS::SQS::Queue MarketingConsumerQueue570B9718',
   'AWS::SQS::Queue MarketingConsumerSubscriptionDeadLetterQueue9FFAC236',
@@ -48,8 +54,10 @@ describe.each(['dev', 'prod'] as const)('resource names in CustomerPipeline-%s',
   test('keeps the logical id of every function, queue, bucket, table and topic', () => {
     const ids = Object.entries(template.Resources)
       .filter(([, r]) => STATEFUL_TYPES.includes(r.Type))
-      // Only dev empties its buckets with a custom resource when the stack goes.
+      // Only dev empties its buckets with a custom resource when the stack goes; CDK's
+      // notifications handler only runs at deploy time, and holds nothing.
       .filter(([id]) => !id.startsWith('CustomS3AutoDeleteObjects'))
+      .filter(([id]) => !id.startsWith('BucketNotificationsHandler'))
       .map(([id, r]) => `${r.Type} ${id}`)
       .sort();
     expect(ids).toEqual(DEPLOYED_LOGICAL_IDS);
@@ -60,6 +68,7 @@ describe.each(['dev', 'prod'] as const)('resource names in CustomerPipeline-%s',
     expect([...functions.keys()].sort()).toEqual([
       'api',
       'archive',
+      'avatar',
       'avatar-upload',
       'marketing',
       'stream-publisher',
@@ -75,7 +84,7 @@ describe.each(['dev', 'prod'] as const)('resource names in CustomerPipeline-%s',
     }
   });
 
-  test.each(['welcome', 'archive', 'marketing'])(
+  test.each(['welcome', 'archive', 'marketing', 'avatar'])(
     'names the %s consumer’s queue and both dead-letter queues after its function',
     (name) => {
       for (const role of [
@@ -89,6 +98,13 @@ describe.each(['dev', 'prod'] as const)('resource names in CustomerPipeline-%s',
       }
     },
   );
+
+  test('names the queue S3 notifies of avatar uploads, and its dead-letter queue', () => {
+    expect(findResource(template, 'avatar-uploads', 'queue')).toBe('AvatarsUploadsQueue2E1557C3');
+    expect(findResource(template, 'avatar-uploads', 'dead-letter-queue')).toBe(
+      'AvatarsUploadsDeadLetterQueue4C52D858',
+    );
+  });
 
   test('names the table, the topic, the secret and the buckets the tools read', () => {
     expect(findResource(template, 'customers', 'table')).toBe('CustomerTable627C24D6');

@@ -2,6 +2,7 @@ import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-s
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import * as photon from '@silvia-odwyer/photon-node';
 import type { AwsCall } from 'cdk-local-cloud';
 import { callApi, control, deliveries } from 'cdk-local-cloud';
 import { contactKey } from '../../lambda/shared/contract';
@@ -216,36 +217,48 @@ describe('avatar uploads', () => {
     return fetch(form.url, { method: 'POST', body });
   };
 
-  test('the avatar upload function, not the API function, presigns a POST to avatar-uploads/<id> whose policy S3 enforces', async () => {
-    const avatarFunction = functionNamed('avatar-upload');
-    const apiFunction = functionNamed('api');
+  /** A `width` × `height` PNG with some detail, made here. */
+  const png = (width: number, height: number): Uint8Array => {
+    const pixels = new Uint8Array(width * height * 4);
+    for (let i = 0; i < pixels.length; i += 4) {
+      const x = (i / 4) % width;
+      pixels.set([x & 255, (i / 4 / width) & 255, (x * 7) & 255, 255], i);
+    }
+    const image = new photon.PhotonImage(pixels, width, height);
+    try {
+      return image.get_bytes();
+    } finally {
+      image.free();
+    }
+  };
+
+  const newCustomer = async () => {
     const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
     expect(created.status).toBe(201);
-    const { id } = created.body as { id: string };
-    const apiCallsBefore = (await callsBy(apiFunction)).length;
-    const key = `avatar-uploads/${id}`;
-
-    const upload = await callApi(cloud, 'POST', `/customers/${id}/avatar-upload`, {
-      contentType: 'image/png',
-    });
-
+    return created.body as { id: string; version: number };
+  };
+  const uploadForm = async (id: string, contentType = 'image/png') => {
+    const upload = await callApi(cloud, 'POST', `/customers/${id}/avatar-upload`, { contentType });
     expect(upload.status).toBe(200);
-    const form = upload.body as { url: string; fields: Record<string, string>; maxBytes: number };
-    expect(form.fields).toMatchObject({ key, 'Content-Type': 'image/png' });
-    expect(await callsBy(avatarFunction)).toEqual(['dynamodb GetItem']);
-    expect(await callsBy(apiFunction)).toHaveLength(apiCallsBefore);
+    return upload.body as { url: string; fields: Record<string, string>; maxBytes: number };
+  };
+  /** Every version and delete marker under `prefix`, by key. */
+  const leftUnder = async (prefix: string) => {
+    const listed = await q.versionsOf(prefix);
+    return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => v.Key);
+  };
 
-    const stored = await post(form, new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
-    expect(stored.status).toBe(204);
-    expect(exactVersions(await q.versionsOf(key), key)).toHaveLength(1);
-    // The upload went through the signer's proxy: S3 checks a presigned request against the
-    // role of whoever signed it, and so does the local cloud (the report counts the grant).
-    expect(await callsBy(avatarFunction)).toEqual(['dynamodb GetItem', 's3 PostObject']);
-    const { functions } = (await control(cloud, 'GET', '/iam')) as {
-      functions: { function: string; granted: { action: string; calls: number }[] }[];
-    };
-    const avatarRole = functions.find((f) => f.function === 'avatar-upload');
-    expect(avatarRole?.granted.find((g) => g.action === 's3:PutObject')?.calls).toBeGreaterThan(0);
+  test('the avatar upload function, not the API function, presigns a POST to avatar-uploads/<id> whose policy S3 enforces', async () => {
+    const avatarUploadFunction = functionNamed('avatar-upload');
+    const apiFunction = functionNamed('api');
+    const { id } = await newCustomer();
+    const apiCallsBefore = (await callsBy(apiFunction)).length;
+
+    const form = await uploadForm(id);
+
+    expect(form.fields).toMatchObject({ key: `avatar-uploads/${id}`, 'Content-Type': 'image/png' });
+    expect(await callsBy(avatarUploadFunction)).toEqual(['dynamodb GetItem']);
+    expect(await callsBy(apiFunction)).toHaveLength(apiCallsBefore);
 
     // What the policy refuses, S3 refuses, and stores nothing: a file over the limit, another type.
     const tooLarge = await post(form, new Uint8Array(form.maxBytes + 1));
@@ -255,7 +268,110 @@ describe('avatar uploads', () => {
       'Content-Type': 'text/html',
     });
     expect(mistyped.status).toBe(403);
-    expect(exactVersions(await q.versionsOf(key), key)).toHaveLength(1);
+    expect(await leftUnder(`avatar-uploads/${id}`)).toEqual([]);
+  });
+
+  test('a PNG through the form becomes the customer’s 256 px avatar: a new version, a redirect to the image, and the upload gone', async () => {
+    const { id, version } = await newCustomer();
+    const form = await uploadForm(id);
+
+    const stored = await post(form, png(600, 300));
+
+    expect(stored.status).toBe(204);
+    // S3 checks a presigned request against the role that signed it, and so does the local
+    // cloud: the upload function's proxy carried it.
+    expect(await callsBy(functionNamed('avatar-upload'))).toContain('s3 PostObject');
+    const customer = await eventually(
+      'the avatar on the customer',
+      async () => (await callApi(cloud, 'GET', `/customers/${id}`)).body as Record<string, unknown>,
+      (body) => body.avatar !== undefined,
+    );
+    expect(customer.avatar).toMatchObject({
+      key: `avatars/${id}.jpg`,
+      contentType: 'image/jpeg',
+      width: 256,
+      height: 128,
+    });
+    expect(customer.version).toBe(version + 1);
+
+    const redirect = await callApi(cloud, 'GET', `/customers/${id}/avatar`);
+    expect(redirect.status).toBe(302);
+    const location = redirect.headers.get('location') ?? '';
+    const image = await fetch(location);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/jpeg');
+    const served = photon.PhotonImage.new_from_byteslice(new Uint8Array(await image.arrayBuffer()));
+    expect([served.get_width(), served.get_height()]).toEqual([256, 128]);
+    served.free();
+    // Deleted by version: no version and no delete marker left of the upload.
+    await eventually(
+      'the upload deleted',
+      () => leftUnder(`avatar-uploads/${id}`),
+      (left) => left.length === 0,
+    );
+    // The change is a customer change: the archive keeps the version with the avatar.
+    await eventually(
+      'the archived version with the avatar',
+      () => q.versionsOf(`customers/${id}.json`),
+      (out) => exactVersions(out, `customers/${id}.json`).length === 2,
+    );
+  });
+
+  test('an HTML file declared image/png is rejected from its first bytes, and leaves nothing', async () => {
+    const { id, version } = await newCustomer();
+    const form = await uploadForm(id);
+
+    const stored = await post(form, new TextEncoder().encode('<!doctype html><script>1</script>'));
+
+    expect(stored.status).toBe(204);
+    await eventually(
+      'the upload deleted',
+      () => leftUnder(`avatar-uploads/${id}`),
+      (left) => left.length === 0,
+    );
+    expect(await leftUnder(`avatars/${id}`)).toEqual([]);
+    const customer = (await callApi(cloud, 'GET', `/customers/${id}`)).body as Record<
+      string,
+      unknown
+    >;
+    expect(customer).not.toHaveProperty('avatar');
+    expect(customer.version).toBe(version);
+    expect((await callApi(cloud, 'GET', `/customers/${id}/avatar`)).status).toBe(404);
+  });
+
+  test('deleting the customer erases every version of every avatar key, the legacy one included', async () => {
+    const { id } = await newCustomer();
+    await post(await uploadForm(id), png(40, 40));
+    const withAvatar = await eventually(
+      'the avatar on the customer',
+      async () =>
+        (await callApi(cloud, 'GET', `/customers/${id}`)).body as {
+          version: number;
+          avatar?: unknown;
+        },
+      (body) => body.avatar !== undefined,
+    );
+    // What the presigned PUT of earlier releases left, twice over.
+    for (const body of ['old', 'older']) {
+      await cloud.s3.send(
+        new PutObjectCommand({ Bucket: q.bucket, Key: `avatars/${id}`, Body: body }),
+      );
+    }
+    expect((await leftUnder(`avatars/${id}`)).length).toBe(3);
+
+    const deleted = await callApi(cloud, 'DELETE', `/customers/${id}`, undefined, {
+      'if-match': `"${withAvatar.version}"`,
+    });
+
+    expect(deleted.status).toBe(204);
+    await eventually(
+      'no avatar object or version left',
+      async () => [
+        ...(await leftUnder(`avatars/${id}`)),
+        ...(await leftUnder(`avatar-uploads/${id}`)),
+      ],
+      (left) => left.length === 0,
+    );
   });
 
   test('a content type that is not an avatar format gets 422 and no form', async () => {

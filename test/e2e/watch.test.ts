@@ -80,7 +80,7 @@ afterAll(async () => {
 });
 
 test('watches every function of the app', () => {
-  expect(output()).toMatch(/^watching .*lambda: 6 functions rebuilt on save/m);
+  expect(output()).toMatch(/^watching .*lambda: 7 functions rebuilt on save/m);
 });
 
 test('a saved handler serves the next request, without a restart', async () => {

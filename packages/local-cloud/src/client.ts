@@ -46,6 +46,8 @@ export const callApi = async (
           body: text,
         }),
     body: text,
+    // What the API answered: a redirect is the answer, not where it points.
+    redirect: 'manual',
   });
   const answer = await response.text();
   return {

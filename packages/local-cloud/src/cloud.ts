@@ -32,7 +32,7 @@ import {
   subscriptionDenial,
   templateResourcePolicies,
 } from './iam/resource-policies';
-import { type ResolveContext, resolve, resolveString } from './intrinsics';
+import { type ResolveContext, referencedLogicalIds, resolve, resolveString } from './intrinsics';
 import {
   type CfnResource,
   LOCAL_ACCOUNT_ID,
@@ -383,6 +383,32 @@ const notRunnable = (p: Record<string, unknown>): string | undefined => {
   return undefined;
 };
 
+/** Custom resources this cloud creates in the emulator itself, from their properties. */
+const SELF_PROVISIONED_CUSTOM_RESOURCES = new Set(['Custom::S3BucketNotifications']);
+
+/**
+ * The functions that only provide custom resources this cloud creates itself (CDK's bucket
+ * notifications handler): the type each provides, by the function's logical id. A function
+ * anything else refers to is not one of them.
+ */
+const selfProvisionedProviders = (template: SynthesizedStack['template']): Map<string, string> => {
+  const providers = new Map<string, string>();
+  const otherwiseReferenced = new Set<string>();
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const { ServiceToken, ...rest } = (resource.Properties ?? {}) as Record<string, unknown>;
+    const [token] = referencedLogicalIds(ServiceToken ?? null);
+    if (token !== undefined && SELF_PROVISIONED_CUSTOM_RESOURCES.has(resource.Type)) {
+      providers.set(token, resource.Type);
+    } else if (token !== undefined) {
+      otherwiseReferenced.add(token);
+    }
+    for (const other of referencedLogicalIds(rest))
+      if (other !== id) otherwiseReferenced.add(other);
+  }
+  for (const id of otherwiseReferenced) providers.delete(id);
+  return providers;
+};
+
 /** Inline code (`Code.ZipFile`) is written out as `index.js`, as Lambda does. */
 const inlineCodeDirectory = (workDir: string, logicalId: string, source: string): string => {
   const dir = path.resolve(workDir, 'inline', logicalId);
@@ -584,8 +610,16 @@ const hostFunctions = async (
       ? inlineCodeDirectory(options.workDir, id, code.ZipFile)
       : source.assetDirectories.get(code.S3Key?.replace(/\.zip$/, '') ?? '');
   };
+  const providers = selfProvisionedProviders(stack.template);
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const provides = providers.get(id);
+    if (provides !== undefined) {
+      print(
+        `function ${id} not run: it only provides ${provides}, which this cloud creates in the emulator itself`,
+      );
+      continue;
+    }
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
     const why = notRunnable(p);
     if (why !== undefined) {
@@ -707,7 +741,7 @@ const hostFunctions = async (
   return { hosts, proxies, calls, roles, reconfigure };
 };
 
-/** The template's SNS → SQS subscriptions, for the flow lines. */
+/** The template's SNS → SQS subscriptions and S3 → SQS notifications, for the flow lines. */
 const consumerRoutes = (
   { options }: Step,
   { stack, provisioned, context }: Deployed,
@@ -718,27 +752,49 @@ const consumerRoutes = (
       .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
       .map(([id, r]) => [provisioned.resources[id]?.attributes.Arn ?? '', { id, r }]),
   );
-  return resources.flatMap(([, subscription]) => {
+  const nameOfQueue = (queue: { id: string; r: CfnResource } | undefined) =>
+    queue && (options.nameOf?.(queue.id, queue.r) ?? constructIdOf(queue.r) ?? queue.id);
+  const maxReceiveCountOf = (queue: { r: CfnResource } | undefined) => {
+    const redrive = (queue?.r.Properties?.RedrivePolicy ?? {}) as { maxReceiveCount?: number };
+    return redrive.maxReceiveCount === undefined ? undefined : Number(redrive.maxReceiveCount);
+  };
+  // S3 event notifications to queues: each event goes to its queue alone.
+  const notified = resources.flatMap(([, notifications]): ConsumerRoute[] => {
+    if (notifications.Type !== 'Custom::S3BucketNotifications') return [];
+    const p = resolve(notifications.Properties ?? {}, context) as {
+      BucketName?: string;
+      NotificationConfiguration?: { QueueConfigurations?: { QueueArn: string }[] };
+    };
+    return (p.NotificationConfiguration?.QueueConfigurations ?? []).map(({ QueueArn }) => {
+      const queue = queueByArn.get(QueueArn);
+      return {
+        name: nameOfQueue(queue) ?? QueueArn,
+        topicArn: `arn:aws:s3:::${p.BucketName ?? ''}`,
+        from: 'bucket',
+        queueArn: QueueArn,
+        filterPolicyScope: 'MessageAttributes',
+        maxReceiveCount: maxReceiveCountOf(queue),
+      };
+    });
+  });
+  const subscribed = resources.flatMap(([, subscription]): ConsumerRoute[] => {
     if (subscription.Type !== 'AWS::SNS::Subscription') return [];
     const p = resolve(subscription.Properties ?? {}, context) as Record<string, unknown>;
     if (p.Protocol !== 'sqs') return [];
     const queue = queueByArn.get(p.Endpoint as string);
-    const redrive = (queue?.r.Properties?.RedrivePolicy ?? {}) as { maxReceiveCount?: number };
-    const name =
-      queue && (options.nameOf?.(queue.id, queue.r) ?? constructIdOf(queue.r) ?? queue.id);
     return [
       {
-        name: name ?? String(p.Endpoint),
+        name: nameOfQueue(queue) ?? String(p.Endpoint),
         topicArn: p.TopicArn as string,
         queueArn: p.Endpoint as string,
         filterPolicy: p.FilterPolicy as Record<string, unknown> | undefined,
         filterPolicyScope:
           p.FilterPolicyScope === 'MessageBody' ? 'MessageBody' : 'MessageAttributes',
-        maxReceiveCount:
-          redrive.maxReceiveCount === undefined ? undefined : Number(redrive.maxReceiveCount),
+        maxReceiveCount: maxReceiveCountOf(queue),
       },
     ];
   });
+  return [...notified, ...subscribed];
 };
 
 /** A mapping's maximum record age, shrunk by `--record-age-scale`; -1 (no limit) stays -1. */

@@ -2,10 +2,19 @@ import { createHash } from 'node:crypto';
 import type { Message } from '@aws-sdk/client-sqs';
 import { snsFilterPolicyMatches } from './event-filter';
 
-/** A consumer queue subscribed to a topic, as the template declares it. */
+/**
+ * A consumer queue subscribed to a topic, or notified by a bucket (an S3 event notification),
+ * as the template declares it.
+ */
 export interface ConsumerRoute {
   readonly name: string;
+  /** Where its messages come from: the topic's ARN, or the bucket's for a notification. */
   readonly topicArn: string;
+  /**
+   * `bucket`: S3 sends each event to this queue alone, so a flow expects only it.
+   * @default 'topic'
+   */
+  readonly from?: 'topic' | 'bucket';
   readonly queueArn: string;
   readonly filterPolicy?: Record<string, unknown>;
   readonly filterPolicyScope: 'MessageAttributes' | 'MessageBody';
@@ -33,12 +42,32 @@ const MARK: Record<Outcome, string> = {
 /** What a flow line calls a message: its body's label if the app gives one, else its id. */
 export type MessageLabel = (body: string) => string | undefined;
 
+/**
+ * An S3 event notification's label: `S3 ObjectCreated:Post avatar-uploads/3f2a9c1e`, the key's
+ * last segment cut to 8 characters (keys often carry ids); `S3 TestEvent` for the test event.
+ */
+export const s3NotificationLabel: MessageLabel = (body) => {
+  const parsed = JSON.parse(body) as {
+    Event?: unknown;
+    Records?: { eventSource?: unknown; eventName?: unknown; s3?: { object?: { key?: unknown } } }[];
+  };
+  if (parsed.Event === 's3:TestEvent') return 'S3 TestEvent';
+  const [record] = parsed.Records ?? [];
+  if (record?.eventSource !== 'aws:s3' || typeof record.eventName !== 'string') return undefined;
+  const key = decodeURIComponent(String(record.s3?.object?.key ?? '').replace(/\+/g, ' '));
+  const cut =
+    key.slice(0, key.lastIndexOf('/') + 1) + key.slice(key.lastIndexOf('/') + 1).slice(0, 8);
+  return `S3 ${record.eventName} ${cut}`;
+};
+
 const labelOf = (body: string, messageId: string, label: MessageLabel | undefined): string => {
-  try {
-    const given = label?.(body);
-    if (given !== undefined) return given;
-  } catch {
-    // a label that fails on this body is no label
+  for (const labeller of [label, s3NotificationLabel]) {
+    try {
+      const given = labeller?.(body);
+      if (given !== undefined) return given;
+    } catch {
+      // a label that fails on this body is no label
+    }
   }
   return `message ${messageId.slice(0, 8)}`;
 };
@@ -111,7 +140,8 @@ export class FlowTracker {
         { DataType: value.DataType ?? 'String', StringValue: value.StringValue },
       ]),
     );
-    const siblings = this.routes.filter((r) => r.topicArn === route.topicArn);
+    const siblings =
+      route.from === 'bucket' ? [route] : this.routes.filter((r) => r.topicArn === route.topicArn);
     const matches = (r: ConsumerRoute) =>
       r.filterPolicy === undefined ||
       snsFilterPolicyMatches(r.filterPolicy, r.filterPolicyScope, { body, attributes });

@@ -196,4 +196,68 @@ describe('FlowTracker', () => {
       '  ↳ CustomerUpdated 3f2a9c1e → archive … retrying welcome filtered marketing filtered',
     ]);
   });
+
+  describe('an S3 event notification', () => {
+    const BUCKET = 'arn:aws:s3:::assets-bucket';
+    const bucketRoutes: ConsumerRoute[] = [
+      ...ROUTES,
+      ...['avatar-uploads', 'reports'].map((name) => ({
+        name,
+        topicArn: BUCKET,
+        from: 'bucket' as const,
+        queueArn: queueArn(name),
+        filterPolicyScope: 'MessageAttributes' as const,
+        maxReceiveCount: 3,
+      })),
+    ];
+    const notification = (key: string): Message => ({
+      MessageId: 'n-1',
+      Body: JSON.stringify({
+        Records: [
+          { eventSource: 'aws:s3', eventName: 'ObjectCreated:Post', s3: { object: { key } } },
+        ],
+      }),
+    });
+
+    it('is one flow of its own queue, labelled by event and key (its last segment cut to 8 characters)', () => {
+      const lines: string[] = [];
+      const tracker = new FlowTracker(bucketRoutes, (line) => lines.push(line), {
+        label: customerLabel,
+      });
+      trackers.push(tracker);
+
+      tracker.record(
+        queueArn('avatar-uploads'),
+        notification(`avatar-uploads%2F${CUSTOMER_ID}`),
+        'failed',
+        1,
+      );
+      expect(lines).toEqual([]);
+      tracker.record(
+        queueArn('avatar-uploads'),
+        notification(`avatar-uploads%2F${CUSTOMER_ID}`),
+        'succeeded',
+        2,
+      );
+
+      expect(lines).toEqual([
+        '  ↳ S3 ObjectCreated:Post avatar-uploads/3f2a9c1e → avatar-uploads ✓',
+      ]);
+    });
+
+    it('labels S3’s test event', () => {
+      const lines: string[] = [];
+      const tracker = new FlowTracker(bucketRoutes, (line) => lines.push(line));
+      trackers.push(tracker);
+
+      tracker.record(
+        queueArn('reports'),
+        { MessageId: 'n-2', Body: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }) },
+        'succeeded',
+        1,
+      );
+
+      expect(lines).toEqual(['  ↳ S3 TestEvent → reports ✓']);
+    });
+  });
 });

@@ -211,6 +211,17 @@ describe('another CDK app on the local cloud', () => {
     );
   });
 
+  test("does not run CDK's bucket notifications handler, whose work it does itself, and says so", () => {
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^function BucketNotificationsHandler\w* not run: it only provides Custom::S3BucketNotifications, which this cloud creates in the emulator itself$/,
+      ),
+    );
+    expect(lines.filter((line) => /BucketNotificationsHandler.*NOT EMULATED/.test(line))).toEqual(
+      [],
+    );
+  });
+
   test('sends S3’s events to a queue whose policy lets the bucket, and refuses, naming it, a queue whose policy does not', async () => {
     expect(lines).toContainEqual(
       expect.stringMatching(

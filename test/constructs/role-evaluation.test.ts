@@ -115,6 +115,7 @@ const FUNCTIONS = {
   welcome: fn('WelcomeConsumer'),
   archive: fn('ArchiveConsumer'),
   marketing: fn('MarketingConsumer'),
+  avatar: fn('Avatars'),
 } as const;
 
 type Case = [keyof typeof FUNCTIONS, string, AuthorizationRequest];
@@ -137,6 +138,40 @@ describe('what each function’s handler calls is allowed', () => {
       'the presigned POST (PutObject)',
       call('s3:PutObject', `${assets}/${AVATAR_UPLOADS_PREFIX}c1`),
     ],
+    ['avatar', 'GetItem (the profile)', call('dynamodb:GetItem', table)],
+    ['avatar', 'UpdateItem (records the avatar)', call('dynamodb:UpdateItem', table)],
+    [
+      'avatar',
+      'GetObject of an upload’s version (GetObjectVersion)',
+      call('s3:GetObjectVersion', `${assets}/${AVATAR_UPLOADS_PREFIX}c1`, { 's3:versionid': 'v1' }),
+    ],
+    [
+      'avatar',
+      'PutObject of the resized image',
+      call('s3:PutObject', `${assets}/${AVATARS_PREFIX}c1.jpg`),
+    ],
+    [
+      'avatar',
+      'the presigned GET of a published version',
+      call('s3:GetObjectVersion', `${assets}/${AVATARS_PREFIX}c1.jpg`, { 's3:versionid': 'v1' }),
+    ],
+    ...[AVATAR_UPLOADS_PREFIX, AVATARS_PREFIX].flatMap((prefix): Case[] => [
+      [
+        'avatar',
+        `a version's delete under ${prefix}: DeleteObject`,
+        call('s3:DeleteObject', `${assets}/${prefix}c1`),
+      ],
+      [
+        'avatar',
+        `a version's delete under ${prefix}: DeleteObjectVersion`,
+        call('s3:DeleteObjectVersion', `${assets}/${prefix}c1`, { 's3:versionid': 'v1' }),
+      ],
+      [
+        'avatar',
+        `ListObjectVersions under ${prefix}`,
+        call('s3:ListBucketVersions', assets, { 's3:prefix': `${prefix}c1` }),
+      ],
+    ]),
     ['publisher', 'Publish', call('sns:Publish', topic)],
     [
       'publisher',
@@ -204,6 +239,41 @@ describe('what no handler needs is denied', () => {
       'avatar-upload',
       'ListBucket (a missing avatar is 403)',
       call('s3:ListBucket', assets),
+      'identity',
+      false,
+    ],
+    [
+      'avatar',
+      'PutObject under avatar-uploads/ (its own write would notify it again)',
+      call('s3:PutObject', `${assets}/${AVATAR_UPLOADS_PREFIX}c1`),
+      'identity',
+      false,
+    ],
+    [
+      'avatar',
+      'PutObject under customers/ (the archive)',
+      call('s3:PutObject', `${assets}/${ARCHIVE_PREFIX}c1.json`),
+      'identity',
+      false,
+    ],
+    [
+      'avatar',
+      'a current object’s GetObject (every read names a version)',
+      call('s3:GetObject', `${assets}/${AVATARS_PREFIX}c1.jpg`),
+      'identity',
+      false,
+    ],
+    [
+      'avatar',
+      'ListObjectVersions of the archive',
+      call('s3:ListBucketVersions', assets, { 's3:prefix': ARCHIVE_PREFIX }),
+      'identity',
+      false,
+    ],
+    [
+      'avatar',
+      'PutItem (it only updates the profile)',
+      call('dynamodb:PutItem', table),
       'identity',
       false,
     ],

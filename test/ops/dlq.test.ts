@@ -317,6 +317,19 @@ describe('finding the dead-letter queues in the template', () => {
       'archive subscription',
       'marketing queue',
       'marketing subscription',
+      'avatar queue',
+      'avatar subscription',
+      'avatar-uploads queue',
+    ]);
+  });
+
+  test('sends the avatar uploads DLQ, whose messages S3 sent, back to the queue S3 notifies', () => {
+    expect(dlqs.filter((dlq) => dlq.consumer === 'avatar-uploads')).toEqual([
+      expect.objectContaining({
+        logicalId: expect.stringMatching(/^AvatarsUploadsDeadLetterQueue/),
+        sourceLogicalId: expect.stringMatching(/^AvatarsUploadsQueue[0-9A-F]{8}$/),
+        kind: 'queue',
+      }),
     ]);
   });
 

@@ -5,7 +5,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { deleteEveryVersion } from '../shared/adapters/s3-versions';
+import { deleteEveryVersion, versionPages } from '../shared/adapters/s3-versions';
 import { avatarKey, avatarPrefixesOf } from '../shared/contract';
 
 /** How long a redirect to an avatar stays usable: long enough for a browser to follow it. */
@@ -31,6 +31,11 @@ const isGone = (error: unknown): boolean => {
   return name === 'NoSuchKey' || name === 'NoSuchVersion' || $metadata?.httpStatusCode === 404;
 };
 
+const isDenied = (error: unknown): boolean => {
+  const { name, $metadata } = (error ?? {}) as S3Error;
+  return name === 'AccessDenied' || $metadata?.httpStatusCode === 403;
+};
+
 /** `bytes 0-65535/1234567` → 1234567. */
 const totalOf = (contentRange: string | undefined): number | undefined => {
   const total = contentRange?.match(/\/(\d+)$/)?.[1];
@@ -48,9 +53,37 @@ export class AvatarStore {
     private readonly bucket: string,
   ) {}
 
-  /** The first `length` bytes of one version of `key`, or `undefined` if that version is gone. */
-  async readHead(key: string, versionId: string, length: number): Promise<UploadHead | undefined> {
+  /**
+   * Runs `read` of one version; `undefined` when that version is gone. S3 answers a read of a
+   * key that no longer exists with 403, not 404, to a caller without `s3:ListBucket` (which this
+   * function does not hold: it would let it list the archive's customers): a 403 is "gone" only
+   * if the version is no longer listed, which its `s3:ListBucketVersions` on the prefix allows.
+   */
+  private async ofVersion<T>(
+    key: string,
+    versionId: string,
+    read: () => Promise<T>,
+  ): Promise<T | undefined> {
     try {
+      return await read();
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      if (isDenied(error) && !(await this.versionExists(key, versionId))) return undefined;
+      throw error;
+    }
+  }
+
+  private async versionExists(key: string, versionId: string): Promise<boolean> {
+    for await (const page of versionPages(this.s3, this.bucket, key)) {
+      const entries = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])];
+      if (entries.some((e) => e.Key === key && e.VersionId === versionId)) return true;
+    }
+    return false;
+  }
+
+  /** The first `length` bytes of one version of `key`, or `undefined` if that version is gone. */
+  readHead(key: string, versionId: string, length: number): Promise<UploadHead | undefined> {
+    return this.ofVersion(key, versionId, async () => {
       const object = await this.s3.send(
         new GetObjectCommand({
           Bucket: this.bucket,
@@ -66,25 +99,19 @@ export class AvatarStore {
         contentType: object.ContentType ?? '',
         size: totalOf(object.ContentRange) ?? object.ContentLength ?? head.length,
       };
-    } catch (error) {
-      if (isGone(error)) return undefined;
-      throw error;
-    }
+    });
   }
 
   /** The whole of one version of `key`, or `undefined` if that version is gone. */
-  async readWhole(key: string, versionId: string): Promise<Uint8Array | undefined> {
-    try {
+  readWhole(key: string, versionId: string): Promise<Uint8Array | undefined> {
+    return this.ofVersion(key, versionId, async () => {
       const object = await this.s3.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }),
       );
       const bytes = await object.Body?.transformToByteArray();
       if (bytes === undefined) throw new Error(`S3 returned no body for ${key}`);
       return bytes;
-    } catch (error) {
-      if (isGone(error)) return undefined;
-      throw error;
-    }
+    });
   }
 
   /** Writes the customer's resized avatar and returns its key and the version it created. */

@@ -339,6 +339,46 @@ describe('avatar uploads', () => {
     expect((await callApi(cloud, 'GET', `/customers/${id}/avatar`)).status).toBe(404);
   });
 
+  test('a PNG whose data does not decode is rejected, its environment retired, and the next upload published', async () => {
+    const uploadsQueue = resourceNamed(cloud, 'avatar-uploads', 'queue').logicalId;
+    const uploadDeliveries = async () =>
+      (await deliveries(cloud)).filter((d) => d.queue === uploadsQueue);
+    const before = new Set((await uploadDeliveries()).map((d) => d.messageId));
+    const broken = await newCustomer();
+    const whole = png(64, 64);
+    // A valid header over data cut short: it passes inspection, and the decoder traps.
+    await post(await uploadForm(broken.id), whole.slice(0, 60));
+    await eventually(
+      'the broken upload deleted',
+      () => leftUnder(`avatar-uploads/${broken.id}`),
+      (left) => left.length === 0,
+    );
+    // The invocation that rejected it exited (Runtime.ExitError), so SQS handed the message out
+    // again after its visibility timeout; the redelivery found the upload gone.
+    const attempts = await eventually(
+      'the redelivery of the broken upload',
+      async () => (await uploadDeliveries()).filter((d) => !before.has(d.messageId)),
+      (found) => found.some((d) => d.outcome === 'succeeded'),
+    );
+    expect(attempts.map((d) => [d.receiveCount, d.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ]);
+
+    const next = await newCustomer();
+    await post(await uploadForm(next.id), whole);
+
+    await eventually(
+      'the next avatar',
+      async () =>
+        (await callApi(cloud, 'GET', `/customers/${next.id}`)).body as { avatar?: unknown },
+      (body) => body.avatar !== undefined,
+    );
+    const customer = (await callApi(cloud, 'GET', `/customers/${broken.id}`)).body as object;
+    expect(customer).not.toHaveProperty('avatar');
+    expect(await leftUnder(`avatars/${broken.id}`)).toEqual([]);
+  });
+
   test('deleting the customer erases every version of every avatar key, the legacy one included', async () => {
     const { id } = await newCustomer();
     await post(await uploadForm(id), png(40, 40));

@@ -415,6 +415,48 @@ describe('an upload notification', () => {
       expect(outcomeLogged()[0]).toMatchObject({ outcome: 'already processed' });
     });
 
+    it('twice, after the upload was deleted, as S3 answers a role without ListBucket (403): the listing shows the version gone, so it writes nothing', async () => {
+      givenProfile();
+      s3.on(GetObjectCommand).rejects(
+        Object.assign(new Error('Access Denied'), {
+          name: 'AccessDenied',
+          $metadata: { httpStatusCode: 403 },
+        }),
+      );
+      s3.on(ListObjectVersionsCommand).resolves({
+        Versions: [{ Key: `${UPLOAD_KEY}-other`, VersionId: 'v-upload-1' }],
+      });
+
+      const response = await processBatch(uploadRecord());
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(s3.commandCalls(ListObjectVersionsCommand)[0]?.args[0].input).toEqual({
+        Bucket: BUCKET,
+        Prefix: UPLOAD_KEY,
+      });
+      expect(puts()).toEqual([]);
+      expect(deletes()).toEqual([]);
+      expect(outcomeLogged()[0]).toMatchObject({ outcome: 'already processed' });
+    });
+
+    it('a 403 for a version that is still there is a real denial: the record fails', async () => {
+      givenProfile();
+      s3.on(GetObjectCommand).rejects(
+        Object.assign(new Error('Access Denied'), {
+          name: 'AccessDenied',
+          $metadata: { httpStatusCode: 403 },
+        }),
+      );
+      s3.on(ListObjectVersionsCommand).resolves({
+        Versions: [{ Key: UPLOAD_KEY, VersionId: 'v-upload-1' }],
+      });
+
+      const response = await processBatch(uploadRecord());
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'msg-upload-1' }]);
+      expect(deletes()).toEqual([]);
+    });
+
     it('late, after a newer upload was recorded (a longer sequencer compares after padding): publishes nothing', async () => {
       givenProfile({ ...storedItem, avatar: recorded('000000000000000000000000000000FF') });
       s3.on(DeleteObjectCommand).resolves({});

@@ -2,12 +2,12 @@ import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-s
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import * as photon from '@silvia-odwyer/photon-node';
 import type { AwsCall } from 'cdk-local-cloud';
 import { callApi, control, deliveries } from 'cdk-local-cloud';
 import { contactKey } from '../../lambda/shared/contract';
 import { emailClaimKey } from '../../lambda/shared/domain/keys';
 import { sinkCalls } from '../../local/notification-sink';
+import { decodedSize, detailedImage } from '../images';
 import {
   connect,
   eventually,
@@ -217,20 +217,7 @@ describe('avatar uploads', () => {
     return fetch(form.url, { method: 'POST', body });
   };
 
-  /** A `width` × `height` PNG with some detail, made here. */
-  const png = (width: number, height: number): Uint8Array => {
-    const pixels = new Uint8Array(width * height * 4);
-    for (let i = 0; i < pixels.length; i += 4) {
-      const x = (i / 4) % width;
-      pixels.set([x & 255, (i / 4 / width) & 255, (x * 7) & 255, 255], i);
-    }
-    const image = new photon.PhotonImage(pixels, width, height);
-    try {
-      return image.get_bytes();
-    } finally {
-      image.free();
-    }
-  };
+  const png = (width: number, height: number) => detailedImage(width, height, 'png');
 
   const newCustomer = async () => {
     const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
@@ -300,9 +287,10 @@ describe('avatar uploads', () => {
     const image = await fetch(location);
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/jpeg');
-    const served = photon.PhotonImage.new_from_byteslice(new Uint8Array(await image.arrayBuffer()));
-    expect([served.get_width(), served.get_height()]).toEqual([256, 128]);
-    served.free();
+    expect(decodedSize(new Uint8Array(await image.arrayBuffer()))).toEqual({
+      width: 256,
+      height: 128,
+    });
     // Deleted by version: no version and no delete marker left of the upload.
     await eventually(
       'the upload deleted',

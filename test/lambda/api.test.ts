@@ -15,7 +15,15 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CUSTOMER_ROUTES } from '../../lambda/shared/contract';
-import { apiEvent, bodyOf, type EventOptions, ID, stored, storedItem } from './http-fixtures';
+import {
+  apiEvent,
+  bodyOf,
+  type EventOptions,
+  ID,
+  stored,
+  storedAvatar,
+  storedItem,
+} from './http-fixtures';
 import { type WithContext, withContext } from './lambda-context';
 
 const TABLE_NAME = 'customers-table';
@@ -542,16 +550,7 @@ describe('PUT /customers/{id}', () => {
   });
 
   it('keeps the avatar the avatar function recorded: a client cannot set or drop it', async () => {
-    const avatar = {
-      key: `avatars/${ID}.jpg`,
-      versionId: 'v-published',
-      contentType: 'image/jpeg',
-      width: 256,
-      height: 256,
-      bytes: 7000,
-      updatedAt: '2025-02-15T00:00:00.000Z',
-      sequencer: '0000000000000000000000000000000A',
-    };
+    const avatar = storedAvatar;
     ddb.on(GetCommand).resolves({ Item: { ...storedItem, avatar } });
     ddb.on(TransactWriteCommand).resolves({});
 

@@ -1,38 +1,14 @@
-import * as zlib from 'node:zlib';
 import {
   AVATAR_HEAD_BYTES,
   DEFAULT_AVATAR_LIMITS,
   inspectAvatar,
 } from '../../lambda/shared/domain/avatar-image';
+import { plainPng } from '../images';
 
 // An avatar is judged from its first bytes: its real format and its dimensions, from the
 // header, so that a file lying about either is refused before anything decodes it.
 
-const u32 = (value: number) => {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value);
-  return bytes;
-};
-const chunk = (type: string, data: Buffer) =>
-  Buffer.concat([
-    u32(data.length),
-    Buffer.from(type, 'ascii'),
-    data,
-    u32(zlib.crc32(Buffer.concat([Buffer.from(type, 'ascii'), data]))),
-  ]);
-
-/** A real PNG of `width` × `height` RGBA pixels, all one colour (or only its header's claim, `claim`). */
-const png = (width: number, height: number, claim = { width, height }) => {
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 4, 0x80)]);
-  const pixels = zlib.deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
-  const ihdr = Buffer.concat([u32(claim.width), u32(claim.height), Buffer.from([8, 6, 0, 0, 0])]);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', pixels),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-};
+const png = plainPng;
 
 /** A baseline JPEG's start: SOI, its JFIF segment (APP0), then a frame header (SOF0) giving its size. */
 const jpegHead = (width: number, height: number) => {

@@ -1,36 +1,12 @@
 import * as photon from '@silvia-odwyer/photon-node';
 import { AVATAR_SIDE, resizeAvatar } from '../../lambda/shared/adapters/avatar-resize';
 import { AVATAR_HEAD_BYTES, inspectAvatar } from '../../lambda/shared/domain/avatar-image';
+import { decodedSize, detailedImage } from '../images';
 
 // An accepted upload becomes a JPEG whose longer side is 256 px: real images, made here.
 
-/** A `width` × `height` image with some detail, encoded as `format` by Photon. */
-const image = (width: number, height: number, format: 'png' | 'jpeg' | 'webp'): Uint8Array => {
-  const pixels = new Uint8Array(width * height * 4);
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const i = (y * width + x) * 4;
-      pixels.set([(x * 255) / width, (y * 255) / height, (x ^ y) & 255, 255], i);
-    }
-  }
-  const source = new photon.PhotonImage(pixels, width, height);
-  try {
-    if (format === 'png') return source.get_bytes();
-    if (format === 'jpeg') return source.get_bytes_jpeg(90);
-    return source.get_bytes_webp();
-  } finally {
-    source.free();
-  }
-};
-
-const decoded = (bytes: Uint8Array) => {
-  const back = photon.PhotonImage.new_from_byteslice(bytes);
-  try {
-    return { width: back.get_width(), height: back.get_height() };
-  } finally {
-    back.free();
-  }
-};
+const image = detailedImage;
+const decoded = decodedSize;
 
 describe('resizeAvatar', () => {
   test.each([

@@ -14,10 +14,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import * as photon from '@silvia-odwyer/photon-node';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Avatar } from '../../lambda/shared/domain/customer';
+import { decodedSize, detailedImage, plainPng } from '../images';
 import { apiEvent, bodyOf, ID, stored, storedItem } from './http-fixtures';
 import { type WithContext, withContext } from './lambda-context';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
@@ -61,33 +61,9 @@ afterEach(() => {
 
 // ---- Real images, made here ------------------------------------------------------------------
 
-const image = (width: number, height: number, format: 'png' | 'jpeg' | 'webp'): Uint8Array => {
-  const pixels = new Uint8Array(width * height * 4);
-  for (let i = 0; i < pixels.length; i += 4) {
-    const x = (i / 4) % width;
-    const y = Math.floor(i / 4 / width);
-    pixels.set([(x * 255) / width, (y * 255) / height, (x ^ y) & 255, 255], i);
-  }
-  const source = new photon.PhotonImage(pixels, width, height);
-  try {
-    if (format === 'png') return source.get_bytes();
-    if (format === 'jpeg') return source.get_bytes_jpeg(90);
-    return source.get_bytes_webp();
-  } finally {
-    source.free();
-  }
-};
-
-/** A PNG header (signature and IHDR) claiming `width` × `height`, with nothing behind it. */
-const pngHeader = (width: number, height: number): Uint8Array => {
-  const ihdr = Buffer.alloc(25);
-  ihdr.writeUInt32BE(13, 0);
-  ihdr.write('IHDR', 4, 'latin1');
-  ihdr.writeUInt32BE(width, 8);
-  ihdr.writeUInt32BE(height, 12);
-  ihdr.set([8, 6, 0, 0, 0], 16);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr]);
-};
+const image = detailedImage;
+/** A PNG header claiming `width` × `height` over one pixel of data. */
+const pngHeader = (width: number, height: number) => plainPng(1, 1, { width, height });
 
 const HTML = new TextEncoder().encode('<!doctype html><script>alert(1)</script>');
 
@@ -235,9 +211,7 @@ describe('an upload notification', () => {
       expect.objectContaining({ Bucket: BUCKET, Key: PUBLISHED_KEY, ContentType: 'image/jpeg' }),
     ]);
     const published = puts()[0]?.Body as Uint8Array;
-    const back = photon.PhotonImage.new_from_byteslice(published);
-    expect([back.get_width(), back.get_height()]).toEqual([256, 128]);
-    back.free();
+    expect(decodedSize(published)).toEqual({ width: 256, height: 128 });
     expect(updates()).toEqual([
       {
         TableName: TABLE_NAME,
@@ -381,6 +355,21 @@ describe('an upload notification', () => {
     expect(s3.calls()).toHaveLength(0);
   });
 
+  /**
+   * S3's answer to a read of a key that no longer exists, for a caller without s3:ListBucket
+   * (403, not 404), with `listed` what a listing of the upload's key finds.
+   */
+  const givenDeniedRead = (listed: { Versions: { Key: string; VersionId: string }[] }) => {
+    givenProfile();
+    s3.on(GetObjectCommand).rejects(
+      Object.assign(new Error('Access Denied'), {
+        name: 'AccessDenied',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    s3.on(ListObjectVersionsCommand).resolves(listed);
+  };
+
   describe('delivered twice, late, or after the customer is gone', () => {
     it('twice: finds its own upload recorded and only deletes the upload', async () => {
       givenProfile({ ...storedItem, avatar: recorded(PADDED, 'v-published-1') });
@@ -416,14 +405,7 @@ describe('an upload notification', () => {
     });
 
     it('twice, after the upload was deleted, as S3 answers a role without ListBucket (403): the listing shows the version gone, so it writes nothing', async () => {
-      givenProfile();
-      s3.on(GetObjectCommand).rejects(
-        Object.assign(new Error('Access Denied'), {
-          name: 'AccessDenied',
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
-      s3.on(ListObjectVersionsCommand).resolves({
+      givenDeniedRead({
         Versions: [{ Key: `${UPLOAD_KEY}-other`, VersionId: 'v-upload-1' }],
       });
 
@@ -440,14 +422,7 @@ describe('an upload notification', () => {
     });
 
     it('a 403 for a version that is still there is a real denial: the record fails', async () => {
-      givenProfile();
-      s3.on(GetObjectCommand).rejects(
-        Object.assign(new Error('Access Denied'), {
-          name: 'AccessDenied',
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
-      s3.on(ListObjectVersionsCommand).resolves({
+      givenDeniedRead({
         Versions: [{ Key: UPLOAD_KEY, VersionId: 'v-upload-1' }],
       });
 

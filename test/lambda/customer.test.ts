@@ -11,6 +11,7 @@ import {
   replaceCustomer,
 } from '../../lambda/shared/domain/customer';
 import { MalformedHeader } from '../../lambda/shared/domain/errors';
+import { storedAvatar } from './http-fixtures';
 
 const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 
@@ -30,16 +31,7 @@ const current: Customer = {
   version: 3,
 };
 
-const AVATAR = {
-  key: `avatars/${ID}.jpg`,
-  versionId: 'v-published-1',
-  contentType: 'image/jpeg',
-  width: 256,
-  height: 128,
-  bytes: 7311,
-  updatedAt: '2025-02-15T00:00:00.000Z',
-  sequencer: '0000000000000000000000000000000A',
-};
+const AVATAR = storedAvatar;
 
 /** The fields of the issues a parse of `value` reports. */
 const failingFields = (value: unknown): string[] => {

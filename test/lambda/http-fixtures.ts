@@ -17,6 +17,18 @@ export const stored: Customer = {
 };
 export const storedItem = { pk: `CUSTOMER#${ID}`, sk: 'PROFILE', ...stored };
 
+/** An avatar as the avatar function records it on the profile. */
+export const storedAvatar: NonNullable<Customer['avatar']> = {
+  key: `avatars/${ID}.jpg`,
+  versionId: 'v-published-1',
+  contentType: 'image/jpeg',
+  width: 256,
+  height: 128,
+  bytes: 7311,
+  updatedAt: '2025-02-15T00:00:00.000Z',
+  sequencer: '0000000000000000000000000000000A',
+};
+
 export interface EventOptions {
   readonly pathParameters?: Record<string, string>;
   readonly headers?: Record<string, string>;

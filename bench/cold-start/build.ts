@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { BUNDLE_TARGET, bundleOptions } from '../../lib/bundling';
+import { BUNDLE_TARGET, bundleAssetsOf, bundleOptions } from '../../lib/bundling';
 
 /**
  * The two ways a handler can be bundled: ours with the very options PipelineFunction
@@ -69,6 +69,19 @@ export const bundle = async (
     ),
   };
 };
+
+/**
+ * Copies beside `built` the files its modules read from their own folder at run time
+ * (lib/bundling.ts's BUNDLE_ASSETS: Photon's WebAssembly), as PipelineFunction's bundling
+ * does, and returns their names. Both variants get them: NodejsFunction copies nothing
+ * by itself, and a default build without them fails at the first resize (ENOENT), so its
+ * user would add the same copy (`commandHooks.afterBundling`).
+ */
+export const copyBundleAssets = (built: Bundle): string[] =>
+  bundleAssetsOf(Object.keys(built.inputs)).map((asset) => {
+    fs.copyFileSync(asset.source, path.join(path.dirname(built.file), asset.name));
+    return asset.name;
+  });
 
 export const OUR_CODE = 'our code (lambda/)';
 export const SHARED_SDK = '@aws-sdk/* (shared: core, middleware, credentials)';
@@ -205,6 +218,32 @@ export const sdkClientsModule = (packages: readonly string[]): string =>
     ...packages.map((pkg, i) => `import { ${SDK_CLIENTS[pkg]} as C${i} } from '${pkg}';`),
     `export const clients = [${packages.map((_, i) => `new C${i}({})`).join(', ')}];`,
     'export const handler = async () => ({ clients: clients.length });',
+  ].join('\n');
+
+export const PHOTON = '@silvia-odwyer/photon-node';
+
+/** Whether a bundle holds Photon, from its metafile's inputs. */
+export const holdsPhoton = (inputs: Readonly<Record<string, number>>): boolean =>
+  Object.entries(inputs).some(([input, bytes]) => bytes > 0 && packageOf(input) === PHOTON);
+
+/**
+ * A module whose handler times Photon in the avatar function's own adapter: loading it (the
+ * WebAssembly read, compiled and instantiated, which the function does lazily on its first
+ * resize), then resizing the event's image once cold and once more warm.
+ */
+export const photonProbeModule = (): string =>
+  [
+    "import { resizeAvatar } from './lambda/shared/adapters/avatar-resize';",
+    'export const handler = async (event: { png: string }) => {',
+    "  const png = Buffer.from(event.png, 'base64');",
+    '  const started = performance.now();',
+    `  require('${PHOTON}');`,
+    '  const loaded = performance.now();',
+    '  resizeAvatar(png);',
+    '  const resized = performance.now();',
+    '  resizeAvatar(png);',
+    '  return { loadMs: loaded - started, firstResizeMs: resized - loaded, warmResizeMs: performance.now() - resized };',
+    '};',
   ].join('\n');
 
 /** The packages package.json names, to keep them apart in the composition. */

@@ -1,3 +1,5 @@
+import { smallPng } from '../avatar/images';
+
 /**
  * What each handler's first invocation needs to run its real, successful code path:
  * its environment, a realistic event, the AWS calls it must make, and how to tell
@@ -8,6 +10,7 @@
 export const HANDLER_NAMES = [
   'api',
   'avatar-upload',
+  'avatar',
   'stream-publisher',
   'welcome',
   'archive',
@@ -144,13 +147,13 @@ export const streamInsertEvent = () => ({
   ],
 });
 
-/** One SQS record carrying the event raw, as the subscriptions deliver it. */
-export const sqsEvent = (queue: string) => ({
+/** One SQS record carrying `body`, from the queue of `queueArn`. */
+const sqsRecordEvent = (queueArn: string, body: string) => ({
   Records: [
     {
       messageId: '6c1f9a3e-0d2b-4c5e-8f7a-9b0c1d2e3f40',
       receiptHandle: 'bench-receipt-handle',
-      body: JSON.stringify(customerCreatedEvent),
+      body,
       attributes: {
         ApproximateReceiveCount: '1',
         SentTimestamp: '1736935200000',
@@ -160,11 +163,54 @@ export const sqsEvent = (queue: string) => ({
       messageAttributes: {},
       md5OfBody: '',
       eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queue}`,
+      eventSourceARN: queueArn,
       awsRegion: REGION,
     },
   ],
 });
+
+/** One SQS record carrying the event raw, as the subscriptions deliver it. */
+export const sqsEvent = (queue: string) =>
+  sqsRecordEvent(`arn:aws:sqs:${REGION}:${ACCOUNT}:${queue}`, JSON.stringify(customerCreatedEvent));
+
+/** The queue S3 notifies of avatar uploads: the avatar function tells its records by this ARN. */
+export const UPLOADS_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:avatar-uploads`;
+
+/** S3's notification of the customer's upload through the presigned form (a POST). */
+export const avatarUploadNotification = () => ({
+  Records: [
+    {
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: REGION,
+      eventTime: OCCURRED_AT,
+      eventName: 'ObjectCreated:Post',
+      userIdentity: { principalId: 'AWS:AROAEXAMPLE:bench-avatar-upload' },
+      requestParameters: { sourceIPAddress: '127.0.0.1' },
+      responseElements: { 'x-amz-request-id': 'BENCH', 'x-amz-id-2': 'bench' },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'bench-avatar-uploads',
+        bucket: {
+          name: BUCKET_NAME,
+          ownerIdentity: { principalId: 'BENCH' },
+          arn: `arn:aws:s3:::${BUCKET_NAME}`,
+        },
+        object: {
+          key: `avatar-uploads/${CUSTOMER_ID}`,
+          size: smallPng().length,
+          eTag: 'fedcba9876543210fedcba9876543210',
+          versionId: 'bench-upload-v1',
+          sequencer: '0062E99A88DC407460',
+        },
+      },
+    },
+  ],
+});
+
+/** The uploads queue's one message per invocation: S3's notification as its body. */
+export const avatarUploadSqsEvent = () =>
+  sqsRecordEvent(UPLOADS_QUEUE_ARN, JSON.stringify(avatarUploadNotification()));
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
@@ -206,6 +252,27 @@ export const HANDLERS: readonly HandlerSpec[] = [
     // Presigning is local: the form costs no call.
     expectedOperations: ['dynamodb:GetItem'],
     failureOf: httpFailureOf(200),
+  },
+  {
+    name: 'avatar',
+    memorySize: 1024,
+    environment: () => ({
+      TABLE_NAME,
+      BUCKET_NAME,
+      UPLOADS_QUEUE_ARN,
+      AVATAR_MAX_BYTES: String(5 * 1024 * 1024),
+    }),
+    event: avatarUploadSqsEvent,
+    // The upload path: the profile, the upload's first 64 KiB (the stub's PNG is all of it),
+    // Photon's resize (loaded on this first use), the JPEG, the record, the upload deleted.
+    expectedOperations: [
+      'dynamodb:GetItem',
+      's3:GetObject',
+      's3:PutObject',
+      'dynamodb:UpdateItem',
+      's3:DeleteObject',
+    ],
+    failureOf: batchFailureOf,
   },
   {
     name: 'stream-publisher',

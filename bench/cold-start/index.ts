@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { BUNDLE_TARGET } from '../../lib/bundling';
+import { STUB_PNG_SIZE, smallPng } from '../avatar/images';
 import type { Section, SectionContext } from '../section';
 import { type Measured, measure } from '../stats';
 import {
@@ -11,8 +12,11 @@ import {
   bundle,
   cdkContext,
   composition,
+  copyBundleAssets,
   defaultExternals,
   directDependencies,
+  holdsPhoton,
+  photonProbeModule,
   REPO_ROOT,
   sdkClientsIn,
   sdkClientsModule,
@@ -117,6 +121,24 @@ interface Samples {
 
 const emptySamples = (): Samples => ({ wall: [], load: [], firstInvoke: [], ready: [] });
 
+interface PhotonSamples {
+  load: number[];
+  firstResize: number[];
+  warmResize: number[];
+}
+
+/** The photon probe's answer (build.ts's photonProbeModule), checked. */
+export const photonTimes = (
+  result: unknown,
+): { loadMs: number; firstResizeMs: number; warmResizeMs: number } => {
+  const r = (result ?? {}) as Record<string, unknown>;
+  const times = [r.loadMs, r.firstResizeMs, r.warmResizeMs];
+  if (!times.every((t) => typeof t === 'number' && Number.isFinite(t))) {
+    throw new Error(`the photon probe answered ${JSON.stringify(result)}`);
+  }
+  return r as { loadMs: number; firstResizeMs: number; warmResizeMs: number };
+};
+
 const variantResult = (bytes: number, s: Samples): VariantResult => ({
   bundleBytes: bytes,
   load: measure(s.load, 'ms'),
@@ -145,10 +167,9 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
       const entry = path.join(REPO_ROOT, 'lambda', spec.name, 'handler.ts');
       for (const variant of VARIANTS) {
         const outdir = path.join(workdir, spec.name, variant);
-        built.set(
-          `${spec.name}/${variant}`,
-          await bundle(buildOptions(variant, entry, outdir, externals)),
-        );
+        const output = await bundle(buildOptions(variant, entry, outdir, externals));
+        copyBundleAssets(output);
+        built.set(`${spec.name}/${variant}`, output);
       }
       fs.writeFileSync(path.join(workdir, spec.name, 'event.json'), JSON.stringify(spec.event()));
     }
@@ -168,6 +189,28 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
         stdin: { contents: sdkClientsModule(packages), resolveDir: REPO_ROOT, loader: 'ts' },
       });
       clientBundles.set(spec.name, { packages, file, bytes });
+    }
+    // Photon alone, as the avatar function loads it, to tell its share of the first invocation.
+    const photonProbes = new Map<string, { file: string; event: string; wasmBytes: number }>();
+    for (const spec of HANDLERS) {
+      if (!holdsPhoton(built.get(`${spec.name}/ours`)?.inputs ?? {})) continue;
+      const { entryPoints: _entry, ...options } = buildOptions(
+        'ours',
+        '',
+        path.join(workdir, spec.name, 'photon'),
+        [],
+      );
+      const probe = await bundle({
+        ...options,
+        stdin: { contents: photonProbeModule(), resolveDir: REPO_ROOT, loader: 'ts' },
+      });
+      const wasmBytes = copyBundleAssets(probe).reduce(
+        (sum, name) => sum + fs.statSync(path.join(path.dirname(probe.file), name)).size,
+        0,
+      );
+      const event = path.join(workdir, spec.name, 'photon-event.json');
+      fs.writeFileSync(event, JSON.stringify({ png: smallPng().toString('base64') }));
+      photonProbes.set(spec.name, { file: probe.file, event, wasmBytes });
     }
 
     // The default bundle requires the SDK as Lambda's runtime provides it: through
@@ -203,12 +246,21 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
       if (clients !== undefined) {
         await runChild([clients.file, emptyEvent], childEnvironment(spec, stub.url, {}));
       }
+      const probe = photonProbes.get(spec.name);
+      if (probe !== undefined) {
+        const { report } = await runChild(
+          [probe.file, probe.event],
+          childEnvironment(spec, stub.url, {}),
+        );
+        photonTimes(report.result);
+      }
     }
 
     const loadBefore = os.loadavg()[0] ?? 0;
     const bare: number[] = [];
     const bareReady: number[] = [];
     const samples = new Map<string, Samples>();
+    const photonSamples = new Map<string, PhotonSamples>();
     for (let i = 0; i < runs; i++) {
       const floor = await runChild(['--bare'], bareEnv);
       bare.push(floor.wall);
@@ -238,6 +290,19 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
           s.load.push((report.loaded ?? 0) - report.importStart);
           samples.set(key, s);
         }
+        const probe = photonProbes.get(spec.name);
+        if (probe !== undefined) {
+          const { report } = await runChild(
+            [probe.file, probe.event],
+            childEnvironment(spec, stub.url, {}),
+          );
+          const times = photonTimes(report.result);
+          const p = photonSamples.get(spec.name) ?? { load: [], firstResize: [], warmResize: [] };
+          p.load.push(times.loadMs);
+          p.firstResize.push(times.firstResizeMs);
+          p.warmResize.push(times.warmResizeMs);
+          photonSamples.set(spec.name, p);
+        }
       }
       log(`cold start: round ${i + 1}/${runs} done`);
     }
@@ -255,6 +320,7 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
       const inputs = built.get(`${spec.name}/ours`)?.inputs ?? {};
       const r = overheadRatio(ours.total, dflt.total, bareMeasured);
       const clients = clientBundles.get(spec.name);
+      const photon = photonSamples.get(spec.name);
       return {
         handler: spec.name,
         ours,
@@ -268,6 +334,17 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
                 packages: clients.packages,
                 bytes: clients.bytes,
                 load: measure(samples.get(`${spec.name}/sdk-clients`)?.load ?? [], 'ms'),
+              },
+            }),
+        ...(photon === undefined
+          ? {}
+          : {
+              photon: {
+                wasmBytes: photonProbes.get(spec.name)?.wasmBytes ?? 0,
+                image: `${STUB_PNG_SIZE.width} × ${STUB_PNG_SIZE.height} PNG (${smallPng().length.toLocaleString('en-US')} B)`,
+                load: measure(photon.load, 'ms'),
+                firstResize: measure(photon.firstResize, 'ms'),
+                warmResize: measure(photon.warmResize, 'ms'),
               },
             }),
         overheadRatio: r,

@@ -31,7 +31,7 @@ export const missedLine = (h: HandlerResult, bare: Measured): string => {
     (load >= invoke
       ? `Loading dominates: compiling and running ${kib(h.ours.bundleBytes)} of code, most of it ${largest}.`
       : "The first invocation dominates: the SDK clients' first requests (credentials, endpoint rules, signing, a connection)" +
-        `${h.handler === 'welcome' ? ' and the provider call' : ''}, which the default pays too.`) +
+        `${h.handler === 'welcome' ? ' and the provider call' : ''}${h.photon === undefined ? '' : ", and Photon's load and first resize (above)"}, which the default pays too.`) +
     (invoke >= budget
       ? ` The first invocation alone exceeds the budget, so no bundle, however small, meets the goal here.`
       : '') +
@@ -54,6 +54,30 @@ export const sdkFloorSentence = (h: HandlerResult, budget: number): string => {
     (load >= left
       ? `, more than the ${Math.max(0, left).toFixed(0)} ms the budget leaves for loading after the first invocation: no bundling meets the goal while the handler calls AWS through the SDK for JavaScript v3, only a lighter client would (requests signed by hand, e.g. with aws4fetch). The rest of ours' load (${(h.ours.load.median - load).toFixed(0)} ms) is its own code, zod, Powertools and the commands it sends.`
       : `, within the ${left.toFixed(0)} ms the budget leaves for loading after the first invocation: the other ${(h.ours.load.median - load).toFixed(0)} ms of ours' load (its own code, zod, Powertools, the commands) is where to look.`)
+  );
+};
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** Photon's part of the cold start: loading it and the first resize, both inside the first invocation. */
+export const photonMs = (h: HandlerResult): number | undefined =>
+  h.photon === undefined ? undefined : h.photon.load.median + h.photon.firstResize.median;
+
+/**
+ * For a handler that resizes with Photon (loaded lazily, on its first resize): how much of
+ * its first invocation, and of its time over bare Node, Photon takes.
+ */
+export const photonLine = (h: HandlerResult, bare: Measured): string | undefined => {
+  const photon = photonMs(h);
+  if (h.photon === undefined || photon === undefined) return undefined;
+  const { load, firstResize, warmResize } = h.photon;
+  return (
+    `**${h.handler}** loads Photon on its first resize, inside the first invocation: timed alone through the same adapter (median of ${load.runs} processes), ` +
+    `reading, compiling and instantiating its ${mib(h.photon.wasmBytes)} of WebAssembly takes ${ms(load)} ms and the first resize of the stub's ${h.photon.image} ${ms(firstResize)} ms (${ms(warmResize)} ms once warm). ` +
+    `Photon is thus about ${photon.toFixed(0)} ms of ours' ${h.ours.firstInvoke.median.toFixed(0)} ms first invocation (${percent(photon, h.ours.firstInvoke.median)}) ` +
+    `and ${percent(photon, overBare(h.ours.total, bare))} of its ${overBare(h.ours.total, bare).toFixed(0)} ms over bare Node; the rest of the invocation is the SDK's five calls. ` +
+    "The default variant pays Photon alike: both get its .wasm copied beside the bundle (PipelineFunction's bundling does it; NodejsFunction does not, and a default build without the copy fails at the first resize with ENOENT, so its user would add it in `commandHooks.afterBundling`). " +
+    'An upload of a real photo adds its decode and resize on top (the avatar section).'
   );
 };
 
@@ -112,7 +136,7 @@ export const render = (result: ColdStartResult): string => {
       `on ${result.cpu}, Node ${result.node}, esbuild ${result.esbuild}, target ${result.target}. ` +
       "*Ours* is PipelineFunction's minified ESM bundle with the SDK inside; *default* is NodejsFunction's default CommonJS bundle " +
       `with ${result.defaultExternals.map((e) => `\`${e}\``).join(' and ')} left to the runtime (required from this repo's node_modules through NODE_PATH, as Lambda serves its own). ` +
-      'Every first invocation ran the success path against a loopback stub of the AWS endpoints and was checked: status 201 or no batch item failures, and exactly the expected AWS calls. ' +
+      'Every first invocation ran the success path against a loopback stub of the AWS endpoints and was checked: the expected status or no batch item failures, and exactly the expected AWS calls (the avatar function: an upload of a real PNG, read, resized to a JPEG, recorded and deleted). ' +
       `Bare Node (the harness doing nothing): ${formatMeasured(bare)}. ` +
       `Load average ${result.loadAverage.before.toFixed(1)} → ${result.loadAverage.after.toFixed(1)} on ${result.cpu.split(' × ')[1] ?? '?'} cores during the runs.`,
     '',
@@ -122,6 +146,10 @@ export const render = (result: ColdStartResult): string => {
     '',
     "*Load* is the module import, *first invocation* the handler call to its result, *process total* spawn to exit as the parent saw it; *ratio* is (ours − bare) / (default − bare) of the process totals, the goal's figure; *ratio to first result* is the same from process start to the first result, leaving out the exit, which Lambda never does (it freezes the process).",
     ...exitTails(result).map((line) => `\n${line}`),
+    ...result.handlers.flatMap((h) => {
+      const line = photonLine(h, bare);
+      return line === undefined ? [] : ['', line];
+    }),
     '',
     "What our bundles are made of (bytes in the output, from esbuild's metafile):",
     '',
@@ -152,6 +180,19 @@ export const summaryRows = (result: ColdStartResult): SummaryRow[] => [
     goal: `≤ ${GOAL_RATIO}×`,
     met: h.goalMet,
   })),
+  ...result.handlers.flatMap((h) => {
+    const photon = photonMs(h);
+    if (photon === undefined) return [];
+    const over = overBare(h.ours.total, result.bare);
+    return [
+      {
+        metric: `Photon in the ${h.handler} cold start (its load and first resize, inside the first invocation)`,
+        value: `${photon.toFixed(0)} of ${over.toFixed(0)} ms over bare Node (${percent(photon, over)})`,
+        goal: '–',
+        met: null,
+      },
+    ];
+  }),
   {
     metric: 'zod in each bundle (namespace import)',
     value: `${kib(Math.max(...result.handlers.map((h) => h.zod.bytes)))} (${zodApis(result)}), locales: ${[...new Set(result.handlers.flatMap((h) => h.zod.locales))].join(', ') || 'none'}`,

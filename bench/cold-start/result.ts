@@ -35,6 +35,20 @@ export interface HandlerResult {
     readonly bytes: number;
     readonly load: Measured;
   };
+  /**
+   * Photon alone, for a handler that resizes with it, timed in its own process through the
+   * handler's adapter: loading it (read, compile and instantiate its WebAssembly, which the
+   * handler does lazily, inside its first invocation), then resizing the stub's image cold
+   * and warm. `undefined` for a handler without Photon.
+   */
+  readonly photon?: {
+    readonly wasmBytes: number;
+    /** The image the stub serves and the probe resizes. */
+    readonly image: string;
+    readonly load: Measured;
+    readonly firstResize: Measured;
+    readonly warmResize: Measured;
+  };
   /** (ours − bare) / (default − bare), of the total wall time medians: the goal's figure. */
   readonly overheadRatio: number;
   /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { smallPng } from '../avatar/images';
 import { profileImage } from './handlers';
 
 /**
@@ -20,7 +21,8 @@ export interface StubRequest {
 export interface StubResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body: string;
+  /** Text, or bytes sent as they are (an object's content). */
+  readonly body: string | Buffer;
 }
 
 /**
@@ -97,6 +99,36 @@ const profilesRequested = (body: string): Record<string, unknown[]> => {
   );
 };
 
+/**
+ * An upload's content, as S3 serves a GetObject: a ranged read (the avatar function reads the
+ * first 64 KiB, then the rest only for a larger object) gets 206 with the object's total size
+ * in Content-Range, a read of the whole 200.
+ */
+export const objectResponse = (
+  content: Buffer,
+  contentType: string,
+  range: string | undefined,
+): StubResponse => {
+  const headers = {
+    'content-type': contentType,
+    etag: '"fedcba9876543210fedcba9876543210"',
+    'x-amz-version-id': 'bench-upload-v1',
+    'accept-ranges': 'bytes',
+  };
+  const asked = range?.match(/^bytes=(\d+)-(\d*)$/);
+  if (asked === null || asked === undefined) return { status: 200, headers, body: content };
+  const start = Number(asked[1]);
+  const end = Math.min(content.length - 1, asked[2] === '' ? Infinity : Number(asked[2]));
+  if (start > end) {
+    return { status: 416, headers: { 'content-range': `bytes */${content.length}` }, body: '' };
+  }
+  return {
+    status: 206,
+    headers: { ...headers, 'content-range': `bytes ${start}-${end}/${content.length}` },
+    body: content.subarray(start, end + 1),
+  };
+};
+
 /** The success answer to `operation`, or a 501 naming what the stub does not know. */
 export const responseFor = (operation: string, request: StubRequest): StubResponse => {
   switch (operation) {
@@ -132,6 +164,11 @@ export const responseFor = (operation: string, request: StubRequest): StubRespon
     }
     case 's3:HeadObject':
       return { status: 404, headers: { 'x-amz-request-id': 'bench' }, body: '' };
+    case 's3:GetObject':
+      // The only object the handlers read is the avatar upload: a real PNG.
+      return objectResponse(smallPng(), 'image/png', request.headers.range);
+    case 's3:DeleteObject':
+      return { status: 204, headers: { 'x-amz-request-id': 'bench' }, body: '' };
     case 's3:PutObject':
       return {
         status: 200,

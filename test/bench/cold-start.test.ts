@@ -1,18 +1,26 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as esbuild from 'esbuild';
+import { STUB_PNG_SIZE, smallPng } from '../../bench/avatar/images';
 import {
   type HarnessReport,
   overheadRatio,
   parseHarnessOutput,
+  photonTimes,
   runFailure,
 } from '../../bench/cold-start';
 import {
   buildOptions,
   composition,
+  copyBundleAssets,
   defaultExternals,
   groupOf,
+  holdsPhoton,
   OUR_CODE,
   packageOf,
+  photonProbeModule,
   SHARED_SDK,
   sdkClientsIn,
   sdkClientsModule,
@@ -21,16 +29,25 @@ import {
 import {
   apiCreateEvent,
   avatarUploadEvent,
+  avatarUploadSqsEvent,
   batchFailureOf,
   customerCreatedEvent,
   HANDLERS,
   httpFailureOf,
   streamInsertEvent,
 } from '../../bench/cold-start/handlers';
-import { render, sdkFloorSentence, summaryRows } from '../../bench/cold-start/report';
+import { photonLine, render, sdkFloorSentence, summaryRows } from '../../bench/cold-start/report';
 import type { ColdStartResult, HandlerResult } from '../../bench/cold-start/result';
-import { operationOf, responseFor, type StubRequest } from '../../bench/cold-start/stub';
+import {
+  objectResponse,
+  operationOf,
+  responseFor,
+  type StubRequest,
+  startStub,
+} from '../../bench/cold-start/stub';
 import { measure } from '../../bench/stats';
+import { parseUploadNotification } from '../../lambda/avatar/upload-notification';
+import { inspectAvatar } from '../../lambda/shared/domain/avatar-image';
 import {
   customerIdSchema,
   customerInputSchema,
@@ -62,6 +79,30 @@ describe('the handlers the cold start invokes', () => {
     expect(upload.rawPath).toBe(`/customers/${upload.pathParameters?.id}/avatar-upload`);
     const [record] = streamInsertEvent().Records;
     expect(readStreamRecord(record as never).outcome).toBe('publish');
+  });
+
+  test('the avatar function gets an upload from its uploads queue, of a customer, with a version and a sequencer', () => {
+    const avatar = HANDLERS.find((spec) => spec.name === 'avatar');
+    const [record] = avatarUploadSqsEvent().Records;
+    if (avatar === undefined || record === undefined) throw new Error('no avatar upload');
+    // The handler tells an upload from a deletion by the queue the record came from.
+    expect(record.eventSourceARN).toBe(avatar.environment('http://127.0.0.1:1').UPLOADS_QUEUE_ARN);
+    const [upload, ...more] = parseUploadNotification(record.messageId, record.body);
+    expect(more).toEqual([]);
+    expect(upload).toMatchObject({
+      key: `avatar-uploads/${upload?.customerId}`,
+      versionId: expect.any(String),
+      size: smallPng().length,
+    });
+    expect(upload?.customerId).toBe(avatarUploadEvent().pathParameters?.id);
+    expect(avatar.memorySize).toBe(1024);
+    expect(avatar.expectedOperations).toEqual([
+      'dynamodb:GetItem',
+      's3:GetObject',
+      's3:PutObject',
+      'dynamodb:UpdateItem',
+      's3:DeleteObject',
+    ]);
   });
 
   test('marketing acts on the event only because it grants consent', () => {
@@ -176,7 +217,7 @@ describe('the AWS stub', () => {
       'secretsmanager:GetSecretValue',
       request({ body: JSON.stringify({ SecretId: 'arn:secret' }) }),
     );
-    expect(JSON.parse(secret.body)).toMatchObject({
+    expect(JSON.parse(secret.body.toString())).toMatchObject({
       ARN: 'arn:secret',
       SecretString: expect.any(String),
     });
@@ -189,12 +230,75 @@ describe('the AWS stub', () => {
         responseFor(
           'dynamodb:GetItem',
           request({ body: JSON.stringify({ Key: { pk: { S: 'CUSTOMER#x' }, sk: { S: sk } } }) }),
-        ).body,
+        ).body.toString(),
       ) as { Item?: Parameters<typeof unmarshall>[0] };
     const { Item } = getItem('PROFILE');
     expect(Item).toBeDefined();
     expect(customerSchema.safeParse(unmarshall(Item ?? {})).success).toBe(true);
     expect(getItem('MARKETING#CONSENT')).toEqual({});
+  });
+
+  test('serves the upload as a real PNG the avatar function accepts, read in one ranged GET', () => {
+    const ranged = responseFor(
+      's3:GetObject',
+      request({ method: 'GET', path: '/b/avatar-uploads/x', headers: { range: 'bytes=0-65535' } }),
+    );
+    const png = smallPng();
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers).toMatchObject({
+      'content-type': 'image/png',
+      'content-range': `bytes 0-${png.length - 1}/${png.length}`,
+    });
+    expect(Buffer.isBuffer(ranged.body) && ranged.body.equals(png)).toBe(true);
+    // Under the 64 KiB head, so the function never asks for the whole object.
+    expect(png.length).toBeLessThan(64 * 1024);
+    expect(inspectAvatar(png, 'image/png', png.length)).toEqual({
+      accepted: true,
+      contentType: 'image/png',
+      ...STUB_PNG_SIZE,
+    });
+    const whole = responseFor('s3:GetObject', request({ method: 'GET', path: '/b/k' }));
+    expect(whole.status).toBe(200);
+    expect(whole.headers['content-range']).toBeUndefined();
+  });
+
+  test('a ranged read of a larger object gets its slice and the total size', () => {
+    const content = Buffer.from('0123456789');
+    const head = objectResponse(content, 'image/jpeg', 'bytes=0-3');
+    expect(head.status).toBe(206);
+    expect(head.headers['content-range']).toBe('bytes 0-3/10');
+    expect(head.body.toString()).toBe('0123');
+    expect(objectResponse(content, 'image/jpeg', 'bytes=4-').body.toString()).toBe('456789');
+    expect(objectResponse(content, 'image/jpeg', 'bytes=20-30').status).toBe(416);
+  });
+
+  test('deletes the upload (204), writes the avatar with a version, records it', () => {
+    expect(responseFor('s3:DeleteObject', request({ method: 'DELETE' }))).toMatchObject({
+      status: 204,
+      body: '',
+    });
+    expect(responseFor('s3:PutObject', request({})).headers['x-amz-version-id']).toBeDefined();
+    expect(responseFor('dynamodb:UpdateItem', request({})).status).toBe(200);
+  });
+
+  test('sends a binary body byte for byte, and text bodies as before', async () => {
+    const stub = await startStub();
+    try {
+      const object = await fetch(`${stub.url}/bucket/avatar-uploads/x?versionId=v1`, {
+        headers: { range: 'bytes=0-65535' },
+      });
+      expect(object.status).toBe(206);
+      expect(Buffer.from(await object.arrayBuffer()).equals(smallPng())).toBe(true);
+      const item = await fetch(stub.url, {
+        method: 'POST',
+        headers: { 'x-amz-target': 'DynamoDB_20120810.UpdateItem' },
+        body: '{}',
+      });
+      expect(await item.json()).toEqual({});
+      expect(stub.takeOperations()).toEqual(['s3:GetObject', 'dynamodb:UpdateItem']);
+    } finally {
+      await stub.close();
+    }
   });
 
   test('refuses an operation it does not know, so the run fails', () => {
@@ -240,6 +344,51 @@ describe('the two bundles', () => {
     const flag = '@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages';
     expect(defaultExternals({ [flag]: true })).toEqual(['@aws-sdk/*', '@smithy/*']);
     expect(defaultExternals({})).toEqual(['@aws-sdk/*']);
+  });
+});
+
+describe("Photon's WebAssembly beside a bundle", () => {
+  const photonInput = 'node_modules/@silvia-odwyer/photon-node/photon_rs.js';
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cold-start-assets-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('is copied for a bundle that holds Photon, whichever variant, and for no other', () => {
+    const file = path.join(dir, 'index.js');
+    expect(copyBundleAssets({ file, bytes: 1, inputs: { [photonInput]: 500 } })).toEqual([
+      'photon_rs_bg.wasm',
+    ]);
+    expect(fs.statSync(path.join(dir, 'photon_rs_bg.wasm')).size).toBeGreaterThan(1_000_000);
+    const other = path.join(dir, 'other');
+    fs.mkdirSync(other);
+    expect(
+      copyBundleAssets({
+        file: path.join(other, 'index.mjs'),
+        bytes: 1,
+        inputs: { 'lambda/api/handler.ts': 9 },
+      }),
+    ).toEqual([]);
+    expect(fs.readdirSync(other)).toEqual([]);
+  });
+
+  test('a bundle holds Photon when its code made it into the output', () => {
+    expect(holdsPhoton({ [photonInput]: 500, 'lambda/avatar/handler.ts': 10 })).toBe(true);
+    expect(holdsPhoton({ [photonInput]: 0 })).toBe(false);
+  });
+
+  test("the probe times Photon's load apart from its first and a warm resize", () => {
+    const code = photonProbeModule();
+    expect(code).toContain("from './lambda/shared/adapters/avatar-resize'");
+    expect(code).toContain("require('@silvia-odwyer/photon-node')");
+    expect(() => esbuild.transformSync(code, { loader: 'ts', format: 'esm' })).not.toThrow();
+    expect(photonTimes({ loadMs: 70, firstResizeMs: 150, warmResizeMs: 20 })).toEqual({
+      loadMs: 70,
+      firstResizeMs: 150,
+      warmResizeMs: 20,
+    });
+    expect(() => photonTimes({ loadMs: 70 })).toThrow('the photon probe answered');
   });
 });
 
@@ -439,6 +588,41 @@ describe('the cold-start report', () => {
     expect(summaryRows(bundles)[2]).toMatchObject({
       value: '25 KiB (zod/mini), locales: en',
       met: true,
+    });
+  });
+
+  test("says how much of a Photon handler's cold start is Photon: its load and first resize", () => {
+    const base = handler('avatar', 200);
+    const avatar: HandlerResult = {
+      ...base,
+      ours: { ...base.ours, firstInvoke: measure([150], 'ms') },
+      photon: {
+        wasmBytes: 1_881_634,
+        image: '480 × 360 PNG (7,492 B)',
+        load: measure([70, 72, 74], 'ms'),
+        firstResize: measure([40, 48, 50], 'ms'),
+        warmResize: measure([20, 20, 20], 'ms'),
+      },
+    };
+    // ours: a first invocation of 150 ms, 160 ms over bare Node (200 − 40)
+    const line = photonLine(avatar, measure([40], 'ms')) ?? '';
+    expect(line).toContain('1.8 MiB of WebAssembly takes 72 ± 1 ms');
+    expect(line).toContain(
+      'first resize of the stub’s 480 × 360 PNG (7,492 B) 48 ± 3 ms'.replace('’', "'"),
+    );
+    expect(line).toContain(
+      'Photon is thus about 120 ms of ours’ 150 ms first invocation (80%)'.replace('’', "'"),
+    );
+    expect(line).toContain('75% of its 160 ms over bare Node');
+    expect(line).toContain('ENOENT');
+    expect(photonLine(handler('api', 100), measure([40], 'ms'))).toBeUndefined();
+    const both = result([handler('api', 100), avatar]);
+    expect(render(both)).toContain(line);
+    expect(summaryRows(both).find((row) => row.metric.startsWith('Photon'))).toMatchObject({
+      metric:
+        'Photon in the avatar cold start (its load and first resize, inside the first invocation)',
+      value: '120 of 160 ms over bare Node (75%)',
+      met: null,
     });
   });
 

@@ -24,6 +24,16 @@ any moto they were not written for.
   local cloud's credentials), whose policy has expired, whose fields break a condition (exact
   or `starts-with` values, `content-length-range`), or that has a field no condition covers.
 
+- `sqs_fifo_deduplication`: moto drops a FIFO message only while another with its
+  deduplication id is still in the queue (a resend after the original was deleted is
+  delivered again; SQS drops it for 5 minutes), ignores `DeduplicationScope: messageGroup`
+  (it drops a message of another group with the same id; SQS delivers it), and gives random
+  sequence numbers where SQS's increase.
+- `sns_fifo_deduplication`: a FIFO topic does no deduplication of its own (SNS drops a
+  repeated deduplication id for 5 minutes, across the topic or, with `FifoThroughputScope:
+  MessageGroup`, within its group, and answers with the original's message id), so a
+  duplicate reached the queues whenever they had let the original go.
+
 What made moto slower as the pipeline ran (found with LOCAL_CLOUD_MOTO_PROFILE):
 - `cache_module_list`: to route every request, moto lists its own package directory
   (listdir, and a stat per entry), twice, under the one lock every request takes: the
@@ -500,6 +510,114 @@ def s3_post_policy() -> None:
     S3Response._bucket_response_post = checked
 
 
+# How long SQS and SNS remember a FIFO message's deduplication id.
+DEDUPLICATION_WINDOW_SECONDS = 300
+
+
+class _DeduplicationWindow:
+    """The deduplication ids seen in the last 5 minutes, by queue or topic and scope."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.seen: dict[tuple[str, str, str], tuple[str, float]] = {}
+
+    def _expire(self, now: float) -> None:
+        for key in [k for k, (_, at) in self.seen.items() if now - at >= DEDUPLICATION_WINDOW_SECONDS]:
+            del self.seen[key]
+
+    def original(self, where: str, scope: str, deduplication_id: str) -> str | None:
+        """The message id first sent with `deduplication_id` within the window, if any."""
+        with self.lock:
+            self._expire(self.clock())
+            entry = self.seen.get((where, scope, deduplication_id))
+            return None if entry is None else entry[0]
+
+    def first(self, where: str, scope: str, deduplication_id: str, message_id: str) -> bool:
+        """Records `message_id` under its deduplication id; False if the id is taken in the window."""
+        with self.lock:
+            now = self.clock()
+            self._expire(now)
+            key = (where, scope, deduplication_id)
+            if key in self.seen:
+                return False
+            self.seen[key] = (message_id, now)
+            return True
+
+
+SQS_DEDUPLICATION = _DeduplicationWindow()
+SNS_DEDUPLICATION = _DeduplicationWindow()
+FIFO_PUBLISH_LOCK = threading.Lock()
+
+
+class _SequenceNumbers:
+    """SQS's FIFO sequence numbers: 20 digits, larger for each later message."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last = time.time_ns() // 1000
+
+    def __call__(self) -> str:
+        with self.lock:
+            self.last += 1
+            return f"{self.last:020d}"
+
+
+def sqs_fifo_deduplication() -> None:
+    from moto.sqs.models import Queue
+
+    original = Queue.add_message
+    sequence = _SequenceNumbers()
+
+    def add_message(self: Any, message: Any) -> None:
+        if not self.fifo_queue:
+            return original(self, message)
+        deduplication_id = message.deduplication_id
+        if deduplication_id:
+            by_group = self.attributes.get("DeduplicationScope") == "messageGroup"
+            scope = (message.group_id or "") if by_group else ""
+            if not SQS_DEDUPLICATION.first(self.queue_arn, scope, deduplication_id, message.id):
+                return None
+        message.sequence_number = sequence()
+        # Deduplicated above, so moto's own check (against the queue's current messages, in
+        # any group) is skipped: what is left of its add_message is the append. (Its own Lambda
+        # event source mappings, which it would also notify, are not the local cloud's.)
+        with self._messages_lock:
+            self._messages.append(message)
+            self._messages_lock.notify_all()
+        return None
+
+    Queue.add_message = add_message
+
+
+def sns_fifo_deduplication() -> None:
+    import hashlib
+
+    from moto.sns.models import Topic
+
+    original = Topic.publish
+
+    def publish(self: Any, message: str, *args: Any, **kwargs: Any) -> str:
+        if not self.fifo_topic:
+            return original(self, message, *args, **kwargs)
+        group_id = kwargs.get("group_id") or ""
+        deduplication_id = kwargs.get("deduplication_id") or hashlib.sha256(
+            message.encode("utf-8")
+        ).hexdigest()
+        by_group = getattr(self, "fifo_throughput_scope", "Topic") == "MessageGroup"
+        scope = group_id if by_group else ""
+        # One FIFO publish at a time, so two publishes of one id cannot both be first.
+        with FIFO_PUBLISH_LOCK:
+            seen = SNS_DEDUPLICATION.original(self.arn, scope, deduplication_id)
+            if seen is not None:
+                return seen
+            message_id = original(self, message, *args, **kwargs)
+            SNS_DEDUPLICATION.first(self.arn, scope, deduplication_id, message_id)
+            return message_id
+
+    Topic.publish = publish
+
+
 def apply_all() -> None:
     import moto
 
@@ -509,6 +627,8 @@ def apply_all() -> None:
     idempotent_transactions()
     s3_event_records()
     s3_post_policy()
+    sqs_fifo_deduplication()
+    sns_fifo_deduplication()
     cache_module_list()
     sqs_retention_check_without_attributes()
     sqs_fast_clock()

@@ -445,6 +445,121 @@ class S3PostPolicy(MotoServerCase):
         self.assertEqual(refusal[0], 403)
 
 
+class FifoDeduplication(MotoServerCase):
+    """SQS FIFO queues and SNS FIFO topics drop a repeated deduplication id for 5 minutes."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sqs = client("sqs", cls.endpoint)
+        cls.sns = client("sns", cls.endpoint)
+
+    def queue(self, **attributes):
+        url = self.sqs.create_queue(
+            QueueName=f"q-{uuid.uuid4().hex[:8]}.fifo",
+            Attributes={"FifoQueue": "true", **attributes},
+        )["QueueUrl"]
+        return url
+
+    def drain(self, url):
+        bodies = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not got:
+                return bodies
+            for m in got:
+                bodies.append((m["Body"], m["Attributes"]))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    def test_a_resend_after_the_original_was_deleted_is_still_dropped(self):
+        url = self.queue()
+        self.sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g", MessageDeduplicationId="d")
+        self.assertEqual([b for b, _ in self.drain(url)], ["a"])
+
+        self.sqs.send_message(QueueUrl=url, MessageBody="again", MessageGroupId="g", MessageDeduplicationId="d")
+
+        self.assertEqual(self.drain(url), [])
+
+    def test_content_based_deduplication_drops_the_same_body(self):
+        url = self.queue(ContentBasedDeduplication="true")
+        for _ in range(2):
+            self.sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+        self.assertEqual([b for b, _ in self.drain(url)], ["same"])
+        self.sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+        self.assertEqual(self.drain(url), [])
+
+    def test_message_group_scope_deduplicates_within_a_group_only(self):
+        url = self.queue(DeduplicationScope="messageGroup", FifoThroughputLimit="perMessageGroupId")
+        for group in ("g1", "g2", "g1"):
+            self.sqs.send_message(QueueUrl=url, MessageBody=group, MessageGroupId=group, MessageDeduplicationId="d")
+        self.assertEqual(sorted(b for b, _ in self.drain(url)), ["g1", "g2"])
+
+    def test_queue_scope_deduplicates_across_groups(self):
+        url = self.queue()
+        for group in ("g1", "g2"):
+            self.sqs.send_message(QueueUrl=url, MessageBody=group, MessageGroupId=group, MessageDeduplicationId="d")
+        self.assertEqual([b for b, _ in self.drain(url)], ["g1"])
+
+    def test_sequence_numbers_increase(self):
+        url = self.queue()
+        for i in range(5):
+            self.sqs.send_message(QueueUrl=url, MessageBody=str(i), MessageGroupId="g", MessageDeduplicationId=str(i))
+        numbers = [int(a["SequenceNumber"]) for _, a in self.drain(url)]
+        self.assertEqual(len(numbers), 5)
+        self.assertEqual(numbers, sorted(numbers))
+        self.assertEqual(len(set(numbers)), 5)
+
+    def topic_to_queue(self, queue_attributes=None, **topic_attributes):
+        topic = self.sns.create_topic(
+            Name=f"t-{uuid.uuid4().hex[:8]}.fifo",
+            Attributes={"FifoTopic": "true", **topic_attributes},
+        )["TopicArn"]
+        url = self.queue(**(queue_attributes or {}))
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        return topic, url
+
+    def test_a_topic_drops_a_repeated_deduplication_id_even_once_the_queue_has_let_it_go(self):
+        topic, url = self.topic_to_queue()
+        first = self.sns.publish(TopicArn=topic, Message="a", MessageGroupId="g", MessageDeduplicationId="d")
+        self.assertEqual([b for b, _ in self.drain(url)], ["a"])
+
+        again = self.sns.publish(TopicArn=topic, Message="b", MessageGroupId="g", MessageDeduplicationId="d")
+        batch = self.sns.publish_batch(
+            TopicArn=topic,
+            PublishBatchRequestEntries=[
+                {"Id": "1", "Message": "c", "MessageGroupId": "g", "MessageDeduplicationId": "d"},
+                {"Id": "2", "Message": "e", "MessageGroupId": "g", "MessageDeduplicationId": "new"},
+            ],
+        )
+
+        # Accepted, as SNS accepts a duplicate, under the original's message id; not delivered.
+        self.assertEqual(again["MessageId"], first["MessageId"])
+        self.assertEqual([s["Id"] for s in batch["Successful"]], ["1", "2"])
+        self.assertEqual([b for b, _ in self.drain(url)], ["e"])
+
+    def test_a_topic_scoped_to_message_groups_deduplicates_within_a_group(self):
+        # The queue deduplicates too: per group, or it would drop g2 itself, as SQS would.
+        topic, url = self.topic_to_queue(
+            {"DeduplicationScope": "messageGroup"}, FifoThroughputScope="MessageGroup"
+        )
+        for group in ("g1", "g2", "g1"):
+            self.sns.publish(TopicArn=topic, Message=group, MessageGroupId=group, MessageDeduplicationId="d")
+        self.assertEqual(sorted(b for b, _ in self.drain(url)), ["g1", "g2"])
+
+    def test_the_window_forgets_after_five_minutes(self):
+        clock = [1000.0]
+        window = moto_patches._DeduplicationWindow(clock=lambda: clock[0])
+        self.assertTrue(window.first("q", "", "d", "m1"))
+        clock[0] += moto_patches.DEDUPLICATION_WINDOW_SECONDS - 1
+        self.assertEqual(window.original("q", "", "d"), "m1")
+        self.assertFalse(window.first("q", "", "d", "m2"))
+        clock[0] += 2
+        self.assertTrue(window.first("q", "", "d", "m3"))
+
+
 class Speed(MotoServerCase):
     """What made moto slower as the pipeline ran: the work per request, counted (not timed)."""
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { avatar } from './avatar';
 import { coldStart } from './cold-start';
 import { cost } from './cost';
 import { localCloud } from './local-cloud';
@@ -27,6 +28,7 @@ import { synthTime } from './synth-time';
 
 export const SECTIONS: readonly Section<unknown>[] = [
   coldStart,
+  avatar,
   synthTime,
   pipeline,
   localCloud,

@@ -40,6 +40,7 @@ describe('choosing the sections', () => {
   test('the bench runs every section under its results.json key, cost after the pipeline', () => {
     expect(SECTIONS.map((s) => s.name)).toEqual([
       'coldStart',
+      'avatar',
       'synthTime',
       'pipeline',
       'localCloud',

@@ -3,8 +3,12 @@ import { measure } from '../stats';
 
 // Counting the functions' AWS calls, as the local cloud's proxy recorded them.
 
-export type Action = 'create' | 'update' | 'delete';
-export const ACTIONS: readonly Action[] = ['create', 'update', 'delete'];
+/** A customer's lifecycle, in order: created, an avatar uploaded, renamed and opted out, deleted. */
+export type Action = 'create' | 'avatar' | 'update' | 'delete';
+export const ACTIONS: readonly Action[] = ['create', 'avatar', 'update', 'delete'];
+
+/** What each customer uploads as its avatar: a photo, as a phone sends it once resized. */
+export const AVATAR_UPLOAD = { width: 1200, height: 900, format: 'jpeg' } as const;
 
 export interface CallKey {
   /** The function's name, its folder under lambda/: api, avatar-upload, stream-publisher, … */
@@ -56,6 +60,17 @@ export const mergeCycles = (cycles: readonly (readonly CallCount[])[]): CallRang
     })
     .sort(byKey);
 };
+
+/**
+ * Calls a client makes with a function's signature (the browser's upload through the presigned
+ * form), which S3, and so the local cloud, count as the signer's: they are in the counts, as
+ * requests the design causes, but not in the function's invocation, so not in its span.
+ */
+export const PRESIGNED_CALLS: ReadonlySet<string> = new Set(['s3 PostObject']);
+
+/** Whether the function made `call` itself, in one of its invocations. */
+export const madeByFunction = (call: Pick<AwsCall, 'service' | 'operation'>): boolean =>
+  !PRESIGNED_CALLS.has(`${call.service} ${call.operation}`);
 
 /** From the first call's start to the last call's end, in ms; undefined without calls. */
 export const spanMs = (calls: readonly AwsCall[]): number | undefined => {

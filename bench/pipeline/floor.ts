@@ -25,8 +25,10 @@ const PUBLISH =
   'one PublishBatch per invocation of up to 10 records: 1 for a customer alone, 0.1 amortised at full batches';
 
 /**
- * For a customer created opted in, then renamed and opted out (one PUT), then deleted.
- * Only the functions' calls: the pollers' (SQS receive/delete, stream reads) are apart.
+ * For a customer created opted in, then given an avatar (a 1200 × 900 JPEG of ~300 KB through
+ * the presigned form), then renamed and opted out (one PUT), then deleted. Only the functions'
+ * calls: the pollers' (SQS receive/delete, stream reads) are apart, and so is S3's notification
+ * of the upload to its queue.
  */
 export const FLOOR: readonly FloorEntry[] = [
   {
@@ -108,6 +110,110 @@ export const FLOOR: readonly FloorEntry[] = [
     operation: 'PutItem',
     floor: 1,
     why: 'record the grant, conditional on nothing newer',
+  },
+  {
+    action: 'avatar',
+    fn: 'avatar-upload',
+    service: 'dynamodb',
+    operation: 'GetItem',
+    floor: 1,
+    why: 'the customer exists before a form is signed (signing the form makes no call)',
+  },
+  {
+    action: 'avatar',
+    fn: 'avatar-upload',
+    service: 's3',
+    operation: 'PostObject',
+    floor: 1,
+    why: "the client's upload through the presigned form: S3 checks it against the role that signed it, so it counts as the signer's (a PUT-class request)",
+  },
+  {
+    action: 'avatar',
+    fn: 'avatar',
+    service: 'dynamodb',
+    operation: 'GetItem',
+    floor: 1,
+    why: 'consistent read of the profile: the customer exists and no later upload is recorded',
+  },
+  {
+    action: 'avatar',
+    fn: 'avatar',
+    service: 's3',
+    operation: 'GetObject',
+    floor: 2,
+    why: 'the first 64 KiB, to judge the header before decoding anything, then the whole upload, which is larger (one read for an upload of at most 64 KiB)',
+  },
+  {
+    action: 'avatar',
+    fn: 'avatar',
+    service: 's3',
+    operation: 'PutObject',
+    floor: 1,
+    why: 'the 256 px JPEG under avatars/',
+  },
+  {
+    action: 'avatar',
+    fn: 'avatar',
+    service: 'dynamodb',
+    operation: 'UpdateItem',
+    floor: 1,
+    why: 'record the avatar while the customer exists and no later upload is recorded; the new version makes it a CustomerUpdated',
+  },
+  {
+    action: 'avatar',
+    fn: 'avatar',
+    service: 's3',
+    operation: 'DeleteObject',
+    floor: 1,
+    why: 'the upload, by its version, once dealt with',
+  },
+  {
+    action: 'avatar',
+    fn: 'stream-publisher',
+    service: 'sns',
+    operation: 'PublishBatch',
+    floor: 1,
+    why: PUBLISH,
+  },
+  {
+    action: 'avatar',
+    fn: 'archive',
+    service: 's3',
+    operation: 'HeadObject',
+    floor: 1,
+    why: 'the stored version and ETag',
+  },
+  {
+    action: 'avatar',
+    fn: 'archive',
+    service: 's3',
+    operation: 'PutObject',
+    floor: 1,
+    why: 'the version with the avatar, conditional (If-Match)',
+  },
+  {
+    action: 'avatar',
+    fn: 'marketing',
+    service: 'dynamodb',
+    operation: 'BatchGetItem',
+    floor: 1,
+    why: 'an update of a customer opted in carries the grant again: the consent record and the profile in one read',
+  },
+  {
+    action: 'avatar',
+    fn: 'marketing',
+    service: 's3',
+    operation: 'PutObject',
+    floor: 1,
+    why: 'the contact rewritten at the new version (as for any change of an opted-in customer)',
+  },
+  {
+    action: 'avatar',
+    fn: 'marketing',
+    service: 'dynamodb',
+    operation: 'PutItem',
+    floor: 1,
+    why: 'record the grant at the new version, conditional on nothing newer',
   },
   {
     action: 'update',
@@ -212,6 +318,22 @@ export const FLOOR: readonly FloorEntry[] = [
     operation: 'PutObject',
     floor: 1,
     why: 'the tombstone version, conditional (If-Match); every version stays as the history',
+  },
+  {
+    action: 'delete',
+    fn: 'avatar',
+    service: 's3',
+    operation: 'ListObjectVersions',
+    floor: 2,
+    why: "every version under each of the customer's avatar prefixes: its uploads, and avatars/<id> (the published key and the legacy one)",
+  },
+  {
+    action: 'delete',
+    fn: 'avatar',
+    service: 's3',
+    operation: 'DeleteObjects',
+    floor: 1,
+    why: 'those versions in one request (a customer who never uploaded has none: no call)',
   },
 ];
 

@@ -20,7 +20,7 @@ const run = async (options: SectionContext): Promise<PipelineResult> => {
 
   const { calls, functions, mappings, timeScale, iam } = await withCloud(log, async (cloud) => {
     const config = readTemplate(cloud.template);
-    log(`calls per customer: ${cycles} create/update/delete cycle(s), one at a time`);
+    log(`calls per customer: ${cycles} create/avatar/update/delete cycle(s), one at a time`);
     const measured = await measureCalls(cloud, config.functions, cycles, log);
     return {
       ...config,

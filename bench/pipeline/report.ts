@@ -1,6 +1,6 @@
 import type { SummaryRow } from '../section';
 import { formatMeasured } from '../stats';
-import type { Range } from './calls';
+import { AVATAR_UPLOAD, type Range } from './calls';
 import type { LoadRun, PipelineResult } from './result';
 import { MAX_GROWTH_MS_PER_SECOND, MAX_RISE_MS } from './trend';
 
@@ -31,7 +31,7 @@ export function render(result: PipelineResult): string {
     ),
   ].join('\n');
   const pollerLines = calls.actions.map((a) => {
-    const messages = a.deliveries.map((d) => `${d.fn} ${rangeText(d.messages)}`).join(', ');
+    const messages = a.deliveries.map((d) => `${d.queue} ${rangeText(d.messages)}`).join(', ');
     return `${a.action}: ${messages || 'none'}`;
   });
   const loadTable = [
@@ -60,7 +60,7 @@ export function render(result: PipelineResult): string {
     `On the local cloud (moto, time scale ${result.timeScale}: batching windows of ${windows.map((w) => `${w * 1000 * result.timeScale} ms`).join(', ') || 'none'} instead of ${windows.map((w) => `${w} s`).join(', ') || 'none'}). ` +
       'Call counts are exact: every AWS call of every function, counted by its proxy. Times are the emulator’s on this machine, not AWS’s.',
     '',
-    `### AWS calls per customer (created opted in, then renamed and opted out, then deleted; ${calls.cycles} cycle(s), one customer at a time)`,
+    `### AWS calls per customer (created opted in, then given an avatar, a ${AVATAR_UPLOAD.width} × ${AVATAR_UPLOAD.height} ${AVATAR_UPLOAD.format.toUpperCase()} through the presigned form, then renamed and opted out, then deleted; ${calls.cycles} cycle(s), one customer at a time)`,
     '',
     callTable,
     '',
@@ -72,9 +72,9 @@ export function render(result: PipelineResult): string {
     '',
     'Not in the table, because Lambda’s pollers (event source mappings) make them, not the functions: SQS ReceiveMessage and ' +
       'DeleteMessageBatch, and DynamoDB Streams GetRecords/GetShardIterator (free in AWS for Lambda triggers). Measured, ' +
-      `messages the SQS pollers handed each consumer per action: ${pollerLines.join('; ')}. ` +
+      `messages the SQS pollers handed from each queue per action: ${pollerLines.join('; ')}. ` +
       'Estimated from that: alone, each message costs one ReceiveMessage and one DeleteMessageBatch (billed SQS requests); ' +
-      'at full batches of 10, a tenth of that. SNS’s deliveries to the queues are free.',
+      'at full batches of 10, a tenth of that (the avatar uploads queue hands one message per invocation). SNS’s deliveries to the queues, and S3’s notifications of uploads to theirs, are free.',
     '',
     `### Latency and throughput (${load.customersPerRun} customers per rate, opted in, sent at a steady rate; a fresh local cloud per rate)`,
     '',
@@ -106,7 +106,7 @@ const renderIam = ({ iam }: PipelineResult): string[] => {
     '### IAM: granted, never used in the lifecycle',
     '',
     'The local cloud evaluates every call of every function, and its pollers’ reads, against the function’s role in the template (`--iam enforce`). ' +
-      `After the create/update/delete cycles above, ${iam.denied.length === 0 ? 'nothing was denied' : `denied: ${iam.denied.map((d) => `${d.fn} ${d.action} on ${d.resource}`).join('; ')}`}, ` +
+      `After the create/avatar/update/delete cycles above, ${iam.denied.length === 0 ? 'nothing was denied' : `denied: ${iam.denied.map((d) => `${d.fn} ${d.action} on ${d.resource}`).join('; ')}`}, ` +
       `and ${iam.unused.length === 0 ? 'every grant was used.' : 'these grants were never used (by the function or by Lambda for it):'}`,
     ...(rows.length === 0
       ? []
@@ -120,7 +120,8 @@ export function summaryRows(result: PipelineResult): SummaryRow[] {
   const { load } = result;
   return [
     {
-      metric: 'AWS calls by the functions per customer lifecycle (create, update, delete)',
+      metric:
+        'AWS calls by the functions per customer lifecycle (create, avatar upload, update, delete)',
       value: `${totals.measured} (floor ${totals.floor})`,
       goal: 'at the design’s floor',
       met: totals.measured <= totals.floor,

@@ -12,8 +12,8 @@ export interface ActionCalls {
   /** Every call of every function for the action, per cycle. */
   readonly total: Range;
   readonly floorTotal: number;
-  /** Messages the SQS pollers handed each consumer (their own calls are not proxied). */
-  readonly deliveries: readonly { readonly fn: string; readonly messages: Range }[];
+  /** Messages the SQS pollers handed from each queue, by its name (a consumer's is its function's; their own calls are not proxied). */
+  readonly deliveries: readonly { readonly queue: string; readonly messages: Range }[];
   /**
    * Per function, from its first AWS call's start to its last call's end: the part
    * of the invocation spent on and between AWS calls (the provider POST included).

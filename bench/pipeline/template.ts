@@ -45,6 +45,12 @@ export interface MappingConfig {
   /** The name of the function the mapping invokes. */
   readonly fn: string;
   readonly source: 'stream' | 'sqs';
+  /**
+   * The name of the queue an SQS mapping reads (a consumer's goes by its function's name; the
+   * avatar function also reads `avatar-uploads`). Absent for the stream, and in results from
+   * before it was recorded.
+   */
+  readonly queue?: string;
   readonly batchSize: number;
   /** As deployed, not time-scaled. */
   readonly windowSeconds: number;
@@ -71,6 +77,7 @@ export const readTemplate = (
     },
   );
   const functionNames = new Map(functions.map((f) => [f.logicalId, f.name]));
+  const names = namedResources(template);
   const mappings: MappingConfig[] = [];
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::EventSourceMapping') continue;
@@ -79,9 +86,14 @@ export const readTemplate = (
     const fn = functionNames.get(ref);
     if (fn === undefined) continue;
     const source = JSON.stringify(p.EventSourceArn ?? '').includes('StreamArn') ? 'stream' : 'sqs';
+    const queueId = (p.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.[
+      'Fn::GetAtt'
+    ]?.[0];
+    const queue = source === 'sqs' && queueId !== undefined ? names.get(queueId)?.name : undefined;
     mappings.push({
       fn,
       source,
+      ...(queue === undefined ? {} : { queue }),
       batchSize: Number(p.BatchSize ?? (source === 'stream' ? 100 : 10)),
       windowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
     });

@@ -2,6 +2,7 @@ import type { AwsCall, CfnTemplate } from 'cdk-local-cloud';
 import {
   type CallRange,
   countCalls,
+  madeByFunction,
   mergeCycles,
   ratePerSecond,
   spanMs,
@@ -72,6 +73,12 @@ describe('counting calls', () => {
     expect(spanMs([])).toBeUndefined();
   });
 
+  test('the browser’s upload through a presigned form counts as the signer’s call, not as part of its invocation', () => {
+    expect(madeByFunction(call('AvatarUploadFn', 's3', 'PostObject'))).toBe(false);
+    expect(madeByFunction(call('AvatarUploadFn', 'dynamodb', 'GetItem'))).toBe(true);
+    expect(madeByFunction(call('AvatarFn', 's3', 'PutObject'))).toBe(true);
+  });
+
   test('a rate of calls runs over their span', () => {
     const calls = [0, 250, 500, 750].map((at) => call('F', 'dynamodb', 'PutItem', at, 250));
     expect(ratePerSecond(calls)).toBe(4);
@@ -91,20 +98,26 @@ describe('the pipeline in its template, found by name', () => {
       ...resourcesWithRole(template, 'function').keys(),
     ]);
     expect(functions.map((f) => f.name)).toContain('stream-publisher');
-    expect(mappings.map((m) => `${m.fn} ${m.source}`).sort()).toEqual([
-      'archive sqs',
-      'marketing sqs',
-      'stream-publisher stream',
-      'welcome sqs',
+    expect(mappings.map((m) => `${m.fn} ${m.source} ${m.queue ?? '–'}`).sort()).toEqual([
+      'archive sqs archive',
+      // The avatar function reads two queues: the deletions (its own name) and S3's uploads.
+      'avatar sqs avatar',
+      'avatar sqs avatar-uploads',
+      'marketing sqs marketing',
+      'stream-publisher stream –',
+      'welcome sqs welcome',
     ]);
+    // One upload per invocation: a decoder that traps retires its environment.
+    expect(mappings.find((m) => m.queue === 'avatar-uploads')?.batchSize).toBe(1);
   });
 
   test('the buckets it reads, the dead-letter queues it counts, a queue under its function’s name', () => {
     const found = pipelineResources(template, (logicalId) => `physical ${logicalId}`);
     expect(found.assetsBucket).toBe('physical AssetsBucket252B3DF7');
     expect(found.contactsBucket).toBe('physical MarketingContactsBucket1D5052B0');
-    // Each consumer's own and its subscription's.
-    expect(found.deadLetterQueues).toHaveLength(6);
+    // Each consumer's own and its subscription's (avatar's deletions among them), and the uploads'.
+    expect(found.deadLetterQueues).toHaveLength(9);
+    expect(found.nameOf('AvatarsUploadsQueue2E1557C3')).toBe('avatar-uploads');
     expect(found.nameOf('WelcomeConsumerQueue2B8A1890')).toBe('welcome');
     expect(found.nameOf('StreamPublisherFunction7F7A637A')).toBe('stream-publisher');
     expect(found.nameOf('NotNamed')).toBe('NotNamed');
@@ -116,6 +129,40 @@ describe('the floor', () => {
     const create = FLOOR.filter((f) => f.action === 'create');
     expect(create.reduce((sum, f) => sum + f.floor, 0)).toBe(9);
     expect(create.every((f) => f.why.length > 0)).toBe(true);
+  });
+
+  test('an avatar upload’s floor: the form, the POST, the function’s five steps (two reads of a large upload), and the update it causes', () => {
+    const avatar = FLOOR.filter((f) => f.action === 'avatar');
+    const by = (fn: string) =>
+      avatar
+        .filter((f) => f.fn === fn)
+        .map((f) => `${f.service} ${f.operation} ${f.floor}`)
+        .sort();
+    expect(by('avatar-upload')).toEqual(['dynamodb GetItem 1', 's3 PostObject 1']);
+    expect(by('avatar')).toEqual([
+      'dynamodb GetItem 1',
+      'dynamodb UpdateItem 1',
+      's3 DeleteObject 1',
+      's3 GetObject 2',
+      's3 PutObject 1',
+    ]);
+    // The new version is a CustomerUpdated: published, archived, and the contact rewritten.
+    expect(by('stream-publisher')).toEqual(['sns PublishBatch 1']);
+    expect(by('archive')).toEqual(['s3 HeadObject 1', 's3 PutObject 1']);
+    expect(by('marketing')).toEqual([
+      'dynamodb BatchGetItem 1',
+      'dynamodb PutItem 1',
+      's3 PutObject 1',
+    ]);
+    expect(avatar.every((f) => f.why.length > 0)).toBe(true);
+  });
+
+  test('a deletion erases the avatars: a LIST per prefix, one DeleteObjects', () => {
+    expect(
+      FLOOR.filter((f) => f.action === 'delete' && f.fn === 'avatar').map(
+        (f) => `${f.operation} ${f.floor}`,
+      ),
+    ).toEqual(['ListObjectVersions 2', 'DeleteObjects 1']);
   });
 
   test('flags the cold start’s secret read with its reason, and nothing at the floor', () => {
@@ -193,7 +240,7 @@ describe('reading what the pipeline did', () => {
           Type: 'AWS::Lambda::EventSourceMapping',
           Properties: {
             FunctionName: { Ref: 'WelcomeFn' },
-            EventSourceArn: { 'Fn::GetAtt': ['Queue', 'Arn'] },
+            EventSourceArn: { 'Fn::GetAtt': ['WelcomeQueue', 'Arn'] },
             BatchSize: 10,
             MaximumBatchingWindowInSeconds: 1,
           },
@@ -225,7 +272,7 @@ describe('reading what the pipeline did', () => {
         },
       ],
       mappings: [
-        { fn: 'welcome', source: 'sqs', batchSize: 10, windowSeconds: 1 },
+        { fn: 'welcome', source: 'sqs', queue: 'welcome', batchSize: 10, windowSeconds: 1 },
         { fn: 'stream-publisher', source: 'stream', batchSize: 100, windowSeconds: 0 },
       ],
     });
@@ -266,7 +313,7 @@ describe('rendering', () => {
           rows: [range('welcome', 'secretsmanager', 'GetSecretValue', 0, 1)],
           total: { min: 10, max: 11, median: 10.5 },
           floorTotal: 10,
-          deliveries: [{ fn: 'welcome', messages: { min: 1, max: 1, median: 1 } }],
+          deliveries: [{ queue: 'welcome', messages: { min: 1, max: 1, median: 1 } }],
           spansMs: [],
           logBytes: [],
         },

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
 import type { Action, ActionCalls, PipelineResult } from '../pipeline';
+import { AVATAR_UPLOAD } from '../pipeline/calls';
+import type { MappingConfig } from '../pipeline/template';
 
 /**
  * The bill for a million customers, from what the pipeline benchmark counted and
@@ -59,6 +61,8 @@ export const SECRET_CACHE_SECONDS = 300;
 export const WELCOME_ENVIRONMENTS = 1;
 /** Subscriptions whose filter policy reads the message body (marketing). */
 const BODY_FILTERED_SUBSCRIPTIONS = 1;
+/** Customers who upload an avatar in their lifecycle (one each): the rest never do. */
+export const AVATAR_UPLOAD_SHARE = 0.3;
 
 export const ASSUMPTIONS: readonly string[] = [
   'Every item is under 1 KB (a customer is ~350 B): 1 WRU per write, 2 per transactional item, a ConditionCheck included; strongly consistent reads and queries 1 RRU (under 4 KB).',
@@ -69,13 +73,15 @@ export const ASSUMPTIONS: readonly string[] = [
   'Each SQS batch costs one ReceiveMessage and one DeleteMessageBatch (alone: one DeleteMessage); the pollers’ idle long polling is a fixed cost, not per customer. SNS’s deliveries to SQS and Lambda’s stream reads are free.',
   'S3 DeleteObjects (a POST; marketing deletes every version of a contact with it) is counted as a PUT-class request, the conservative side; single DELETEs are free.',
   'All customers opt in when created (the measured path: marketing writes a contact).',
+  `${(100 * AVATAR_UPLOAD_SHARE).toFixed(0)}% of customers upload one avatar in their lifecycle: a ${AVATAR_UPLOAD.width} × ${AVATAR_UPLOAD.height} ${AVATAR_UPLOAD.format.toUpperCase()} photo (~300 KB), the pipeline's measured upload. Each costs what the pipeline counted: the form (an API request, the avatar-upload function's GetItem), the browser's POST to S3 (a PUT-class request), the avatar function's reads, write, record and delete, and the CustomerUpdated it causes (published, archived); S3's notification to the uploads queue is free, the queue's receive and delete are not (batches of one). The avatar function's duration is its measured span, the resize on this machine's core included: Lambda gives 1024 MB 0.58 of a vCPU, and a 12 MP photo takes about ten times as long (the avatar section), so its GB-seconds are likely under-counted. Every deleted customer's avatars are erased (two LISTs); only an uploader's take a DeleteObjects.`,
   `Secrets Manager: one GetSecretValue per welcome execution environment (${WELCOME_ENVIRONMENTS} assumed) every ${SECRET_CACHE_SECONDS} s of the run, not per customer; one at a time means one customer a second.`,
 ];
 
 export const NOT_COUNTED: readonly string[] = [
   'X-Ray traces (active tracing on every function: $5.00 per million traces recorded; the default sampling keeps the first request each second and 5% of the rest)',
   'KMS requests of the encrypted topic (SNS reuses data keys, a few requests per 5 minutes)',
-  'storage: S3 versions (the archive keeps every one), DynamoDB items and point-in-time recovery',
+  'storage: S3 versions (the archive keeps every one; replaced avatars expire), DynamoDB items and point-in-time recovery',
+  'serving avatars (GET /customers/{id}/avatar: an API request, the avatar function, a GetItem, then the S3 GET and its data transfer out), which scales with views, not customers',
   'fixed monthly costs: the secret, KMS keys, alarms, the dashboard, the pollers’ idle long polling',
 ];
 
@@ -100,6 +106,8 @@ const DYNAMODB_UNITS: Readonly<Record<string, Units>> = {
   'create welcome TransactWriteItems': { wru: 4, rru: 0 },
   // the consent record and the profile, strongly consistent
   'create marketing BatchGetItem': { wru: 0, rru: 2 },
+  // the same, for the update an avatar upload makes (the customer still opted in)
+  'avatar marketing BatchGetItem': { wru: 0, rru: 2 },
   // an opt-out: condition check on the profile + put of the record
   'update marketing TransactWriteItems': { wru: 4, rru: 0 },
 };
@@ -133,7 +141,8 @@ export const s3Class = (operation: string): 'tier1' | 'tier2' | 'free' => {
 // ---------------------------------------------------------------------------
 
 export type Design = 'ours' | 'default';
-export type Workload = 'create' | 'lifecycle';
+/** A million customers created; a million avatar uploads; a million customers' whole lifecycles. */
+export type Workload = 'create' | 'avatar' | 'lifecycle';
 
 export interface LoadModel {
   readonly label: string;
@@ -159,23 +168,39 @@ export interface Bill {
   readonly totalUsd: number;
 }
 
-const WORKLOAD_ACTIONS: Readonly<Record<Workload, readonly Action[]>> = {
-  create: ['create'],
-  lifecycle: ['create', 'update', 'delete'],
+/** The actions of each workload, with the share of its customers who take each. */
+export const WORKLOAD_ACTIONS: Readonly<
+  Record<Workload, readonly { readonly action: Action; readonly share: number }[]>
+> = {
+  create: [{ action: 'create', share: 1 }],
+  avatar: [{ action: 'avatar', share: 1 }],
+  lifecycle: [
+    { action: 'create', share: 1 },
+    { action: 'avatar', share: AVATAR_UPLOAD_SHARE },
+    { action: 'update', share: 1 },
+    { action: 'delete', share: 1 },
+  ],
 };
 
-const CONSUMERS = ['welcome', 'archive', 'marketing'];
+/** The function behind each action's API request. */
+const API_FUNCTION: Readonly<Record<Action, string>> = {
+  create: 'api',
+  avatar: 'avatar-upload',
+  update: 'api',
+  delete: 'api',
+};
+
+/**
+ * Calls a deletion makes only for a customer who uploaded an avatar (the measured one did):
+ * weighted by the workload's share of uploaders. The erase's LISTs are everyone's.
+ */
+export const ONLY_WITH_AVATAR: ReadonlySet<string> = new Set(['delete avatar s3 DeleteObjects']);
+
 const MILLION = 1_000_000;
 
-/** Records per invocation of `fn` under `load` and `design`. */
-export const batchSize = (
-  pipeline: PipelineResult,
-  fn: string,
-  design: Design,
-  load: LoadModel,
-): number => {
-  const mapping = pipeline.mappings.find((m) => m.fn === fn);
-  if (mapping === undefined || !load.batched) return 1;
+/** Records per invocation through `mapping` under `load` and `design`. */
+export const batchSize = (mapping: MappingConfig, design: Design, load: LoadModel): number => {
+  if (!load.batched) return 1;
   const max = design === 'default' && mapping.source === 'sqs' ? 1 : mapping.batchSize;
   return Math.min(max, Math.max(1, load.perSecond * mapping.windowSeconds));
 };
@@ -200,6 +225,44 @@ interface Tally {
   logBytes: number;
 }
 
+/** What invokes a function in one action: records per customer, and how many per invocation. */
+interface Invocations {
+  readonly fn: string;
+  readonly records: number;
+  readonly batch: number;
+  readonly source: 'api' | 'stream' | 'sqs';
+}
+
+/** Every function invoked in `calls`, through the API, the stream and each queue. */
+export const invocationsOf = (
+  pipeline: PipelineResult,
+  calls: ActionCalls,
+  design: Design,
+  load: LoadModel,
+): Invocations[] => {
+  const published =
+    countOf(calls, 'stream-publisher', 'sns', 'PublishBatch') +
+    countOf(calls, 'stream-publisher', 'sns', 'Publish');
+  const invoked: Invocations[] = [
+    { fn: API_FUNCTION[calls.action], records: 1, batch: 1, source: 'api' },
+  ];
+  for (const mapping of pipeline.mappings) {
+    const records =
+      mapping.source === 'stream'
+        ? published
+        : (calls.deliveries.find((d) => d.queue === (mapping.queue ?? mapping.fn))?.messages
+            .median ?? 0);
+    if (records === 0) continue;
+    invoked.push({
+      fn: mapping.fn,
+      records,
+      batch: batchSize(mapping, design, load),
+      source: mapping.source,
+    });
+  }
+  return invoked;
+};
+
 /** What one customer costs in each unit, for the actions of `workload`. */
 const tally = (
   pipeline: PipelineResult,
@@ -223,28 +286,21 @@ const tally = (
     logBytes: 0,
   };
   const gbSecondsByArch: Record<string, number> = {};
-  for (const action of WORKLOAD_ACTIONS[workload]) {
+  const actions = WORKLOAD_ACTIONS[workload];
+  const uploaders = actions.find((a) => a.action === 'avatar')?.share ?? 0;
+  for (const { action, share } of actions) {
     const calls = pipeline.calls.actions.find((a) => a.action === action);
     if (calls === undefined) throw new Error(`the pipeline result has no ${action} calls`);
-    t.apiRequests += 1;
-    const published =
-      countOf(calls, 'stream-publisher', 'sns', 'PublishBatch') +
-      countOf(calls, 'stream-publisher', 'sns', 'Publish');
-    const records = (fn: string): number => {
-      if (fn === 'api') return 1;
-      if (fn === 'stream-publisher') return published;
-      return calls.deliveries.find((d) => d.fn === fn)?.messages.median ?? 0;
-    };
+    t.apiRequests += share;
 
-    for (const f of pipeline.functions) {
-      const n = records(f.name);
-      if (n === 0) continue;
-      const b = f.name === 'api' ? 1 : batchSize(pipeline, f.name, design, load);
-      const invocations = n / b;
-      const spanPerRecord = calls.spansMs.find((s) => s.fn === f.name)?.span.median ?? 0;
+    for (const { fn, records, batch: b, source } of invocationsOf(pipeline, calls, design, load)) {
+      const f = pipeline.functions.find((candidate) => candidate.name === fn);
+      if (f === undefined) throw new Error(`the pipeline result has no function ${fn}`);
+      const invocations = (share * records) / b;
+      const spanPerRecord = calls.spansMs.find((s) => s.fn === fn)?.span.median ?? 0;
       // PublishBatch sends ten records in one call; Publish one call per record.
       const workMs =
-        f.name === 'stream-publisher' && design === 'ours'
+        fn === 'stream-publisher' && design === 'ours'
           ? Math.ceil(b / 10) * spanPerRecord
           : b * spanPerRecord;
       const billedMs = Math.ceil(workMs + OUTSIDE_CALLS_MS);
@@ -253,30 +309,36 @@ const tally = (
       t.lambdaRequests += invocations;
       t.gbSeconds += gbs;
       gbSecondsByArch[architecture] = (gbSecondsByArch[architecture] ?? 0) + gbs;
-      const appLogBytes = calls.logBytes.find((l) => l.fn === f.name)?.bytes ?? 0;
-      t.logBytes += appLogBytes + invocations * PLATFORM_LOG_BYTES;
-      if (f.name === 'stream-publisher') {
-        t.snsRequests += design === 'ours' ? invocations * Math.ceil(b / 10) : n;
-        t.scannedGB += (n * EVENT_KB * BODY_FILTERED_SUBSCRIPTIONS) / 1024 / 1024;
+      t.logBytes += invocations * PLATFORM_LOG_BYTES;
+      if (fn === 'stream-publisher') {
+        t.snsRequests += design === 'ours' ? invocations * Math.ceil(b / 10) : share * records;
+        t.scannedGB += (share * records * EVENT_KB * BODY_FILTERED_SUBSCRIPTIONS) / 1024 / 1024;
       }
-      if (CONSUMERS.includes(f.name)) t.sqsRequests += 2 * invocations;
+      if (source === 'sqs') t.sqsRequests += 2 * invocations;
     }
+    for (const { bytes } of calls.logBytes) t.logBytes += share * bytes;
 
     for (const row of calls.rows) {
+      const n =
+        share *
+        row.median *
+        (ONLY_WITH_AVATAR.has(`${action} ${row.fn} ${row.service} ${row.operation}`)
+          ? uploaders
+          : 1);
       if (row.service === 'dynamodb') {
         const units = dynamodbUnits(action, row.fn, row.operation);
-        t.wru += units.wru * row.median;
-        t.rru += units.rru * row.median;
+        t.wru += units.wru * n;
+        t.rru += units.rru * n;
       } else if (row.service === 's3') {
         const kind = s3Class(row.operation);
-        if (kind === 'tier1') t.s3Tier1 += row.median;
-        else if (kind === 'tier2') t.s3Tier2 += row.median;
-        else t.s3Free += row.median;
+        if (kind === 'tier1') t.s3Tier1 += n;
+        else if (kind === 'tier2') t.s3Tier2 += n;
+        else t.s3Free += n;
       }
     }
   }
   // Not the measured count (a cold start reads it): the welcome function caches the secret.
-  if (WORKLOAD_ACTIONS[workload].includes('create')) {
+  if (actions.some((a) => a.action === 'create')) {
     t.secretCalls += WELCOME_ENVIRONMENTS / load.perSecond / SECRET_CACHE_SECONDS;
   }
   return { tally: t, gbSecondsByArch };
@@ -421,7 +483,7 @@ export const computeCost = (
 ): CostResult => {
   const bills: Bill[] = [];
   const comparisons: Comparison[] = [];
-  for (const workload of ['create', 'lifecycle'] as const) {
+  for (const workload of ['create', 'avatar', 'lifecycle'] as const) {
     for (const load of loadModels(steadyPerSecond)) {
       const ours = estimate(pipeline, prices, 'ours', workload, load);
       const defaults = estimate(pipeline, prices, 'default', workload, load);

@@ -1,5 +1,6 @@
 import type { SummaryRow } from '../section';
 import {
+  AVATAR_UPLOAD_SHARE,
   type Bill,
   type CostResult,
   type Design,
@@ -36,6 +37,15 @@ export const biggestItems = (bill: Bill, count = 3): LineItem[] =>
 
 const steadyLabel = (result: CostResult) => loadModels(result.steadyPerSecond)[0]?.label ?? '';
 
+const uploaders = `${(100 * AVATAR_UPLOAD_SHARE).toFixed(0)}%`;
+
+/** How the totals table names each workload. */
+export const WORKLOAD_LABELS: Readonly<Record<Workload, string>> = {
+  create: 'created once',
+  avatar: 'an avatar uploaded (per million uploads)',
+  lifecycle: `create + avatar upload (${uploaders} of customers) + update + delete`,
+};
+
 export function render(result: CostResult): string {
   const steady = steadyLabel(result);
   const ours = billOf(result, 'ours', 'create', steady);
@@ -54,7 +64,7 @@ export function render(result: CostResult): string {
     '|---|---|---|---|---|',
     ...result.comparisons.map(
       (c) =>
-        `| ${c.workload === 'create' ? 'created once' : 'create + update + delete'} | ${c.load} | ${dollars(c.oursUsd)} | ${dollars(c.defaultUsd)} | ${c.ratio.toFixed(2)}× |`,
+        `| ${WORKLOAD_LABELS[c.workload]} | ${c.load} | ${dollars(c.oursUsd)} | ${dollars(c.defaultUsd)} | ${c.ratio.toFixed(2)}× |`,
     ),
   ].join('\n');
   const biggest = biggestItems(ours)
@@ -62,6 +72,10 @@ export function render(result: CostResult): string {
     .join(', ');
   const lifecycle = billOf(result, 'ours', 'lifecycle', steady);
   const biggestLifecycle = biggestItems(lifecycle)
+    .map((l) => `${l.item} ${dollars(l.usd)}`)
+    .join(', ');
+  const upload = billOf(result, 'ours', 'avatar', steady);
+  const biggestUpload = biggestItems(upload)
     .map((l) => `${l.item} ${dollars(l.usd)}`)
     .join(', ');
   const savings = ours.lines
@@ -81,6 +95,7 @@ export function render(result: CostResult): string {
     totals,
     '',
     `Created once at ${steady}, the biggest items are ${biggest}; over a full lifecycle, ${biggestLifecycle}. ` +
+      `A million avatar uploads cost ${dollars(upload.totalUsd)}, most of it ${biggestUpload}. ` +
       `Against the default choices, ours save ${savings || 'nothing measurable'} per million creations. ` +
       'One at a time, every batch holds one record, so PublishBatch and SQS batching save nothing and only arm64’s lower GB-second price remains. ' +
       `Requests, not compute, make the bill: S3 requests are ${percent(result.findings.s3Share)} of a creation's, Lambda (requests and duration) ${percent(result.findings.lambdaShare)}.`,
@@ -95,10 +110,14 @@ export function render(result: CostResult): string {
 
 export function summaryRows(result: CostResult): SummaryRow[] {
   const steady = steadyLabel(result);
-  return (['create', 'lifecycle'] as const).map((workload) => {
+  const labels: Record<Workload, string> = {
+    create: 'customers created',
+    avatar: 'avatar uploads (the form, the POST to S3, the resize, the update it causes)',
+    lifecycle: `customer lifecycles (create, ${uploaders} upload an avatar, update, delete)`,
+  };
+  return (['create', 'avatar', 'lifecycle'] as const).map((workload) => {
     const c = result.comparisons.find((x) => x.workload === workload && x.load === steady);
-    const label =
-      workload === 'create' ? 'customers created' : 'customer lifecycles (create, update, delete)';
+    const label = labels[workload];
     return {
       metric: `Cost per million ${label}, ${steady} (${result.prices.region} list prices, estimated)`,
       value: c

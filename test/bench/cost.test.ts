@@ -1,8 +1,10 @@
 import {
+  AVATAR_UPLOAD_SHARE,
   batchSize,
   computeCost,
   dynamodbUnits,
   estimate,
+  invocationsOf,
   type LoadModel,
   loadPrices,
   type Prices,
@@ -10,6 +12,7 @@ import {
 } from '../../bench/cost/model';
 import { biggestItems, render, summaryRows } from '../../bench/cost/report';
 import type { ActionCalls, CallRange, PipelineResult } from '../../bench/pipeline';
+import type { MappingConfig } from '../../bench/pipeline/template';
 import { measure } from '../../bench/stats';
 
 const row = (fn: string, service: string, operation: string, count = 1): CallRange => ({
@@ -41,9 +44,9 @@ const actions: ActionCalls[] = [
     total: { min: 9, max: 9, median: 9 },
     floorTotal: 9,
     deliveries: [
-      { fn: 'welcome', messages: one },
-      { fn: 'archive', messages: one },
-      { fn: 'marketing', messages: one },
+      { queue: 'welcome', messages: one },
+      { queue: 'archive', messages: one },
+      { queue: 'marketing', messages: one },
     ],
     spansMs: spans({ api: 20, 'stream-publisher': 10, welcome: 30, archive: 15, marketing: 25 }),
     logBytes: [
@@ -51,6 +54,39 @@ const actions: ActionCalls[] = [
       { fn: 'archive', bytes: 300 },
       { fn: 'marketing', bytes: 300 },
     ],
+  },
+  {
+    action: 'avatar',
+    rows: [
+      row('avatar-upload', 'dynamodb', 'GetItem'),
+      row('avatar-upload', 's3', 'PostObject'),
+      row('avatar', 'dynamodb', 'GetItem'),
+      row('avatar', 's3', 'GetObject', 2),
+      row('avatar', 's3', 'PutObject'),
+      row('avatar', 'dynamodb', 'UpdateItem'),
+      row('avatar', 's3', 'DeleteObject'),
+      row('stream-publisher', 'sns', 'PublishBatch'),
+      row('archive', 's3', 'HeadObject'),
+      row('archive', 's3', 'PutObject'),
+      row('marketing', 'dynamodb', 'BatchGetItem'),
+      row('marketing', 's3', 'PutObject'),
+      row('marketing', 'dynamodb', 'PutItem'),
+    ],
+    total: { min: 14, max: 14, median: 14 },
+    floorTotal: 14,
+    deliveries: [
+      { queue: 'archive', messages: one },
+      { queue: 'marketing', messages: one },
+      { queue: 'avatar-uploads', messages: one },
+    ],
+    spansMs: spans({
+      'avatar-upload': 10,
+      avatar: 150,
+      'stream-publisher': 10,
+      archive: 15,
+      marketing: 25,
+    }),
+    logBytes: [{ fn: 'avatar', bytes: 500 }],
   },
   {
     action: 'update',
@@ -67,8 +103,8 @@ const actions: ActionCalls[] = [
     total: { min: 8, max: 8, median: 8 },
     floorTotal: 8,
     deliveries: [
-      { fn: 'archive', messages: one },
-      { fn: 'marketing', messages: one },
+      { queue: 'archive', messages: one },
+      { queue: 'marketing', messages: one },
     ],
     spansMs: spans({ api: 20, 'stream-publisher': 10, archive: 15, marketing: 25 }),
     logBytes: [],
@@ -81,11 +117,16 @@ const actions: ActionCalls[] = [
       row('stream-publisher', 'sns', 'PublishBatch'),
       row('archive', 's3', 'HeadObject'),
       row('archive', 's3', 'PutObject'),
+      row('avatar', 's3', 'ListObjectVersions', 2),
+      row('avatar', 's3', 'DeleteObjects'),
     ],
-    total: { min: 5, max: 5, median: 5 },
-    floorTotal: 5,
-    deliveries: [{ fn: 'archive', messages: one }],
-    spansMs: spans({ api: 20, 'stream-publisher': 10, archive: 15 }),
+    total: { min: 8, max: 8, median: 8 },
+    floorTotal: 8,
+    deliveries: [
+      { queue: 'archive', messages: one },
+      { queue: 'avatar', messages: one },
+    ],
+    spansMs: spans({ api: 20, 'stream-publisher': 10, archive: 15, avatar: 20 }),
     logBytes: [],
   },
 ];
@@ -101,15 +142,31 @@ const pipeline: PipelineResult = {
       architecture: 'arm64',
       timeoutSeconds: 30,
     })),
+    {
+      name: 'avatar-upload',
+      logicalId: 'AvatarUpload',
+      memoryMB: 512,
+      architecture: 'arm64',
+      timeoutSeconds: 10,
+    },
+    {
+      name: 'avatar',
+      logicalId: 'Avatar',
+      memoryMB: 1024,
+      architecture: 'arm64',
+      timeoutSeconds: 30,
+    },
   ],
   mappings: [
     { fn: 'stream-publisher', source: 'stream', batchSize: 100, windowSeconds: 1 },
-    ...['welcome', 'archive', 'marketing'].map((fn) => ({
+    ...['welcome', 'archive', 'marketing', 'avatar'].map((fn) => ({
       fn,
       source: 'sqs' as const,
+      queue: fn,
       batchSize: 10,
       windowSeconds: 1,
     })),
+    { fn: 'avatar', source: 'sqs', queue: 'avatar-uploads', batchSize: 1, windowSeconds: 1 },
   ],
   calls: { cycles: 1, identical: true, actions, comparison: [] },
   load: {
@@ -160,12 +217,39 @@ describe('units per call', () => {
   });
 
   test('batches fill to the rate times the window, up to the batch size; the default SQS batch is one', () => {
-    expect(batchSize(pipeline, 'stream-publisher', 'ours', steady)).toBe(20);
-    expect(batchSize(pipeline, 'archive', 'ours', steady)).toBe(10);
-    expect(batchSize(pipeline, 'archive', 'default', steady)).toBe(1);
-    expect(batchSize(pipeline, 'stream-publisher', 'default', steady)).toBe(20);
-    expect(batchSize(pipeline, 'archive', 'ours', alone)).toBe(1);
-    expect(batchSize(pipeline, 'api', 'ours', steady)).toBe(1);
+    const mapping = (queue: string) =>
+      pipeline.mappings.find((m) => (m.queue ?? m.fn) === queue) as MappingConfig;
+    const publisher = pipeline.mappings.find((m) => m.source === 'stream') as MappingConfig;
+    expect(batchSize(publisher, 'ours', steady)).toBe(20);
+    expect(batchSize(mapping('archive'), 'ours', steady)).toBe(10);
+    expect(batchSize(mapping('archive'), 'default', steady)).toBe(1);
+    expect(batchSize(publisher, 'default', steady)).toBe(20);
+    expect(batchSize(mapping('archive'), 'ours', alone)).toBe(1);
+    // One upload per invocation, whatever the load.
+    expect(batchSize(mapping('avatar-uploads'), 'ours', steady)).toBe(1);
+  });
+
+  test('each action invokes the function behind its API route and each queue it fills', () => {
+    const of = (action: string) =>
+      invocationsOf(
+        pipeline,
+        actions.find((a) => a.action === action) as ActionCalls,
+        'ours',
+        steady,
+      ).map((i) => `${i.fn} ${i.source} ${i.records}/${i.batch}`);
+    expect(of('avatar')).toEqual([
+      'avatar-upload api 1/1',
+      'stream-publisher stream 1/20',
+      'archive sqs 1/10',
+      'marketing sqs 1/10',
+      'avatar sqs 1/1',
+    ]);
+    expect(of('delete')).toEqual([
+      'api api 1/1',
+      'stream-publisher stream 1/20',
+      'archive sqs 1/10',
+      'avatar sqs 1/10',
+    ]);
   });
 });
 
@@ -209,13 +293,37 @@ describe('the bill for a million customers created', () => {
     );
   });
 
-  test('a lifecycle adds the update’s and the deletion’s calls', () => {
+  test('a lifecycle adds the avatar uploads of some customers, the update’s and the deletion’s calls', () => {
     const bill = estimate(pipeline, prices, 'ours', 'lifecycle', steady);
-    expect(quantityOf(bill, 'API Gateway')).toBe(3_000_000);
-    // create 10, update api 2 + marketing 4 (a transaction of two), delete api 8
-    expect(quantityOf(bill, 'DynamoDB write')).toBe(24_000_000);
-    // create 2, update 3 (a LIST and DeleteObjects among them), delete 1: the archive's tombstone
-    expect(quantityOf(bill, 'S3 PUT')).toBe(6_000_000);
+    const share = AVATAR_UPLOAD_SHARE;
+    // create, update and delete through the api; the upload form for the uploaders
+    expect(quantityOf(bill, 'API Gateway')).toBeCloseTo(3_000_000 + share * 1_000_000);
+    // create 10, avatar 2 (the record, marketing's grant), update api 2 + marketing 4, delete api 8
+    expect(quantityOf(bill, 'DynamoDB write')).toBeCloseTo((24 + share * 2) * 1_000_000);
+    // create 2, avatar 4 (the POST, the JPEG, the archive, the contact), update 3, delete 1 + the
+    // erase's two LISTs for everyone and its DeleteObjects for the uploaders only
+    expect(quantityOf(bill, 'S3 PUT')).toBeCloseTo((2 + share * 4 + 3 + 3 + share) * 1_000_000);
+  });
+
+  test('a million avatar uploads: the form, the POST, the function at 1024 MB, the update it causes', () => {
+    const bill = estimate(pipeline, prices, 'ours', 'avatar', steady);
+    expect(quantityOf(bill, 'API Gateway')).toBe(1_000_000);
+    // avatar-upload 1 + avatar 1 (batches of one) + stream-publisher 1/20 + archive and marketing 1/10
+    expect(quantityOf(bill, 'Lambda requests')).toBeCloseTo(2_250_000);
+    // the uploads queue: a receive and a delete per upload; archive and marketing per batch of 10
+    expect(quantityOf(bill, 'SQS requests')).toBeCloseTo(2_400_000);
+    // PostObject (PUT-class), the JPEG, the archive's version, the contact
+    expect(quantityOf(bill, 'S3 PUT')).toBe(4_000_000);
+    // the head and the whole upload, the archive's HEAD
+    expect(quantityOf(bill, 'S3 GET')).toBe(3_000_000);
+    expect(quantityOf(bill, 'S3 DELETE')).toBe(1_000_000);
+    // the two GetItems, and marketing's consent record and profile
+    expect(quantityOf(bill, 'DynamoDB read')).toBe(4_000_000);
+    expect(quantityOf(bill, 'DynamoDB write')).toBe(2_000_000);
+    // avatar 1 GB × 152 ms, avatar-upload 0.5 GB × 12 ms, the publisher and two consumers batched
+    const gbs = 1 * 0.152 + 0.5 * 0.012 + 0.05 * 0.25 * 0.022 + 0.1 * 0.25 * (0.152 + 0.252);
+    expect(quantityOf(bill, 'Lambda duration')).toBeCloseTo(gbs * 1_000_000, 3);
+    expect(quantityOf(bill, 'Secrets Manager')).toBe(0);
   });
 
   test('one at a time, batching saves nothing: only the architecture differs', () => {
@@ -231,11 +339,13 @@ describe('the bill for a million customers created', () => {
 describe('the cost section', () => {
   const result = computeCost(pipeline, prices);
 
-  test('compares both designs for both workloads at both loads', () => {
-    expect(result.bills).toHaveLength(8);
+  test('compares both designs for every workload at both loads', () => {
+    expect(result.bills).toHaveLength(12);
     expect(result.comparisons.map((c) => [c.workload, c.load])).toEqual([
       ['create', 'steady 20/s'],
       ['create', 'one at a time'],
+      ['avatar', 'steady 20/s'],
+      ['avatar', 'one at a time'],
       ['lifecycle', 'steady 20/s'],
       ['lifecycle', 'one at a time'],
     ]);
@@ -255,13 +365,23 @@ describe('the cost section', () => {
     expect(markdown).toMatch(/^## Cost per million customers/);
     expect(markdown).toContain('| S3 PUT/COPY/POST/LIST requests | 2,000,000 requests | $10.00 |');
     expect(markdown).toContain('| created once | steady 20/s |');
+    expect(markdown).toContain('| an avatar uploaded (per million uploads) | steady 20/s |');
+    expect(markdown).toContain(
+      '| create + avatar upload (30% of customers) + update + delete | steady 20/s |',
+    );
+    expect(markdown).toMatch(/A million avatar uploads cost \$\d+\.\d\d, most of it S3 PUT/);
+    expect(markdown).toContain('30% of customers upload one avatar');
     expect(markdown).toContain('recalled');
     expect(markdown).toContain('Not counted: X-Ray');
   });
 
-  test('summary rows: ours against the default choices, created once and over a lifecycle', () => {
+  test('summary rows: ours against the default choices, created once, per avatar upload and over a lifecycle', () => {
     const rows = summaryRows(result);
-    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.metric)).toEqual([
+      'Cost per million customers created, steady 20/s (us-east-1 list prices, estimated)',
+      'Cost per million avatar uploads (the form, the POST to S3, the resize, the update it causes), steady 20/s (us-east-1 list prices, estimated)',
+      'Cost per million customer lifecycles (create, 30% upload an avatar, update, delete), steady 20/s (us-east-1 list prices, estimated)',
+    ]);
     expect(rows.every((r) => r.met === true)).toBe(true);
     expect(rows[0]?.value).toMatch(/^\$\d+\.\d\d \(default choices \$\d+\.\d\d, 0\.\d\d×\)$/);
   });

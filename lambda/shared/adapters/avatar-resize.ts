@@ -3,8 +3,8 @@ import type * as Photon from '@silvia-odwyer/photon-node';
 /**
  * An accepted avatar (`inspectAvatar`), decoded, put on white where it is transparent, scaled
  * so its longer side is at most AVATAR_SIDE pixels (never enlarged), and encoded as JPEG: for
- * a photo at 256 px, JPEG at quality 80 was 7.3 KB where Photon's WebP (lossless only) was
- * 49.5 KB and PNG 68 KB.
+ * a 1200 × 900 photo at 256 px, JPEG at quality 80 is 13.7 KB where Photon's WebP (lossless
+ * only) is 82.2 KB and PNG 99.6 KB (`npm run bench`, its avatar section).
  *
  * Only inspected bytes may come here: Photon (Rust compiled to WebAssembly) panics on input
  * it cannot decode, and a panicked module is not to be trusted with the next call.

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import type {
@@ -19,7 +18,7 @@ import {
   redirect,
   toErrorResponse,
 } from '../shared/adapters/http';
-import { parseCustomerEvent } from '../shared/adapters/sqs-batch';
+import { parseCustomerEvent, sqsBatchProcessor } from '../shared/adapters/sqs-batch';
 import { AVATAR_ROUTE } from '../shared/contract';
 import { DEFAULT_AVATAR_LIMITS } from '../shared/domain/avatar-image';
 import { CustomerNotFound } from '../shared/domain/errors';
@@ -112,7 +111,7 @@ const handleDeletion = async (record: SQSRecord): Promise<void> => {
   });
 };
 
-const processor = new BatchProcessor(EventType.SQS);
+const batches = sqsBatchProcessor();
 
 const handleRecord = async (record: SQSRecord): Promise<void> => {
   try {
@@ -149,8 +148,5 @@ export const handler = async (
   logger.addContext(context);
   if (isHttpEvent(event)) return serveAvatar(event);
   // One at a time: decoding two large images at once would double the memory they need.
-  return processPartialResponse(event, handleRecord, processor, {
-    context,
-    processInParallel: false,
-  });
+  return batches(event, context, handleRecord, { processInParallel: false });
 };

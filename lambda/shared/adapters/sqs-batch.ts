@@ -1,4 +1,9 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type CustomerEvent, customerEventSchema } from '../domain/events';
@@ -44,13 +49,6 @@ export interface CustomerEventHandlerOptions {
   readonly processInParallel?: boolean;
 }
 
-/**
- * An SQS handler that applies `handle` to each record's customer event and reports
- * the records that threw as partial batch failures, so only they are retried.
- * A malformed message throws like any other failure: after three receives it lands
- * in the dead-letter queue, never silently dropped. When every record fails the
- * invocation fails (Powertools' default), which also makes Lambda slow its polling.
- */
 /** What a consumer may know of a record's delivery besides its event. */
 export interface Delivery {
   /**
@@ -61,11 +59,42 @@ export interface Delivery {
   readonly receiveCount: number;
 }
 
+/**
+ * Processes an SQS batch with partial responses. From a FIFO queue (a `perCustomer` stage),
+ * one record at a time, in order, and after a record of a message group fails, that group's
+ * later records fail unprocessed, so none overtakes it; other groups go on (Powertools'
+ * `SqsFifoPartialProcessorAsync` with `skipGroupOnError`). From a standard queue, in parallel
+ * unless told otherwise.
+ */
+export const sqsBatchProcessor = () => {
+  const processor = new BatchProcessor(EventType.SQS);
+  const fifoProcessor = new SqsFifoPartialProcessorAsync();
+  return (
+    event: SQSEvent,
+    context: Context,
+    processRecord: (record: SQSRecord) => Promise<void>,
+    { processInParallel = true }: { readonly processInParallel?: boolean } = {},
+  ): Promise<SQSBatchResponse> =>
+    event.Records[0]?.eventSourceARN.endsWith('.fifo')
+      ? processPartialResponse(event, processRecord, fifoProcessor, {
+          context,
+          skipGroupOnError: true,
+        })
+      : processPartialResponse(event, processRecord, processor, { context, processInParallel });
+};
+
+/**
+ * An SQS handler that applies `handle` to each record's customer event and reports
+ * the records that threw as partial batch failures, so only they are retried.
+ * A malformed message throws like any other failure: after three receives it lands
+ * in the dead-letter queue, never silently dropped. When every record fails the
+ * invocation fails (Powertools' default), which also makes Lambda slow its polling.
+ */
 export const customerEventHandler = (
   handle: (event: CustomerEvent, delivery: Delivery) => Promise<void>,
   { logger, processInParallel = true }: CustomerEventHandlerOptions,
 ): ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) => {
-  const processor = new BatchProcessor(EventType.SQS);
+  const batches = sqsBatchProcessor();
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
       await handle(parseCustomerEvent(record), {
@@ -78,6 +107,6 @@ export const customerEventHandler = (
   };
   return (event, context) => {
     logger.addContext(context);
-    return processPartialResponse(event, processRecord, processor, { context, processInParallel });
+    return batches(event, context, processRecord, { processInParallel });
   };
 };

@@ -21,11 +21,45 @@ export interface PublishFailure {
   readonly reason: string;
 }
 
-const toEntry = ({ position, event }: Outgoing): PublishBatchRequestEntry => ({
-  Id: String(position),
-  Message: JSON.stringify(event),
-  MessageAttributes: { [MESSAGE_TYPE_ATTRIBUTE]: { DataType: 'String', StringValue: event.type } },
-});
+/** A FIFO topic's name ends in `.fifo` (a `perCustomer` stage's). */
+const isFifoTopic = (topicArn: string): boolean => topicArn.endsWith('.fifo');
+
+/**
+ * On a FIFO topic, each customer's events are one message group, and an event's id (stable
+ * across the stream's retries of its record) is its deduplication id: SNS drops a retry's
+ * copy of an event it took in the last 5 minutes.
+ */
+const toEntry =
+  (fifo: boolean) =>
+  ({ position, event }: Outgoing): PublishBatchRequestEntry => ({
+    Id: String(position),
+    Message: JSON.stringify(event),
+    MessageAttributes: {
+      [MESSAGE_TYPE_ATTRIBUTE]: { DataType: 'String', StringValue: event.type },
+    },
+    ...(fifo ? { MessageGroupId: event.customer.id, MessageDeduplicationId: event.eventId } : {}),
+  });
+
+/**
+ * The calls to make, in order, up to 10 entries each. For a FIFO topic, no customer twice in
+ * one call: SNS handles the entries of a call each on its own, so a customer's later event in
+ * the call of a failed one would be delivered ahead of it. Split so, a failure stops the
+ * customer's later events with every later call (the stop at the first failure below).
+ */
+const chunksOf = (outgoing: readonly Outgoing[], fifo: boolean): Outgoing[][] => {
+  const chunks: Outgoing[][] = [];
+  let chunk: Outgoing[] = [];
+  for (const item of outgoing) {
+    const repeats = fifo && chunk.some(({ event }) => event.customer.id === item.event.customer.id);
+    if (chunk.length === MAX_BATCH_ENTRIES || repeats) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(item);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+};
 
 const publishChunk = async (
   sns: SNSClient,
@@ -39,7 +73,7 @@ const publishChunk = async (
     response = await sns.send(
       new PublishBatchCommand({
         TopicArn: topicArn,
-        PublishBatchRequestEntries: chunk.map(toEntry),
+        PublishBatchRequestEntries: chunk.map(toEntry(isFifoTopic(topicArn))),
       }),
     );
   } catch (error) {
@@ -60,21 +94,18 @@ const publishChunk = async (
 };
 
 /**
- * Publishes the events in order, 10 per call, and returns the first one SNS does not confirm;
- * no later call is made. Entries after it in the same call may have been delivered: SNS
- * handles each entry of a PublishBatch on its own.
+ * Publishes the events in order, up to 10 per call (`chunksOf`), and returns the first one SNS
+ * does not confirm; no later call is made. Entries after it in the same call may have been
+ * delivered: SNS handles each entry of a PublishBatch on its own (on a FIFO topic, none of
+ * them is the same customer's).
  */
 export const publishInOrder = async (
   sns: SNSClient,
   topicArn: string,
   outgoing: readonly Outgoing[],
 ): Promise<PublishFailure | undefined> => {
-  for (let start = 0; start < outgoing.length; start += MAX_BATCH_ENTRIES) {
-    const failure = await publishChunk(
-      sns,
-      topicArn,
-      outgoing.slice(start, start + MAX_BATCH_ENTRIES),
-    );
+  for (const chunk of chunksOf(outgoing, isFifoTopic(topicArn))) {
+    const failure = await publishChunk(sns, topicArn, chunk);
     if (failure) return failure;
   }
   return undefined;

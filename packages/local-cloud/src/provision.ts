@@ -159,6 +159,9 @@ const createQueue: Provisioner = async (id, p, o) => {
     RedrivePolicy: asString(p.RedrivePolicy),
     SqsManagedSseEnabled: asString(p.SqsManagedSseEnabled),
     FifoQueue: fifo ? 'true' : undefined,
+    ContentBasedDeduplication: fifo ? asString(p.ContentBasedDeduplication) : undefined,
+    DeduplicationScope: fifo ? asString(p.DeduplicationScope) : undefined,
+    FifoThroughputLimit: fifo ? asString(p.FifoThroughputLimit) : undefined,
   };
   const created = await o.clients.sqs.send(
     new CreateQueueCommand({
@@ -182,8 +185,24 @@ const createQueue: Provisioner = async (id, p, o) => {
 };
 
 const createTopic: Provisioner = async (id, p, o) => {
-  const name = (p.TopicName as string | undefined) ?? o.physicalName;
-  const created = await o.clients.sns.send(new CreateTopicCommand({ Name: name }));
+  const fifo = p.FifoTopic === true || p.FifoTopic === 'true';
+  const name = (p.TopicName as string | undefined) ?? `${o.physicalName}${fifo ? '.fifo' : ''}`;
+  const attributes: Record<string, string | undefined> = {
+    FifoTopic: fifo ? 'true' : undefined,
+    ContentBasedDeduplication: fifo ? asString(p.ContentBasedDeduplication) : undefined,
+    // Honoured by the moto launcher's sns_fifo_deduplication patch.
+    FifoThroughputScope: fifo ? asString(p.FifoThroughputScope) : undefined,
+  };
+  const created = await o.clients.sns.send(
+    new CreateTopicCommand({
+      Name: name,
+      Attributes: Object.fromEntries(
+        Object.entries(attributes).filter(
+          (entry): entry is [string, string] => entry[1] !== undefined,
+        ),
+      ),
+    }),
+  );
   const topicArn = created.TopicArn ?? arn(o, 'sns', name);
   return physical(id, 'AWS::SNS::Topic', topicArn, { TopicArn: topicArn, TopicName: name });
 };

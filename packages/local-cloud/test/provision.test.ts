@@ -17,7 +17,12 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetSubscriptionAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  GetSubscriptionAttributesCommand,
+  GetTopicAttributesCommand,
+  PublishCommand,
+  SNSClient,
+} from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readStack } from '../src/assembly';
 import type { CfnResource, CfnTemplate } from '../src/model';
@@ -45,6 +50,34 @@ const TEMPLATE: CfnTemplate = {
     QueueDlq: { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1209600 } },
     SubscriptionDlq: { Type: 'AWS::SQS::Queue', Properties: {} },
     Key: { Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } },
+    // A FIFO topic and queue, as CDK renders them with per-message-group throughput.
+    FifoTopic: {
+      Type: 'AWS::SNS::Topic',
+      Properties: {
+        TopicName: 'events-topic.fifo',
+        FifoTopic: true,
+        ContentBasedDeduplication: false,
+        FifoThroughputScope: 'MessageGroup',
+      },
+    },
+    FifoQueue: {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        FifoQueue: true,
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        ContentBasedDeduplication: false,
+      },
+    },
+    FifoSubscription: {
+      Type: 'AWS::SNS::Subscription',
+      Properties: {
+        Protocol: 'sqs',
+        TopicArn: { Ref: 'FifoTopic' },
+        Endpoint: getAtt('FifoQueue', 'Arn'),
+        RawMessageDelivery: true,
+      },
+    },
     Topic: { Type: 'AWS::SNS::Topic', Properties: { KmsMasterKeyId: getAtt('Key', 'Arn') } },
     Subscription: {
       Type: 'AWS::SNS::Subscription',
@@ -280,6 +313,51 @@ describe('provision against moto', () => {
     expect(JSON.parse(attributes.RedrivePolicy ?? '{}')).toEqual({
       deadLetterTargetArn: resource(result, 'SubscriptionDlq').attributes.Arn,
     });
+  });
+
+  it('creates a FIFO topic and queue with their deduplication and throughput settings, which deliver in groups', async () => {
+    const queueUrl = resource(result, 'FifoQueue').ref;
+    const read = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }),
+    );
+    expect(queueUrl).toMatch(/\.fifo$/);
+    expect(read.Attributes).toEqual(
+      expect.objectContaining({
+        FifoQueue: 'true',
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        ContentBasedDeduplication: 'false',
+      }),
+    );
+    const topicArn = resource(result, 'FifoTopic').ref;
+    expect(topicArn).toMatch(/:events-topic\.fifo$/);
+    const topic = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
+    expect(topic.Attributes).toEqual(expect.objectContaining({ FifoTopic: 'true' }));
+
+    // Per message group on the topic: the same deduplication id in two groups is two messages.
+    for (const group of ['a', 'b', 'a']) {
+      await clients.sns.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Message: group,
+          MessageGroupId: group,
+          MessageDeduplicationId: 'one-id',
+        }),
+      );
+    }
+    const received = await clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['MessageGroupId'],
+      }),
+    );
+    expect(
+      (received.Messages ?? []).map((m) => [m.Body, m.Attributes?.MessageGroupId]).sort(),
+    ).toEqual([
+      ['a', 'a'],
+      ['b', 'b'],
+    ]);
   });
 
   it('creates the table with its keys, a stream of both images and TTL', async () => {

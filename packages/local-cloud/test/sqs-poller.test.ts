@@ -69,7 +69,7 @@ const createQueue = async (attributes: Record<string, string> = {}): Promise<Que
   queueCount += 1;
   const created = await sqs.send(
     new CreateQueueCommand({
-      QueueName: `poller-${queueCount}-${Date.now()}`,
+      QueueName: `poller-${queueCount}-${Date.now()}${attributes.FifoQueue === 'true' ? '.fifo' : ''}`,
       Attributes: attributes,
     }),
   );
@@ -245,6 +245,30 @@ describe('SqsPoller against moto', () => {
         eventSource: 'aws:sqs',
         eventSourceARN: queue.arn,
         awsRegion: REGION,
+      }),
+    );
+  });
+
+  it("gives a FIFO queue's records their group, deduplication id and sequence number, as Lambda does", async () => {
+    const queue = await createQueue({ FifoQueue: 'true' });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: 'first',
+        MessageGroupId: 'customer-1',
+        MessageDeduplicationId: 'event-1',
+      }),
+    );
+    const target = new FakeFunction();
+
+    startPoller(queue, target);
+    await waitFor(() => target.records.length === 1, { timeoutMs: 10_000, what: 'a delivery' });
+
+    expect(target.records[0]?.attributes).toEqual(
+      expect.objectContaining({
+        MessageGroupId: 'customer-1',
+        MessageDeduplicationId: 'event-1',
+        SequenceNumber: expect.stringMatching(/^\d{20}$/),
       }),
     );
   });

@@ -53,6 +53,12 @@ export const toSqsRecord = (message: Message, queueArn: string, region: string):
       SenderId: attributes.SenderId ?? 'local',
       ApproximateFirstReceiveTimestamp:
         attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      // A FIFO queue's: the group a batch processor keeps in order, and the message's place.
+      ...Object.fromEntries(
+        (['SequenceNumber', 'MessageGroupId', 'MessageDeduplicationId'] as const)
+          .filter((name) => attributes[name] !== undefined)
+          .map((name) => [name, attributes[name]]),
+      ),
     },
     messageAttributes: Object.fromEntries(
       Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [

@@ -3,6 +3,14 @@ import type { Node } from 'constructs';
 export const STAGES = ['dev', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * How events are ordered: `standard` (a standard topic and queues; the consumers' version
+ * checks make any order safe) or `perCustomer` (a FIFO topic and queues, each customer a
+ * message group: each consumer sees a customer's events in order).
+ */
+export const ORDERINGS = ['standard', 'perCustomer'] as const;
+export type Ordering = (typeof ORDERINGS)[number];
+
 /** Everything that differs between stages. The values live in cdk.json (`customerPipeline`). */
 export interface StageConfig {
   readonly stage: Stage;
@@ -27,6 +35,8 @@ export interface StageConfig {
   readonly alarmEmail?: string;
   /** `prod` keeps data on stack deletion and turns on deletion protection. */
   readonly retainData: boolean;
+  /** Event ordering (`ORDERINGS`); switching it replaces the topic and every consumer queue. */
+  readonly ordering: Ordering;
 }
 
 const isStage = (value: unknown): value is Stage => STAGES.includes(value as Stage);
@@ -68,14 +78,20 @@ const MAX_STREAM_RECORD_AGE_SECONDS = 20 * 60 * 60;
  * Reads the stage (`-c stage=prod`, default `dev`) and its settings from context.
  * A single value can be overridden on the command line, e.g.
  * `-c notificationEndpoint=https://…`, `-c alarmEmail=ops@example.com` or
- * `-c streamMaxRecordAgeSeconds=60` (the end-to-end tests' short record age).
+ * `-c streamMaxRecordAgeSeconds=60` (the end-to-end tests' short record age) or
+ * `-c ordering=perCustomer`.
  */
 export const loadStageConfig = (node: Node): StageConfig => {
   const stage = node.tryGetContext('stage') ?? 'dev';
   if (!isStage(stage)) fail(`stage must be one of ${STAGES.join(', ')}, got "${stage}"`);
   const stages = node.tryGetContext('customerPipeline') ?? {};
   const settings: Record<string, unknown> = { ...stages[stage] };
-  for (const key of ['notificationEndpoint', 'alarmEmail', 'streamMaxRecordAgeSeconds']) {
+  for (const key of [
+    'notificationEndpoint',
+    'alarmEmail',
+    'streamMaxRecordAgeSeconds',
+    'ordering',
+  ]) {
     const override = node.tryGetContext(key);
     if (override !== undefined) settings[key] = override;
   }
@@ -109,6 +125,10 @@ export const loadStageConfig = (node: Node): StageConfig => {
         `${MIN_STREAM_RECORD_AGE_SECONDS} to ${MAX_STREAM_RECORD_AGE_SECONDS}, got "${String(settings.streamMaxRecordAgeSeconds)}"`,
     );
   }
+  const ordering = settings.ordering ?? 'standard';
+  if (!ORDERINGS.includes(ordering as Ordering)) {
+    fail(`ordering must be one of ${ORDERINGS.join(', ')}, got "${String(ordering)}"`);
+  }
   const alarmEmail = settings.alarmEmail;
   if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !alarmEmail.includes('@'))) {
     fail('alarmEmail must be an email address');
@@ -128,5 +148,6 @@ export const loadStageConfig = (node: Node): StageConfig => {
     streamMaxRecordAgeSeconds: recordAge,
     alarmEmail: alarmEmail as string | undefined,
     retainData: stage === 'prod',
+    ordering: ordering as Ordering,
   };
 };

@@ -39,6 +39,19 @@ describe('loadStageConfig', () => {
     );
   });
 
+  test('orders events per customer only when asked: standard by default in every stage', () => {
+    expect(load().ordering).toBe('standard');
+    expect(load({ stage: 'prod' }).ordering).toBe('standard');
+    expect(load({ ordering: 'perCustomer' }).ordering).toBe('perCustomer');
+    expect(load({ stage: 'prod', ordering: 'perCustomer' }).ordering).toBe('perCustomer');
+  });
+
+  test('rejects an ordering it does not know, naming the two', () => {
+    expect(() => load({ ordering: 'fifo' })).toThrow(
+      /ordering must be one of standard, perCustomer, got "fifo"/,
+    );
+  });
+
   test('rejects an unknown stage, naming the valid ones', () => {
     expect(() => load({ stage: 'staging' })).toThrow(/dev, prod/);
     expect(() => load({ stage: 'staging' })).toThrow(/staging/);

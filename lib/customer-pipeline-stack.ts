@@ -46,8 +46,10 @@ export class CustomerPipelineStack extends Stack {
       removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     };
 
+    // perCustomer: a FIFO topic and consumer queues, each customer a message group.
+    const fifo = config.ordering === 'perCustomer';
     const { table } = new CustomerTable(this, 'CustomerTable', { retainData });
-    const { topic } = new CustomerEvents(this, 'CustomerEvents', { retainData });
+    const { topic } = new CustomerEvents(this, 'CustomerEvents', { retainData, fifo });
     const assets = new AssetsBucket(this, 'Assets', {
       avatarNoncurrentVersionExpirationDays: config.avatarNoncurrentVersionExpirationDays,
       corsAllowedOrigins: config.corsAllowedOrigins,
@@ -79,6 +81,7 @@ export class CustomerPipelineStack extends Stack {
     const welcome = new EventConsumer(this, 'WelcomeConsumer', {
       topic,
       handlerDir: 'welcome',
+      fifo,
       description: 'Sends the welcome notification for each new customer, once',
       filterPolicy: {
         [MESSAGE_TYPE_ATTRIBUTE]: sns.SubscriptionFilter.stringFilter({
@@ -106,6 +109,7 @@ export class CustomerPipelineStack extends Stack {
     const archive = new EventConsumer(this, 'ArchiveConsumer', {
       topic,
       handlerDir: 'archive',
+      fifo,
       description: 'Keeps every customer version in the versioned assets bucket',
       filterPolicy: {
         [MESSAGE_TYPE_ATTRIBUTE]: sns.SubscriptionFilter.stringFilter({
@@ -126,6 +130,7 @@ export class CustomerPipelineStack extends Stack {
     const marketing = new EventConsumer(this, 'MarketingConsumer', {
       topic,
       handlerDir: 'marketing',
+      fifo,
       description: 'Keeps the marketing contact list in step with consent',
       filterPolicyWithMessageBody: {
         marketingConsent: sns.FilterOrPolicy.filter(
@@ -161,6 +166,7 @@ export class CustomerPipelineStack extends Stack {
       table,
       assets,
       maxBytes: config.avatarMaxBytes,
+      fifo,
       ...functionDefaults,
     });
     api.serveRoute(AVATAR_ROUTE, 'AvatarIntegration', avatars.function);

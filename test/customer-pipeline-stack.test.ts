@@ -1,10 +1,15 @@
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { normaliseAssetHashes, synthPipeline } from './synth';
 
-describe.each(['dev', 'prod'] as const)('CustomerPipeline-%s', (stage) => {
+// Each stage as cdk.json has it, and dev with `-c ordering=perCustomer` (FIFO topic and queues).
+describe.each([
+  ['dev', '', {}],
+  ['prod', '', {}],
+  ['dev', ' with ordering=perCustomer', { ordering: 'perCustomer' }],
+] as const)('CustomerPipeline-%s%s', (stage, _label, context) => {
   let synthesized: ReturnType<typeof synthPipeline>;
   beforeAll(() => {
-    synthesized = synthPipeline(stage);
+    synthesized = synthPipeline(stage, { context });
   });
 
   test('matches the reviewed template snapshot', () => {

@@ -40,6 +40,12 @@ export interface AvatarsProps {
   readonly maxBytes: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * The `CustomerDeleted` subscription's queues are FIFO (the topic is, in a `perCustomer`
+   * stage). The uploads queue stays standard: S3 cannot notify a FIFO queue.
+   * @default false
+   */
+  readonly fifo?: boolean;
 }
 
 /**
@@ -129,6 +135,7 @@ export class Avatars extends Construct {
       memorySize: MEMORY_MB,
       timeout: TIMEOUT,
       maxBatchingWindow: BATCHING_WINDOW,
+      fifo: props.fifo,
       environment: {
         TABLE_NAME: props.table.tableName,
         BUCKET_NAME: assets.bucket.bucketName,

@@ -10,6 +10,12 @@ export interface CustomerEventsProps {
    * @default false - the key is scheduled for deletion with the stack
    */
   readonly retainData?: boolean;
+  /**
+   * A FIFO topic (a `perCustomer` stage): each customer's events are a message group,
+   * deduplicated by their event id, per group (high-throughput FIFO).
+   * @default false - a standard topic
+   */
+  readonly fifo?: boolean;
 }
 
 /**
@@ -32,6 +38,13 @@ export class CustomerEvents extends Construct {
       displayName: 'Customer events',
       masterKey: this.key,
       enforceSSL: true,
+      ...(props.fifo
+        ? {
+            fifo: true,
+            contentBasedDeduplication: false,
+            fifoThroughputScope: sns.FifoThroughputScope.MESSAGE_GROUP,
+          }
+        : {}),
     });
     markResource(this.topic, 'customer-events', 'topic');
   }

@@ -7,7 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { markResource } from '../resource-names';
 import { PipelineFunction } from './pipeline-function';
-import { deadLetterQueue, secureQueue } from './queues';
+import { deadLetterQueue, FIFO_QUEUE_PROPS, secureQueue } from './queues';
 
 /** Receives after which SQS moves a message to the dead-letter queue: the 4th receive never happens. */
 export const MAX_RECEIVE_COUNT = 3;
@@ -55,10 +55,17 @@ export interface EventConsumerProps {
    */
   readonly batchSize?: number;
   /**
-   * How long the poller gathers messages before invoking.
+   * How long the poller gathers messages before invoking (none on a FIFO queue: Lambda
+   * allows no batching window there).
    * @default Duration.seconds(1)
    */
   readonly maxBatchingWindow?: Duration;
+  /**
+   * FIFO queues, for a FIFO topic (a `perCustomer` stage): the queue and both dead-letter
+   * queues, with deduplication and throughput per message group.
+   * @default false - standard queues
+   */
+  readonly fifo?: boolean;
 }
 
 /**
@@ -84,16 +91,20 @@ export class EventConsumer extends Construct {
       );
     }
     const timeout = props.timeout ?? Duration.seconds(30);
-    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
+    const fifo = props.fifo ?? false;
+    const maxBatchingWindow = fifo ? undefined : (props.maxBatchingWindow ?? Duration.seconds(1));
 
-    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue');
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', { fifo });
     this.queue = secureQueue(this, 'Queue', {
       visibilityTimeout: Duration.seconds(
-        timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + maxBatchingWindow.toSeconds(),
+        timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + (maxBatchingWindow?.toSeconds() ?? 0),
       ),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      ...(fifo ? FIFO_QUEUE_PROPS : {}),
     });
-    this.subscriptionDeadLetterQueue = deadLetterQueue(this, 'SubscriptionDeadLetterQueue');
+    this.subscriptionDeadLetterQueue = deadLetterQueue(this, 'SubscriptionDeadLetterQueue', {
+      fifo,
+    });
     Validations.of(this.subscriptionDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:

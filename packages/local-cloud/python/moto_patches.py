@@ -29,6 +29,11 @@ any moto they were not written for.
   delivered again; SQS drops it for 5 minutes), ignores `DeduplicationScope: messageGroup`
   (it drops a message of another group with the same id; SQS delivers it), and gives random
   sequence numbers where SQS's increase.
+- `sqs_fifo_group_hold`: a receive reads which message groups are in flight once, when it
+  starts: a long poll that began before another receive took a group's message can then
+  take that group's next message while the first is still in flight, and the group's order
+  is lost. SQS never hands out a message of a group another receive holds. (One receive may
+  still take several messages of one group, in order, as SQS's may.)
 - `sns_fifo_deduplication`: a FIFO topic does no deduplication of its own (SNS drops a
   repeated deduplication id for 5 minutes, across the topic or, with `FifoThroughputScope:
   MessageGroup`, within its group, and answers with the original's message id), so a
@@ -590,6 +595,62 @@ def sqs_fifo_deduplication() -> None:
     Queue.add_message = add_message
 
 
+# The messages the current thread's receive has taken so far: its own, not another's.
+_RECEIVING = threading.local()
+
+
+class _GroupsInFlight:
+    """A queue's message groups held by receives other than the current one, read when asked.
+
+    moto's receive deep-copies `pending_message_groups` when it starts and asks `in` of the
+    copy; this object copies to itself, so every question reads the queue as it is then.
+    """
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def __deepcopy__(self, memo: Any) -> "_GroupsInFlight":
+        return self
+
+    def _held(self) -> set[str]:
+        mine = getattr(_RECEIVING, "taken", set())
+        return {
+            m.group_id
+            for m in list(self.queue._pending_messages)
+            if m.group_id is not None and id(m) not in mine
+        }
+
+    def __contains__(self, group: object) -> bool:
+        return group in self._held()
+
+    def __iter__(self) -> Any:
+        return iter(self._held())
+
+
+def sqs_fifo_group_hold() -> None:
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    Queue.pending_message_groups = property(lambda self: _GroupsInFlight(self))  # type: ignore[method-assign,assignment]
+    original_receive = SQSBackend.receive_message
+    original_mark = Message.mark_received
+
+    def receive_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _RECEIVING.taken = set()
+        try:
+            return original_receive(self, *args, **kwargs)
+        finally:
+            _RECEIVING.taken = set()
+
+    def mark_received(self: Any, *args: Any, **kwargs: Any) -> Any:
+        taken = getattr(_RECEIVING, "taken", None)
+        if taken is not None:
+            taken.add(id(self))
+        return original_mark(self, *args, **kwargs)
+
+    SQSBackend.receive_message = receive_message
+    Message.mark_received = mark_received
+
+
 def sns_fifo_deduplication() -> None:
     import hashlib
 
@@ -628,6 +689,7 @@ def apply_all() -> None:
     s3_event_records()
     s3_post_policy()
     sqs_fifo_deduplication()
+    sqs_fifo_group_hold()
     sns_fifo_deduplication()
     cache_module_list()
     sqs_retention_check_without_attributes()

@@ -511,6 +511,37 @@ class FifoDeduplication(MotoServerCase):
         self.assertEqual(numbers, sorted(numbers))
         self.assertEqual(len(set(numbers)), 5)
 
+    def test_a_long_poll_does_not_take_a_message_of_a_group_another_receive_holds(self):
+        url = self.queue(VisibilityTimeout="30")
+        got: dict[str, list[str]] = {}
+
+        def poll(name):
+            messages = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=3
+            ).get("Messages", [])
+            got[name] = [m["Body"] for m in messages]
+
+        # Two long polls wait on the empty queue; one takes the group's first message, and the
+        # other, still waiting, must not take its second while the first is in flight.
+        pollers = [threading.Thread(target=poll, args=(name,)) for name in ("a", "b")]
+        for poller in pollers:
+            poller.start()
+        time.sleep(0.5)
+        self.sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g", MessageDeduplicationId="1")
+        time.sleep(0.5)
+        self.sqs.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="g", MessageDeduplicationId="2")
+        for poller in pollers:
+            poller.join()
+
+        self.assertEqual(sorted(got.values()), [[], ["first"]])
+
+    def test_one_receive_may_take_several_messages_of_a_group_in_order(self):
+        url = self.queue()
+        for body in ("a", "b", "c"):
+            self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=body)
+        got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        self.assertEqual([m["Body"] for m in got], ["a", "b", "c"])
+
     def topic_to_queue(self, queue_attributes=None, **topic_attributes):
         topic = self.sns.create_topic(
             Name=f"t-{uuid.uuid4().hex[:8]}.fifo",

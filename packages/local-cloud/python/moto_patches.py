@@ -32,8 +32,9 @@ any moto they were not written for.
 - `sqs_fifo_group_hold`: a receive reads which message groups are in flight once, when it
   starts: a long poll that began before another receive took a group's message can then
   take that group's next message while the first is still in flight, and the group's order
-  is lost. SQS never hands out a message of a group another receive holds. (One receive may
-  still take several messages of one group, in order, as SQS's may.)
+  is lost. SQS never hands out a message of a group another receive holds. (One receive may still take several messages of
+  one group, in order, as SQS's may.) And a batch whose visibility timeout ended came back
+  out of order: the group's first message was skipped as held by its own second.
 - `sns_fifo_deduplication`: a FIFO topic does no deduplication of its own (SNS drops a
   repeated deduplication id for 5 minutes, across the topic or, with `FifoThroughputScope:
   MessageGroup`, within its group, and answers with the original's message id), so a
@@ -613,11 +614,15 @@ class _GroupsInFlight:
         return self
 
     def _held(self) -> set[str]:
+        # In flight: taken by another receive and not visible again. moto leaves a message whose
+        # visibility timeout ended among its pending ones until a scan reaches it, and such a
+        # message holds its group no longer: otherwise the scan skips a group's first message,
+        # pending still behind its second, then takes the second.
         mine = getattr(_RECEIVING, "taken", set())
         return {
             m.group_id
             for m in list(self.queue._pending_messages)
-            if m.group_id is not None and id(m) not in mine
+            if m.group_id is not None and id(m) not in mine and not m.visible
         }
 
     def __contains__(self, group: object) -> bool:

@@ -542,6 +542,18 @@ class FifoDeduplication(MotoServerCase):
         got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
         self.assertEqual([m["Body"] for m in got], ["a", "b", "c"])
 
+    def test_a_batch_that_timed_out_comes_back_in_order(self):
+        url = self.queue(VisibilityTimeout="1")
+        for body in ("first", "second"):
+            self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=body)
+        taken = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        self.assertEqual([m["Body"] for m in taken], ["first", "second"])
+        time.sleep(1.1)
+
+        again = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+
+        self.assertEqual([m["Body"] for m in again], ["first"])
+
     def topic_to_queue(self, queue_attributes=None, **topic_attributes):
         topic = self.sns.create_topic(
             Name=f"t-{uuid.uuid4().hex[:8]}.fifo",

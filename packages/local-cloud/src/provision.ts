@@ -139,6 +139,12 @@ const arn = (o: ProvisionOptions, service: string, resource: string, region = o.
 const asString = (value: unknown): string | undefined =>
   value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
 
+/** The attributes with a value: an API call's map leaves the others out. */
+const definedOnly = (attributes: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(attributes).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+
 const physical = (
   logicalId: string,
   type: string,
@@ -166,11 +172,7 @@ const createQueue: Provisioner = async (id, p, o) => {
   const created = await o.clients.sqs.send(
     new CreateQueueCommand({
       QueueName: name,
-      Attributes: Object.fromEntries(
-        Object.entries(attributes).filter(
-          (entry): entry is [string, string] => entry[1] !== undefined,
-        ),
-      ),
+      Attributes: definedOnly(attributes),
     }),
   );
   const url = created.QueueUrl ?? '';
@@ -196,11 +198,7 @@ const createTopic: Provisioner = async (id, p, o) => {
   const created = await o.clients.sns.send(
     new CreateTopicCommand({
       Name: name,
-      Attributes: Object.fromEntries(
-        Object.entries(attributes).filter(
-          (entry): entry is [string, string] => entry[1] !== undefined,
-        ),
-      ),
+      Attributes: definedOnly(attributes),
     }),
   );
   const topicArn = created.TopicArn ?? arn(o, 'sns', name);
@@ -221,11 +219,7 @@ const createSubscription: Provisioner = async (id, p, o) => {
       Protocol: p.Protocol as string,
       Endpoint: p.Endpoint as string,
       ReturnSubscriptionArn: true,
-      Attributes: Object.fromEntries(
-        Object.entries(attributes).filter(
-          (entry): entry is [string, string] => entry[1] !== undefined,
-        ),
-      ),
+      Attributes: definedOnly(attributes),
     }),
   );
   const subscriptionArn = subscribed.SubscriptionArn ?? '';

@@ -309,6 +309,25 @@ export interface RedriveOptions {
 }
 
 /**
+ * What a send to a FIFO source queue (`ordering: perCustomer`) needs: the message's group, so
+ * it goes back into its customer's order, and a deduplication id of its own. SQS drops, for 5
+ * minutes, a message sent under an id it has seen, so the original's would lose a message
+ * redriven soon after it failed; `redrive-<message id>` is new to the queue, and the same on a
+ * rerun of an interrupted redrive, whose second send SQS then drops instead of duplicating.
+ * Within a redrive, messages go back in the order the DLQ hands them out: each group's order.
+ */
+const fifoSendOf = (
+  dlq: LocatedDeadLetterQueue,
+  message: Message,
+): { MessageGroupId?: string; MessageDeduplicationId?: string } =>
+  dlq.source.endsWith('.fifo')
+    ? {
+        MessageGroupId: message.Attributes?.MessageGroupId,
+        MessageDeduplicationId: `redrive-${message.MessageId}`,
+      }
+    : {};
+
+/**
  * Moves every message of `dlq` back to its source queue: each is sent (body and
  * message attributes as they were; a raw subscription's SNS envelope unwrapped)
  * and only then deleted, so a crash in between duplicates a message, which the
@@ -350,6 +369,7 @@ export const redriveMessages = async (
         // Short polls may miss messages on AWS; a long poll only once the queue looks empty.
         WaitTimeSeconds: emptyReceives > 0 ? 1 : 0,
         MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['MessageGroupId'],
       }),
     );
     if (messages.length === 0) {
@@ -385,6 +405,7 @@ export const redriveMessages = async (
           QueueUrl: dlq.source,
           MessageBody: body,
           MessageAttributes: Object.keys(attributes).length > 0 ? attributes : undefined,
+          ...fifoSendOf(dlq, message),
         }),
       );
       if (sent.MessageId) sentIds.add(sent.MessageId);

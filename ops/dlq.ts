@@ -247,6 +247,12 @@ const redrive = async (
     const maxAge = maxRedriveAgeSeconds(await retentionOf(sqs, dlq.source));
     const result = await redriveMessages(sqs, dlq, { refuse: refuseEventsOlderThan(maxAge) });
     io.out(`${heading(dlq)} → ${sourceLabel(dlq)}: moved ${result.moved}`);
+    if (result.moved > 0 && dlq.source.endsWith('.fifo')) {
+      io.out(
+        `${heading(dlq)}: FIFO: each message went back in its group, under deduplication id ` +
+          'redrive-<its message id> (SQS drops a resend under the original id for 5 minutes)',
+      );
+    }
     if (result.refused.length > 0) {
       io.err(
         `${heading(dlq)}: refused ${result.refused.length}, left in the DLQ: a deleted ` +

@@ -14,6 +14,7 @@ import {
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   PurgeQueueCommand,
@@ -37,6 +38,7 @@ import {
   type LocatedDeadLetterQueue,
   locate,
   peekMessages,
+  redriveMessages,
   UnknownConsumer,
 } from '../../ops/dead-letters';
 import { runDlq } from '../../ops/dlq';
@@ -492,6 +494,85 @@ describe('npm run dlq redrive', () => {
     expect(back.map((message) => message.Body).sort()).toEqual([...bodies].sort());
     expect(back.map((message) => message.MessageAttributes?.MessageType?.StringValue)).toEqual(
       Array(25).fill('CustomerUpdated'),
+    );
+  });
+
+  test('a FIFO DLQ (ordering=perCustomer) goes back in order, each message in its group, under a new deduplication id', async () => {
+    const fifo = async (name: string) =>
+      (
+        await sqs.send(
+          new CreateQueueCommand({
+            QueueName: `${name}-${Date.now()}.fifo`,
+            Attributes: {
+              FifoQueue: 'true',
+              DeduplicationScope: 'messageGroup',
+              FifoThroughputLimit: 'perMessageGroupId',
+            },
+          }),
+        )
+      ).QueueUrl ?? '';
+    const [source, dlqUrl] = [await fifo('archive'), await fifo('archive-dlq')];
+    // As they were first sent: SQS would drop a resend under these ids for 5 minutes.
+    const events = [
+      ['customer-a', 'a1'],
+      ['customer-b', 'b1'],
+      ['customer-a', 'a2'],
+    ] as const;
+    for (const queue of [source, dlqUrl]) {
+      for (const [group, eventId] of events) {
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: queue,
+            MessageBody: JSON.stringify({ eventId }),
+            MessageGroupId: group,
+            MessageDeduplicationId: eventId,
+          }),
+        );
+      }
+    }
+    /** Every message of a FIFO queue, in the order SQS hands them out, each deleted once read. */
+    const takeAll = async (queueUrl: string): Promise<Message[]> => {
+      const taken: Message[] = [];
+      for (;;) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            MessageSystemAttributeNames: ['MessageGroupId', 'MessageDeduplicationId'],
+          }),
+        );
+        if (Messages.length === 0) return taken;
+        for (const message of Messages) {
+          taken.push(message);
+          await sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+        }
+      }
+    };
+    expect(await takeAll(source)).toHaveLength(3);
+
+    const result = await redriveMessages(sqs, {
+      consumer: 'ArchiveConsumer',
+      kind: 'queue',
+      logicalId: 'ArchiveDlq',
+      sourceLogicalId: 'ArchiveQueue',
+      rawDelivery: false,
+      queueUrl: dlqUrl,
+      source,
+    });
+
+    expect(result).toMatchObject({ moved: 3, left: 0 });
+    const back = await takeAll(source);
+    expect(
+      back.map((m) => [m.Attributes?.MessageGroupId, JSON.parse(m.Body ?? '{}').eventId]),
+    ).toEqual([
+      ['customer-a', 'a1'],
+      ['customer-b', 'b1'],
+      ['customer-a', 'a2'],
+    ]);
+    expect(back.map((m) => m.Attributes?.MessageDeduplicationId)).toEqual(
+      back.map(() => expect.stringMatching(/^redrive-/)),
     );
   });
 

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { parseJsonBody } from '../shared/adapters/sqs-batch';
 import { AVATAR_UPLOADS_PREFIX } from '../shared/contract';
 import { customerIdSchema } from '../shared/domain/customer';
 
@@ -78,19 +79,13 @@ const customerOf = (key: string): string | undefined => {
  * @throws MalformedNotification naming what is wrong, never the body's content.
  */
 export const parseUploadNotification = (messageId: string, body: string): readonly Upload[] => {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new MalformedNotification(messageId, 'the body is not JSON');
-  }
-  const parsed = notificationSchema.safeParse(json);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)');
-    throw new MalformedNotification(messageId, `invalid ${[...new Set(fields)].join(', ')}`);
-  }
-  if (!('Records' in parsed.data)) return [];
-  return parsed.data.Records.filter((record) => record.eventName.startsWith('ObjectCreated:')).map(
+  const notification = parseJsonBody(
+    body,
+    notificationSchema,
+    (reason) => new MalformedNotification(messageId, reason),
+  );
+  if (!('Records' in notification)) return [];
+  return notification.Records.filter((record) => record.eventName.startsWith('ObjectCreated:')).map(
     ({ s3 }) => {
       const key = decodeKey(messageId, s3.object.key);
       return {

@@ -11,7 +11,7 @@ import { AVATAR_UPLOADS_PREFIX, AVATARS_PREFIX } from '../../lambda/shared/contr
 import { MESSAGE_TYPE_ATTRIBUTE } from '../../lambda/shared/domain/events';
 import { markResource } from '../resource-names';
 import type { AssetsBucket } from './assets-bucket';
-import { EventConsumer, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from './event-consumer';
+import { consumerVisibilityTimeout, EventConsumer, MAX_RECEIVE_COUNT } from './event-consumer';
 import type { PipelineFunction } from './pipeline-function';
 import { deadLetterQueue, secureQueue } from './queues';
 
@@ -148,9 +148,7 @@ export class Avatars extends Construct {
 
     this.uploadsDeadLetterQueue = deadLetterQueue(this, 'UploadsDeadLetterQueue');
     this.uploadsQueue = secureQueue(this, 'UploadsQueue', {
-      visibilityTimeout: Duration.seconds(
-        TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + BATCHING_WINDOW.toSeconds(),
-      ),
+      visibilityTimeout: consumerVisibilityTimeout(TIMEOUT, BATCHING_WINDOW),
       deadLetterQueue: { queue: this.uploadsDeadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     markResource(this.uploadsQueue, AVATAR_UPLOADS_QUEUE, 'queue');

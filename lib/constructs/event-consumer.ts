@@ -15,6 +15,12 @@ export const MAX_RECEIVE_COUNT = 3;
 /** AWS's guidance for SQS event sources: visibility timeout ≥ 6 × the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
+/** A consumer queue's visibility timeout: six function timeouts, plus the batching window. */
+export const consumerVisibilityTimeout = (timeout: Duration, batchingWindow?: Duration): Duration =>
+  Duration.seconds(
+    timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + (batchingWindow?.toSeconds() ?? 0),
+  );
+
 export interface EventConsumerProps {
   readonly topic: sns.ITopic;
   /** The folder under `lambda/` holding the consumer's `handler.ts`. */
@@ -96,9 +102,7 @@ export class EventConsumer extends Construct {
 
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', { fifo });
     this.queue = secureQueue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(
-        timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + (maxBatchingWindow?.toSeconds() ?? 0),
-      ),
+      visibilityTimeout: consumerVisibilityTimeout(timeout, maxBatchingWindow),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
       ...(fifo ? FIFO_QUEUE_PROPS : {}),
     });

@@ -6,6 +6,7 @@ import {
 } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type * as z from 'zod/mini';
 import { type CustomerEvent, customerEventSchema } from '../domain/events';
 
 /** A message that is not a customer event: it fails, is retried, and ends in the dead-letter queue. */
@@ -20,23 +21,36 @@ export class MalformedMessage extends Error {
 }
 
 /**
- * The event carried by a record. SNS delivers raw, so the body is the event itself.
- * The error names what is wrong, never the body's content (it holds personal data).
+ * A message body parsed as JSON and checked against `schema`; otherwise `malformed(reason)` is
+ * thrown, the reason naming what is wrong (not JSON, or the invalid fields), never the body's
+ * content (it may hold personal data).
  */
-export const parseCustomerEvent = (record: SQSRecord): CustomerEvent => {
-  let body: unknown;
+export const parseJsonBody = <T extends z.ZodMiniType>(
+  body: string,
+  schema: T,
+  malformed: (reason: string) => Error,
+): z.output<T> => {
+  let json: unknown;
   try {
-    body = JSON.parse(record.body);
+    json = JSON.parse(body);
   } catch {
-    throw new MalformedMessage(record.messageId, 'the body is not JSON');
+    throw malformed('the body is not JSON');
   }
-  const result = customerEventSchema.safeParse(body);
+  const result = schema.safeParse(json);
   if (!result.success) {
     const fields = result.error.issues.map((issue) => issue.path.join('.') || '(root)');
-    throw new MalformedMessage(record.messageId, `invalid ${[...new Set(fields)].join(', ')}`);
+    throw malformed(`invalid ${[...new Set(fields)].join(', ')}`);
   }
   return result.data;
 };
+
+/** The event carried by a record. SNS delivers raw, so the body is the event itself. */
+export const parseCustomerEvent = (record: SQSRecord): CustomerEvent =>
+  parseJsonBody(
+    record.body,
+    customerEventSchema,
+    (reason) => new MalformedMessage(record.messageId, reason),
+  );
 
 export interface CustomerEventHandlerOptions {
   /** Given each invocation's Lambda context, so every line it logs names the request. */

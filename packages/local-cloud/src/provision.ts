@@ -152,8 +152,11 @@ const physical = (
   attributes: Record<string, string>,
 ): PhysicalResource => ({ logicalId, type, ref, attributes });
 
+/** A template boolean, given as `true` or as the string CloudFormation also takes. */
+const isTrue = (value: unknown): boolean => value === true || value === 'true';
+
 const createQueue: Provisioner = async (id, p, o) => {
-  const fifo = p.FifoQueue === true || p.FifoQueue === 'true';
+  const fifo = isTrue(p.FifoQueue);
   const name = (p.QueueName as string | undefined) ?? `${o.physicalName}${fifo ? '.fifo' : ''}`;
   const visibility = p.VisibilityTimeout === undefined ? 30 : Number(p.VisibilityTimeout);
   const attributes: Record<string, string | undefined> = {
@@ -187,7 +190,7 @@ const createQueue: Provisioner = async (id, p, o) => {
 };
 
 const createTopic: Provisioner = async (id, p, o) => {
-  const fifo = p.FifoTopic === true || p.FifoTopic === 'true';
+  const fifo = isTrue(p.FifoTopic);
   const name = (p.TopicName as string | undefined) ?? `${o.physicalName}${fifo ? '.fifo' : ''}`;
   const attributes: Record<string, string | undefined> = {
     FifoTopic: fifo ? 'true' : undefined,

@@ -32,7 +32,9 @@ any moto they were not written for.
 - `sqs_fifo_group_hold`: a receive reads which message groups are in flight once, when it
   starts: a long poll that began before another receive took a group's message can then
   take that group's next message while the first is still in flight, and the group's order
-  is lost. SQS never hands out a message of a group another receive holds. (One receive may still take several messages of
+  is lost; and two receives scanning a FIFO queue at once can find a group free while the
+  other takes a timed-out message of it back (seen under load). SQS never hands out a
+  message of a group another receive holds. (One receive may still take several messages of
   one group, in order, as SQS's may.) And a batch whose visibility timeout ended came back
   out of order: the group's first message was skipped as held by its own second.
 - `sns_fifo_deduplication`: a FIFO topic does no deduplication of its own (SNS drops a
@@ -639,12 +641,35 @@ def sqs_fifo_group_hold() -> None:
     original_receive = SQSBackend.receive_message
     original_mark = Message.mark_received
 
-    def receive_message(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _RECEIVING.taken = set()
-        try:
-            return original_receive(self, *args, **kwargs)
-        finally:
+    original_wait = Queue.wait_for_messages
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        if not queue.fifo_queue:
+            return original_receive(self, queue_name, *args, **kwargs)
+        # One receive at a time scans a FIFO queue: moto's scan takes a timed-out message out of
+        # its in-flight set and puts it back, and a receive scanning meanwhile finds the group
+        # free (seen under load: a group's next message taken while its first was retried). The
+        # lock is let go while a long poll waits.
+        lock = queue.__dict__.setdefault("_fifo_receive_lock", threading.Lock())
+        with lock:
             _RECEIVING.taken = set()
+            _RECEIVING.lock = lock
+            try:
+                return original_receive(self, queue_name, *args, **kwargs)
+            finally:
+                _RECEIVING.taken = set()
+                _RECEIVING.lock = None
+
+    def wait_for_messages(self: Any, timeout: Any) -> Any:
+        lock = getattr(_RECEIVING, "lock", None)
+        if lock is None:
+            return original_wait(self, timeout)
+        lock.release()
+        try:
+            return original_wait(self, timeout)
+        finally:
+            lock.acquire()
 
     def mark_received(self: Any, *args: Any, **kwargs: Any) -> Any:
         taken = getattr(_RECEIVING, "taken", None)
@@ -653,6 +678,7 @@ def sqs_fifo_group_hold() -> None:
         return original_mark(self, *args, **kwargs)
 
     SQSBackend.receive_message = receive_message
+    Queue.wait_for_messages = wait_for_messages
     Message.mark_received = mark_received
 
 

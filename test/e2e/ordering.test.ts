@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { callApi, deliveries, stopLocalCloud } from 'cdk-local-cloud';
+import { callApi, control, deliveries, stopLocalCloud } from 'cdk-local-cloud';
 import { launchCustomerPipeline } from '../../local/launch';
 import { E2E_TIME_SCALE } from './global-setup';
 import {
@@ -12,7 +12,9 @@ import {
   type LocalCloud,
   newCustomerInput,
   resourceNamed,
+  runDlq,
 } from './local-cloud';
+import { pipelineQueries } from './queries';
 
 /**
  * `ordering: perCustomer` on a cloud of its own, synthesized with `-c ordering=perCustomer`:
@@ -148,6 +150,47 @@ describe('ordering: perCustomer', () => {
         inOrder: true,
       });
     }
+  });
+
+  test('an archive outage sends a customer’s events to the FIFO DLQ in order; npm run dlq redrive puts them back in their group, and the archive applies them in version order', async () => {
+    const q = pipelineQueries(cloud);
+    const dlq = resourceNamed(cloud, 'archive', 'dead-letter-queue').ref;
+    const archive = resourceNamed(cloud, 'archive', 'function').logicalId;
+    expect(await q.queueDepth(dlq)).toBe(0);
+    await control(cloud, 'POST', '/faults', {
+      caller: archive,
+      service: 's3',
+      mode: 'unreachable',
+    });
+    let customer: { id: string };
+    try {
+      customer = await liveCustomer(2);
+      await eventually(
+        'its three events in the archive DLQ',
+        () => q.queueDepth(dlq),
+        (n) => n === 3,
+        120_000,
+      );
+    } finally {
+      await control(cloud, 'DELETE', '/faults');
+    }
+    expect(handledVersions('archive', ['archive updated']).get(customer.id)).toBeUndefined();
+
+    const redriven = await runDlq(cloud, 'redrive', 'archive');
+
+    expect(redriven.code).toBe(0);
+    expect(redriven.output).toMatch(/archive queue DLQ \S+\.fifo → queue \S+\.fifo: moved 3\b/);
+    expect(redriven.output).toMatch(
+      /archive queue DLQ \S+: FIFO: each message went back in its group, under deduplication id redrive-<its message id>/,
+    );
+    const archived = await eventually(
+      'the redriven events archived',
+      async () => handledVersions('archive', ['archive updated']).get(customer.id) ?? [],
+      (versions) => versions.length >= 3,
+      120_000,
+    );
+    expect(archived).toEqual([1, 2, 3]);
+    expect(await q.queueDepth(dlq)).toBe(0);
   });
 
   test('a poisoned message holds back only its own customer’s later events, until it is in the DLQ', async () => {

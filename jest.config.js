@@ -1,7 +1,22 @@
 /** @type {import('jest').Config} */
+/**
+ * GitHub's workflow parser (`@actions/workflow-parser`, with `@actions/expressions`) ships ESM
+ * only, with JSON imports Node's ESM cannot load: Jest loads its files through the module map
+ * below and compiles them to CommonJS with the same SWC as the tests, where `require` reads JSON.
+ */
+const ESM_ONLY = '@actions/(?:workflow-parser|expressions)';
+
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.tsx?$': ['@swc/jest'] },
+  transform: {
+    '^.+\\.tsx?$': ['@swc/jest'],
+    [`/node_modules/${ESM_ONLY}/.+\\.js$`]: ['@swc/jest', { module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY}/)`],
+  moduleNameMapper: {
+    [`^(${ESM_ONLY})$`]: '<rootDir>/node_modules/$1/dist/index.js',
+    [`^(${ESM_ONLY})/(.+)$`]: '<rootDir>/node_modules/$1/dist/$2.js',
+  },
   setupFiles: ['<rootDir>/test/setup/quiet-sdk-warning.js'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },

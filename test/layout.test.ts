@@ -38,7 +38,7 @@ const relative = (file: string) => path.relative(ROOT, file);
 
 describe('the layout', () => {
   test('no file outside the local cloud imports its internals, only its public entry points', () => {
-    const offenders = ['bench', 'bin', 'lib', 'lambda', 'local', 'ops', 'test']
+    const offenders = ['bench', 'bin', 'delivery', 'lib', 'lambda', 'local', 'ops', 'test']
       .flatMap((dir) => sourceFiles(path.join(ROOT, dir)))
       .flatMap((file) =>
         importsOf(file)
@@ -62,7 +62,7 @@ describe('the layout', () => {
   });
 
   test('the product (lib/, lambda/, bin/) imports none of the tooling', () => {
-    const tooling = ['bench', 'local', 'ops', 'packages', 'test'].map((dir) =>
+    const tooling = ['bench', 'delivery', 'local', 'ops', 'packages', 'test'].map((dir) =>
       path.join(ROOT, dir),
     );
     const offenders = ['bin', 'lib', 'lambda']

@@ -58,34 +58,31 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
  * each is copied next to the bundle of any handler whose build read that module. Photon's
  * CommonJS build loads its WebAssembly from `__dirname` when it is imported.
  */
-export const BUNDLE_ASSETS: readonly { readonly module: string; readonly file: string }[] = [
-  {
-    module: 'node_modules/@silvia-odwyer/photon-node/photon_rs.js',
-    file: path.join(
-      REPO_ROOT,
-      'node_modules',
-      '@silvia-odwyer',
-      'photon-node',
-      'photon_rs_bg.wasm',
-    ),
-  },
+export const BUNDLE_ASSETS: readonly {
+  readonly module: string;
+  readonly files: readonly string[];
+}[] = [
+  { module: 'node_modules/@silvia-odwyer/photon-node/photon_rs.js', files: ['photon_rs_bg.wasm'] },
 ];
 
 /**
  * The files to put next to a bundle whose build read `inputs` (esbuild's metafile names them
- * relative to the repository, or absolute): `{ name, source }`, `name` relative to the bundle.
+ * by their real path, relative to the repository): `{ name, source }`, `name` relative to the
+ * bundle. A module is known by its path from its `node_modules`, and its files are taken from
+ * beside the copy esbuild read: node_modules may be a symlink, or a workspace's, hoisted above.
  */
 export const bundleAssetsOf = (
   inputs: readonly string[],
-): { readonly name: string; readonly source: string }[] => {
-  const read = new Set(
-    inputs.map((input) => path.relative(REPO_ROOT, path.resolve(REPO_ROOT, input))),
-  );
-  return BUNDLE_ASSETS.filter((asset) => read.has(asset.module)).map((asset) => ({
-    name: path.basename(asset.file),
-    source: asset.file,
-  }));
-};
+): { readonly name: string; readonly source: string }[] =>
+  inputs.flatMap((input) => {
+    const file = path.resolve(REPO_ROOT, input);
+    const posix = file.split(path.sep).join('/');
+    const asset = BUNDLE_ASSETS.find((a) => posix.endsWith(`/${a.module}`));
+    return (asset?.files ?? []).map((name) => ({
+      name,
+      source: path.join(path.dirname(file), name),
+    }));
+  });
 
 /**
  * A minified ES module with the AWS SDK inside (its version is the one this

@@ -224,3 +224,33 @@ describe('files a bundled module reads beside itself', () => {
     expect(JSON.parse(output)).toEqual({ width: 256, height: 128, jpeg: true });
   });
 });
+
+describe('the files a bundle needs next to it (BUNDLE_ASSETS)', () => {
+  const wasm = (dir: string) =>
+    path.join(dir, 'node_modules', '@silvia-odwyer', 'photon-node', 'photon_rs_bg.wasm');
+
+  test('are found for a module read from this repository’s node_modules', () => {
+    const assets = bundleAssetsOf(['node_modules/@silvia-odwyer/photon-node/photon_rs.js']);
+    expect(assets).toEqual([
+      { name: 'photon_rs_bg.wasm', source: wasm(path.resolve(__dirname, '..')) },
+    ]);
+  });
+
+  test('are found, next to the module esbuild read, when node_modules is elsewhere (a symlink, a hoisted workspace)', () => {
+    // esbuild names inputs by their real path, relative to its working directory.
+    const assets = bundleAssetsOf([
+      'lambda/avatar/handler.ts',
+      '../../shared/checkout/node_modules/@silvia-odwyer/photon-node/photon_rs.js',
+    ]);
+    expect(assets).toEqual([
+      {
+        name: 'photon_rs_bg.wasm',
+        source: wasm(path.resolve(__dirname, '..', '..', '..', 'shared', 'checkout')),
+      },
+    ]);
+  });
+
+  test('are not added to a bundle that never read the module', () => {
+    expect(bundleAssetsOf(['lambda/archive/handler.ts', 'node_modules/zod/index.js'])).toEqual([]);
+  });
+});

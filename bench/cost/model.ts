@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
+import type { Ordering } from '../../lib/config';
 import type { Action, ActionCalls, PipelineResult } from '../pipeline';
 import { AVATAR_UPLOAD } from '../pipeline/calls';
 import type { MappingConfig } from '../pipeline/template';
@@ -9,7 +10,9 @@ import type { MappingConfig } from '../pipeline/template';
  * The bill for a million customers, from what the pipeline benchmark counted and
  * timed, the memory and architecture the template gives each function, and list
  * prices (bench/cost/prices.json). Pure: no AWS, no clock. Beside it, the same pipeline
- * with the default choices: x86_64, one SNS Publish per record, SQS batches of one.
+ * with the default choices: x86_64, one SNS Publish per record, SQS batches of one. Either
+ * ordering can be billed: `perCustomer` at SNS FIFO's and SQS FIFO's prices, with the
+ * mappings of a `perCustomer` template (the ordering section reads them from its cloud).
  */
 const usd = z.number().nonnegative();
 export const pricesSchema = z.looseObject({
@@ -26,8 +29,20 @@ export const pricesSchema = z.looseObject({
     requestChunkKB: z.number().positive(),
     sqsDeliveriesPerMillion: usd,
     payloadFilteringPerGB: usd,
+    /** A FIFO topic bills payload bytes too, published and delivered, beside its requests. */
+    fifo: z.looseObject({
+      publishRequestsPerMillion: usd,
+      publishPayloadPerGB: usd,
+      sqsDeliveriesPerMillion: usd,
+      deliveryPayloadPerGB: usd,
+      payloadFilteringPerGB: usd,
+    }),
   }),
-  sqs: z.looseObject({ standardRequestsPerMillion: usd, requestChunkKB: z.number().positive() }),
+  sqs: z.looseObject({
+    standardRequestsPerMillion: usd,
+    fifoRequestsPerMillion: usd,
+    requestChunkKB: z.number().positive(),
+  }),
   dynamodb: z.looseObject({ writeRequestUnitsPerMillion: usd, readRequestUnitsPerMillion: usd }),
   s3: z.looseObject({
     putCopyPostListPerThousand: usd,
@@ -75,6 +90,14 @@ export const ASSUMPTIONS: readonly string[] = [
   'All customers opt in when created (the measured path: marketing writes a contact).',
   `${(100 * AVATAR_UPLOAD_SHARE).toFixed(0)}% of customers upload one avatar in their lifecycle: a ${AVATAR_UPLOAD.width} × ${AVATAR_UPLOAD.height} ${AVATAR_UPLOAD.format.toUpperCase()} photo (~300 KB), the pipeline's measured upload. Each costs what the pipeline counted: the form (an API request, the avatar-upload function's GetItem), the browser's POST to S3 (a PUT-class request), the avatar function's reads, write, record and delete, and the CustomerUpdated it causes (published, archived); S3's notification to the uploads queue is free, the queue's receive and delete are not (batches of one). The avatar function's duration is its measured span, the resize on this machine's core included: Lambda gives 1024 MB 0.58 of a vCPU, and a 12 MP photo takes about ten times as long (the avatar section), so its GB-seconds are likely under-counted. Every deleted customer's avatars are erased (two LISTs); only an uploader's take a DeleteObjects.`,
   `Secrets Manager: one GetSecretValue per welcome execution environment (${WELCOME_ENVIRONMENTS} assumed) every ${SECRET_CACHE_SECONDS} s of the run, not per customer; one at a time means one customer a second.`,
+];
+
+/** What a `perCustomer` bill assumes beside `ASSUMPTIONS`, each stated where it is rendered. */
+export const FIFO_ASSUMPTIONS: readonly string[] = [
+  'perCustomer: a FIFO consumer’s event source has no batching window, so under the batch model above its batch is one record at any rate (min(batch size, r × 0 s), floored at 1). Without a window Lambda invokes as soon as a receive returns, so at 20/s batches are mostly single records; the conservative side (a backlog would fill them up to 10).',
+  'perCustomer: the publisher batches as before. No PublishBatch holds two events of one customer, but each modelled action yields one event per customer, so a stream batch of n records is still ⌈n/10⌉ PublishBatch calls.',
+  `perCustomer: SNS FIFO bills each publish request (per 64 KB) and the payload published per GB, and each message it delivers to an SQS FIFO queue (a subscription message: what the pipeline counted as messages per queue) and its payload per GB; events ~${EVENT_KB} KB. The marketing subscription’s body filter is priced as on a standard topic: not known to differ.`,
+  'perCustomer: the consumer queues’ receives and deletes at SQS FIFO’s request price; the avatar uploads queue stays standard (S3 cannot notify a FIFO queue) and is billed as standard. The calls per action are those the pipeline section counted on a standard cloud: the handlers make the same calls per event in either ordering.',
 ];
 
 export const NOT_COUNTED: readonly string[] = [
@@ -215,7 +238,12 @@ interface Tally {
   gbSeconds: number;
   snsRequests: number;
   scannedGB: number;
+  /** A FIFO topic's payload, published and delivered, and its subscription messages. */
+  publishedGB: number;
+  snsDeliveries: number;
+  deliveredGB: number;
   sqsRequests: number;
+  sqsFifoRequests: number;
   wru: number;
   rru: number;
   s3Tier1: number;
@@ -231,6 +259,8 @@ interface Invocations {
   readonly records: number;
   readonly batch: number;
   readonly source: 'api' | 'stream' | 'sqs';
+  /** An SQS FIFO queue, fed by the FIFO topic. */
+  readonly fifo: boolean;
 }
 
 /** Every function invoked in `calls`, through the API, the stream and each queue. */
@@ -244,7 +274,7 @@ export const invocationsOf = (
     countOf(calls, 'stream-publisher', 'sns', 'PublishBatch') +
     countOf(calls, 'stream-publisher', 'sns', 'Publish');
   const invoked: Invocations[] = [
-    { fn: API_FUNCTION[calls.action], records: 1, batch: 1, source: 'api' },
+    { fn: API_FUNCTION[calls.action], records: 1, batch: 1, source: 'api', fifo: false },
   ];
   for (const mapping of pipeline.mappings) {
     const records =
@@ -258,6 +288,7 @@ export const invocationsOf = (
       records,
       batch: batchSize(mapping, design, load),
       source: mapping.source,
+      fifo: mapping.fifo === true,
     });
   }
   return invoked;
@@ -276,7 +307,11 @@ const tally = (
     gbSeconds: 0,
     snsRequests: 0,
     scannedGB: 0,
+    publishedGB: 0,
+    snsDeliveries: 0,
+    deliveredGB: 0,
     sqsRequests: 0,
+    sqsFifoRequests: 0,
     wru: 0,
     rru: 0,
     s3Tier1: 0,
@@ -293,7 +328,12 @@ const tally = (
     if (calls === undefined) throw new Error(`the pipeline result has no ${action} calls`);
     t.apiRequests += share;
 
-    for (const { fn, records, batch: b, source } of invocationsOf(pipeline, calls, design, load)) {
+    for (const { fn, records, batch: b, source, fifo } of invocationsOf(
+      pipeline,
+      calls,
+      design,
+      load,
+    )) {
       const f = pipeline.functions.find((candidate) => candidate.name === fn);
       if (f === undefined) throw new Error(`the pipeline result has no function ${fn}`);
       const invocations = (share * records) / b;
@@ -313,8 +353,16 @@ const tally = (
       if (fn === 'stream-publisher') {
         t.snsRequests += design === 'ours' ? invocations * Math.ceil(b / 10) : share * records;
         t.scannedGB += (share * records * EVENT_KB * BODY_FILTERED_SUBSCRIPTIONS) / 1024 / 1024;
+        t.publishedGB += (share * records * EVENT_KB) / 1024 / 1024;
       }
-      if (source === 'sqs') t.sqsRequests += 2 * invocations;
+      if (source === 'sqs' && fifo) {
+        // Only the FIFO topic fills a FIFO queue: each message in it was an SNS delivery.
+        t.sqsFifoRequests += 2 * invocations;
+        t.snsDeliveries += share * records;
+        t.deliveredGB += (share * records * EVENT_KB) / 1024 / 1024;
+      } else if (source === 'sqs') {
+        t.sqsRequests += 2 * invocations;
+      }
     }
     for (const { bytes } of calls.logBytes) t.logBytes += share * bytes;
 
@@ -351,14 +399,76 @@ const line = (item: string, perCustomer: number, unit: string, usdPerUnit: numbe
   usd: perCustomer * MILLION * usdPerUnit,
 });
 
-/** The estimated bill for a million customers. */
+/**
+ * SNS and SQS, as each ordering bills them: a standard topic's requests and body filtering
+ * (its deliveries to SQS are free); a FIFO topic's requests and payload, published and
+ * delivered, and its subscription messages, with FIFO queues at their own request price.
+ */
+const messagingLines = (t: Tally, prices: Prices, ordering: Ordering): LineItem[] => {
+  const standardQueues = line(
+    'SQS requests (Lambda pollers)',
+    t.sqsRequests,
+    'requests',
+    prices.sqs.standardRequestsPerMillion / MILLION,
+  );
+  if (ordering === 'standard') {
+    return [
+      line(
+        'SNS publish requests',
+        t.snsRequests,
+        'requests',
+        prices.sns.publishRequestsPerMillion / MILLION,
+      ),
+      line('SNS payload filtering', t.scannedGB, 'GB scanned', prices.sns.payloadFilteringPerGB),
+      standardQueues,
+    ];
+  }
+  const fifo = prices.sns.fifo;
+  return [
+    line(
+      'SNS FIFO publish requests',
+      t.snsRequests,
+      'requests',
+      fifo.publishRequestsPerMillion / MILLION,
+    ),
+    line('SNS FIFO payload published', t.publishedGB, 'GB', fifo.publishPayloadPerGB),
+    line('SNS payload filtering', t.scannedGB, 'GB scanned', fifo.payloadFilteringPerGB),
+    line(
+      'SNS FIFO deliveries to SQS FIFO',
+      t.snsDeliveries,
+      'subscription messages',
+      fifo.sqsDeliveriesPerMillion / MILLION,
+    ),
+    line('SNS FIFO payload delivered', t.deliveredGB, 'GB', fifo.deliveryPayloadPerGB),
+    standardQueues,
+    line(
+      'SQS FIFO requests (Lambda pollers)',
+      t.sqsFifoRequests,
+      'requests',
+      prices.sqs.fifoRequestsPerMillion / MILLION,
+    ),
+  ];
+};
+
+/**
+ * The estimated bill for a million customers. A `perCustomer` bill needs the mappings of a
+ * `perCustomer` template in `pipeline` (its FIFO queues and their event sources), a standard
+ * one those of a standard template: mixing them would price one design at the other's batches.
+ */
 export const estimate = (
   pipeline: PipelineResult,
   prices: Prices,
   design: Design,
   workload: Workload,
   load: LoadModel,
+  ordering: Ordering = 'standard',
 ): Bill => {
+  const fifoQueues = pipeline.mappings.some((m) => m.fifo === true);
+  if (fifoQueues !== (ordering === 'perCustomer')) {
+    throw new Error(
+      `a ${ordering} bill needs a ${ordering} template's mappings; these have ${fifoQueues ? 'FIFO' : 'no FIFO'} queues`,
+    );
+  }
   const { tally: t, gbSecondsByArch } = tally(pipeline, design, workload, load);
   const gbSecondPrice = (arch: string) =>
     arch === 'arm64' ? prices.lambda.gbSecond.arm64 : prices.lambda.gbSecond.x86_64;
@@ -385,19 +495,7 @@ export const estimate = (
       unit: 'GB-s',
       usd: durationUsd,
     },
-    line(
-      'SNS publish requests',
-      t.snsRequests,
-      'requests',
-      prices.sns.publishRequestsPerMillion / MILLION,
-    ),
-    line('SNS payload filtering', t.scannedGB, 'GB scanned', prices.sns.payloadFilteringPerGB),
-    line(
-      'SQS requests (Lambda pollers)',
-      t.sqsRequests,
-      'requests',
-      prices.sqs.standardRequestsPerMillion / MILLION,
-    ),
+    ...messagingLines(t, prices, ordering),
     line(
       'DynamoDB write request units',
       t.wru,

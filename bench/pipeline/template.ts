@@ -54,6 +54,11 @@ export interface MappingConfig {
   readonly batchSize: number;
   /** As deployed, not time-scaled. */
   readonly windowSeconds: number;
+  /**
+   * The queue is SQS FIFO (a `perCustomer` stage's consumer queues): billed at FIFO's request
+   * price, and fed by the FIFO topic. Absent for a standard queue and for the stream.
+   */
+  readonly fifo?: true;
 }
 
 /**
@@ -90,10 +95,15 @@ export const readTemplate = (
       'Fn::GetAtt'
     ]?.[0];
     const queue = source === 'sqs' && queueId !== undefined ? names.get(queueId)?.name : undefined;
+    // A template boolean, as CloudFormation takes it: true or the string.
+    const fifoQueue =
+      queueId === undefined ? undefined : template.Resources[queueId]?.Properties?.FifoQueue;
+    const fifo = fifoQueue === true || fifoQueue === 'true';
     mappings.push({
       fn,
       source,
       ...(queue === undefined ? {} : { queue }),
+      ...(fifo ? { fifo: true as const } : {}),
       batchSize: Number(p.BatchSize ?? (source === 'stream' ? 100 : 10)),
       windowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
     });

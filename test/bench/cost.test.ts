@@ -386,3 +386,104 @@ describe('the cost section', () => {
     expect(rows[0]?.value).toMatch(/^\$\d+\.\d\d \(default choices \$\d+\.\d\d, 0\.\d\d×\)$/);
   });
 });
+
+describe('the bill in perCustomer ordering (a FIFO topic and FIFO consumer queues)', () => {
+  // As a perCustomer template has them (the ordering test reads one): the consumer queues FIFO,
+  // drained without a batching window; the avatar uploads queue standard, as S3 needs it.
+  const fifoPipeline: PipelineResult = {
+    ...pipeline,
+    mappings: pipeline.mappings.map((m) =>
+      m.source === 'sqs' && m.queue !== 'avatar-uploads'
+        ? { ...m, fifo: true as const, windowSeconds: 0 }
+        : m,
+    ),
+  };
+  const fifoMapping = (queue: string) =>
+    fifoPipeline.mappings.find((m) => m.queue === queue) as MappingConfig;
+  const lineOf = (bill: ReturnType<typeof estimate>, item: string) =>
+    bill.lines.find((l) => l.item === item);
+
+  test('prices.json holds SNS FIFO’s and SQS FIFO’s prices beside the standard ones', () => {
+    expect(prices.sns.fifo).toMatchObject({
+      publishRequestsPerMillion: 0.3,
+      publishPayloadPerGB: 0.017,
+      sqsDeliveriesPerMillion: 0.01,
+      deliveryPayloadPerGB: 0.001,
+    });
+    expect(prices.sqs.fifoRequestsPerMillion).toBe(0.5);
+    expect(prices.sns.publishRequestsPerMillion).toBe(0.5);
+    expect(prices.sqs.standardRequestsPerMillion).toBe(0.4);
+  });
+
+  test('a FIFO consumer without a batching window gets batches of one at any rate', () => {
+    expect(batchSize(fifoMapping('archive'), 'ours', steady)).toBe(1);
+    expect(batchSize(fifoMapping('archive'), 'ours', { ...steady, perSecond: 1000 })).toBe(1);
+    // The publisher's stream keeps its window.
+    const publisher = fifoPipeline.mappings.find((m) => m.source === 'stream') as MappingConfig;
+    expect(batchSize(publisher, 'ours', steady)).toBe(20);
+  });
+
+  test('a creation: SNS FIFO publish requests and payload, a priced delivery per queued message, SQS FIFO requests at $0.50 per million', () => {
+    const bill = estimate(fifoPipeline, prices, 'ours', 'create', steady, 'perCustomer');
+    // two PublishBatch calls per invocation of 20 records, as on a standard topic
+    expect(lineOf(bill, 'SNS FIFO publish requests')?.quantity).toBeCloseTo(100_000);
+    expect(lineOf(bill, 'SNS FIFO publish requests')?.usd).toBeCloseTo(0.1 * 0.3);
+    // a million events of ~1 KB published
+    const publishedGB = 1_000_000 / 1024 / 1024;
+    expect(lineOf(bill, 'SNS FIFO payload published')?.quantity).toBeCloseTo(publishedGB);
+    expect(lineOf(bill, 'SNS FIFO payload published')?.usd).toBeCloseTo(publishedGB * 0.017);
+    // one subscription message per message in the welcome, archive and marketing queues
+    expect(lineOf(bill, 'SNS FIFO deliveries to SQS FIFO')?.quantity).toBeCloseTo(3_000_000);
+    expect(lineOf(bill, 'SNS FIFO deliveries to SQS FIFO')?.usd).toBeCloseTo(0.03);
+    expect(lineOf(bill, 'SNS FIFO payload delivered')?.usd).toBeCloseTo(3 * publishedGB * 0.001);
+    // a receive and a delete per message (batches of one), three queues
+    expect(lineOf(bill, 'SQS FIFO requests (Lambda pollers)')?.quantity).toBeCloseTo(6_000_000);
+    expect(lineOf(bill, 'SQS FIFO requests (Lambda pollers)')?.usd).toBeCloseTo(3);
+    expect(lineOf(bill, 'SQS requests (Lambda pollers)')?.quantity).toBe(0);
+    expect(lineOf(bill, 'SNS publish requests')).toBeUndefined();
+    // api 1 + stream-publisher 1/20 + three consumers, an invocation per message
+    expect(quantityOf(bill, 'Lambda requests')).toBeCloseTo(4_050_000);
+    expect(bill.totalUsd).toBeCloseTo(
+      bill.lines.reduce((sum, l) => sum + l.usd, 0),
+      10,
+    );
+  });
+
+  test('an avatar upload: the uploads queue stays standard, the update it causes goes through FIFO', () => {
+    const bill = estimate(fifoPipeline, prices, 'ours', 'avatar', steady, 'perCustomer');
+    expect(lineOf(bill, 'SQS requests (Lambda pollers)')?.quantity).toBeCloseTo(2_000_000);
+    // archive and marketing, a receive and a delete per message
+    expect(lineOf(bill, 'SQS FIFO requests (Lambda pollers)')?.quantity).toBeCloseTo(4_000_000);
+    expect(lineOf(bill, 'SNS FIFO deliveries to SQS FIFO')?.quantity).toBeCloseTo(2_000_000);
+  });
+
+  test('a standard bill is unchanged: the same lines at standard prices, no delivery line', () => {
+    const bill = estimate(pipeline, prices, 'ours', 'create', steady, 'standard');
+    expect(bill).toEqual(estimate(pipeline, prices, 'ours', 'create', steady));
+    expect(bill.lines.map((l) => l.item)).toEqual([
+      'API Gateway HTTP API requests',
+      'Lambda requests',
+      'Lambda duration (arm64)',
+      'SNS publish requests',
+      'SNS payload filtering',
+      'SQS requests (Lambda pollers)',
+      'DynamoDB write request units',
+      'DynamoDB read request units',
+      'S3 PUT/COPY/POST/LIST requests',
+      'S3 GET/HEAD requests',
+      'S3 DELETE requests',
+      'Secrets Manager API calls',
+      'CloudWatch Logs ingestion',
+    ]);
+    expect(lineOf(bill, 'SQS requests (Lambda pollers)')?.usd).toBeCloseTo(0.6 * 0.4);
+  });
+
+  test('a bill refuses the other ordering’s mappings rather than price one design at the other’s batches', () => {
+    expect(() => estimate(pipeline, prices, 'ours', 'create', steady, 'perCustomer')).toThrow(
+      /perCustomer template's mappings/,
+    );
+    expect(() => estimate(fifoPipeline, prices, 'ours', 'create', steady, 'standard')).toThrow(
+      /standard template's mappings/,
+    );
+  });
+});

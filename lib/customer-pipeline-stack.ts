@@ -60,7 +60,10 @@ export class CustomerPipelineStack extends Stack {
       accessLogsBucket: assets.accessLogsBucket,
       retainData,
     });
-    const notificationSecret = new NotificationSecret(this, 'NotificationSecret', { retainData });
+    const notificationSecret = new NotificationSecret(this, 'NotificationSecret', {
+      stage: config.stage,
+      retainData,
+    });
 
     const api = new CustomerApi(this, 'CustomerApi', {
       table,

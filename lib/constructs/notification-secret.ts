@@ -6,6 +6,8 @@ import { Construct } from 'constructs';
 import { markResource } from '../resource-names';
 
 export interface NotificationSecretProps {
+  /** The stage, in the secret's name: `customer-pipeline/<stage>/notification-provider/api-key`. */
+  readonly stage: string;
   /**
    * Keep the secret when the stack is deleted.
    * @default false - the secret is deleted with the stack
@@ -13,18 +15,24 @@ export interface NotificationSecretProps {
   readonly retainData?: boolean;
 }
 
+/** The secret's name: the project, the stage, whose key it is, which key. */
+export const notificationSecretName = (stage: string): string =>
+  `customer-pipeline/${stage}/notification-provider/api-key`;
+
 /**
  * The notification provider's API key. The stack creates it with a random
  * placeholder (so no key is ever in the template); the operator puts the real key
  * with `aws secretsmanager put-secret-value`. Functions get only the ARN and read
- * the value at run time.
+ * the value at run time. Its name follows a convention, stage-scoped and hierarchical,
+ * so operators find it and IAM policies can scope `customer-pipeline/<stage>/*` by name.
  */
 export class NotificationSecret extends Construct {
   public readonly secret: secretsmanager.Secret;
 
-  constructor(scope: Construct, id: string, props: NotificationSecretProps = {}) {
+  constructor(scope: Construct, id: string, props: NotificationSecretProps) {
     super(scope, id);
     this.secret = new secretsmanager.Secret(this, 'ApiKey', {
+      secretName: notificationSecretName(props.stage),
       description: 'Notification provider API key (bearer token for welcome messages)',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,

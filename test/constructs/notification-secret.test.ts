@@ -47,6 +47,20 @@ describe('NotificationSecret', () => {
     expect(Properties.SecretString).toBeUndefined();
   });
 
+  test('is named by convention, stage-scoped and hierarchical, so operators find it and IAM can scope it by name', () => {
+    expect(resourceById(template, secretId).Properties.Name).toBe(
+      'customer-pipeline/dev/notification-provider/api-key',
+    );
+    const prod = synthPipeline('prod').template;
+    expect(Object.values(resourcesOfType(prod, 'AWS::SecretsManager::Secret'))).toEqual([
+      expect.objectContaining({
+        Properties: expect.objectContaining({
+          Name: 'customer-pipeline/prod/notification-provider/api-key',
+        }),
+      }),
+    ]);
+  });
+
   test('tells the welcome function where the key is: its ARN', () => {
     const { Environment } = resourceById(template, welcomeFunctionId).Properties as {
       Environment: { Variables: Record<string, unknown> };

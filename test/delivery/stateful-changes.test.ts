@@ -130,3 +130,13 @@ test('switching ordering replaces every consumer queue and DLQ, and is refused',
   // Four consumers, each with a queue, a queue DLQ and a subscription DLQ.
   expect(problems).toHaveLength(12);
 });
+
+test('renaming the provider’s secret replaces it, and is refused', () => {
+  const secret = idOf(prod, 'AWS::SecretsManager::Secret');
+  const unnamed = changed((r) => {
+    delete (r[secret] as { Properties: Record<string, unknown> }).Properties.Name;
+  });
+  expect(statefulProblems(unnamed, prod).map(describeProblem)).toEqual([
+    `AWS::SecretsManager::Secret ${secret}: would be replaced`,
+  ]);
+});

@@ -32,13 +32,24 @@ export interface Cloud extends PipelineResources {
   stop(): Promise<void>;
 }
 
-const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
+/** How a benchmark's cloud is launched, beyond the time scale every one shares. */
+export interface CloudLaunch {
+  /** `-c` context for its synth, e.g. `{ ordering: 'perCustomer' }`. @default - cdk.json's */
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+const startCloud = async (
+  log: (line: string) => void,
+  { context }: CloudLaunch = {},
+): Promise<Cloud> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-bench-'));
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
-  log(`starting the local cloud (time scale ${TIME_SCALE}) in ${dir} …`);
+  const given = Object.entries(context ?? {}).map(([key, value]) => ` -c ${key}=${value}`);
+  log(`starting the local cloud (time scale ${TIME_SCALE}${given.join('')}) in ${dir} …`);
   const { child, stateFile, workDir } = await launchCustomerPipeline({
     dir,
     timeScale: TIME_SCALE,
+    ...(context === undefined ? {} : { context }),
   }).catch((error: unknown) => {
     removeDir();
     throw error;
@@ -71,12 +82,13 @@ const startCloud = async (log: (line: string) => void): Promise<Cloud> => {
   }
 };
 
-/** Runs `body` on a fresh local cloud and stops it after. */
+/** Runs `body` on a fresh local cloud, launched as `launch` says, and stops it after. */
 export const withCloud = async <T>(
   log: (line: string) => void,
   body: (cloud: Cloud) => Promise<T>,
+  launch: CloudLaunch = {},
 ): Promise<T> => {
-  const cloud = await startCloud(log);
+  const cloud = await startCloud(log, launch);
   try {
     return await body(cloud);
   } finally {

@@ -6,6 +6,7 @@ import { avatar } from './avatar';
 import { coldStart } from './cold-start';
 import { cost } from './cost';
 import { localCloud } from './local-cloud';
+import { ordering } from './ordering';
 import { pipeline } from './pipeline';
 import {
   type BenchRun,
@@ -33,6 +34,7 @@ export const SECTIONS: readonly Section<unknown>[] = [
   pipeline,
   localCloud,
   cost,
+  ordering,
 ];
 
 const ROOT = path.resolve(__dirname, '..');

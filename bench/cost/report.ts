@@ -11,7 +11,7 @@ import {
 
 // The cost section written up: its part of bench/RESULTS.md and its summary rows.
 
-const dollars = (value: number): string =>
+export const dollars = (value: number): string =>
   value >= 100
     ? `$${value.toFixed(0)}`
     : value >= 0.01 || value === 0

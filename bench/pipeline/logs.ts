@@ -6,6 +6,8 @@ export interface LogEntry {
   readonly message?: string;
   readonly timestamp?: string;
   readonly customerId?: string;
+  /** The customer's version the event carried (the archive and marketing log it). */
+  readonly version?: number;
   readonly type?: string;
   readonly action?: string;
   readonly outcome?: string;

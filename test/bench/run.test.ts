@@ -37,7 +37,7 @@ describe('choosing the sections', () => {
     );
   });
 
-  test('the bench runs every section under its results.json key, cost after the pipeline', () => {
+  test('the bench runs every section under its results.json key, cost and ordering after the pipeline', () => {
     expect(SECTIONS.map((s) => s.name)).toEqual([
       'coldStart',
       'avatar',
@@ -45,8 +45,13 @@ describe('choosing the sections', () => {
       'pipeline',
       'localCloud',
       'cost',
+      'ordering',
     ]);
     expect(sectionsToRun(SECTIONS, ['cost']).map((s) => s.name)).toEqual(['pipeline', 'cost']);
+    expect(sectionsToRun(SECTIONS, ['ordering']).map((s) => s.name)).toEqual([
+      'pipeline',
+      'ordering',
+    ]);
   });
 });
 

@@ -554,6 +554,40 @@ class FifoDeduplication(MotoServerCase):
 
         self.assertEqual([m["Body"] for m in again], ["first"])
 
+    def backend_queue(self, url):
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends["123456789012"]["us-east-1"].get_queue(url.rsplit("/", 1)[-1])
+
+    def test_a_group_freed_during_a_receive_is_not_taken_past_a_message_it_skipped(self):
+        # Seen under load: a receive skipped a group's next message while its previous one was
+        # in flight; the previous one was deleted (another thread) before the scan reached the
+        # group's later messages, and the scan took one of those: out of order.
+        from unittest import mock
+
+        url = self.queue(VisibilityTimeout="30")
+        for body in ("m1", "m2", "m3"):
+            self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=body)
+        first = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        self.assertEqual([m["Body"] for m in first], ["m1"])
+        held = moto_patches._GroupsInFlight._held
+        deleted = []
+
+        def held_then_delete(view):
+            answer = held(view)
+            if not deleted:
+                deleted.append(True)
+                self.backend_queue(url).delete_message(first[0]["ReceiptHandle"])
+            return answer
+
+        with mock.patch.object(moto_patches._GroupsInFlight, "_held", held_then_delete):
+            during = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+
+        self.assertEqual(deleted, [True])
+        self.assertEqual([m["Body"] for m in during], [])
+        after = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        self.assertEqual([m["Body"] for m in after], ["m2", "m3"])
+
     def topic_to_queue(self, queue_attributes=None, **topic_attributes):
         topic = self.sns.create_topic(
             Name=f"t-{uuid.uuid4().hex[:8]}.fifo",

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { STAGES, type Stage } from '../lib/config';
-import type { CommandIo } from '../ops/command';
+import { type CommandIo, runAsCommand } from '../ops/command';
 import {
   type CfnTemplate,
   describeProblem,
@@ -206,13 +206,4 @@ export const runGuard = async (argv: readonly string[], io: CommandIo): Promise<
   }
 };
 
-if (require.main === module) {
-  void runGuard(process.argv.slice(2), {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-    env: process.env,
-    cwd: process.cwd(),
-  }).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runAsCommand(runGuard);

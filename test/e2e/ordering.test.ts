@@ -250,12 +250,21 @@ describe('ordering: perCustomer', () => {
     );
     expect(poisonDeliveries.length).toBeGreaterThan(0);
     expect(poisonDeliveries.every((d) => d.outcome === 'failed' && d.receiveCount <= 3)).toBe(true);
-    const { Messages: inDlq = [] } = await cloud.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: resourceNamed(cloud, 'archive', 'dead-letter-queue').ref,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      }),
+    // Looked at, not taken: each look leaves the message visible for the next.
+    const inDlq = await eventually(
+      'the poison in the archive DLQ',
+      async () =>
+        (
+          await cloud.sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: resourceNamed(cloud, 'archive', 'dead-letter-queue').ref,
+              MaxNumberOfMessages: 10,
+              VisibilityTimeout: 0,
+            }),
+          )
+        ).Messages ?? [],
+      (messages) => messages.some((m) => m.Body === '{"not":"an event"}'),
+      10_000,
     );
     expect(inDlq.map((m) => m.Body)).toContain('{"not":"an event"}');
     const lastFailure = failures.at(-1) ?? Number.POSITIVE_INFINITY;

@@ -695,6 +695,35 @@ def sqs_fifo_group_hold() -> None:
     Message.mark_received = mark_received
 
 
+def sqs_receive_scans_once() -> None:
+    """A long poll looks at the queue at least once, however late its first look comes.
+
+    moto checks a receive's deadline before its first scan: a receive held up for longer than
+    its wait (a loaded machine) answered nothing while messages were there. One more scan, not
+    waiting, when it comes back empty: what SQS answers a receive of a queue with messages.
+    """
+    from moto.sqs.models import SQSBackend
+
+    receive = SQSBackend.receive_message
+
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: Any = None,
+    ) -> Any:
+        messages = receive(
+            self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names
+        )
+        if messages or not wait_seconds_timeout:
+            return messages
+        return receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+
+    SQSBackend.receive_message = receive_message
+
+
 def sns_fifo_deduplication() -> None:
     import hashlib
 
@@ -734,6 +763,7 @@ def apply_all() -> None:
     s3_post_policy()
     sqs_fifo_deduplication()
     sqs_fifo_group_hold()
+    sqs_receive_scans_once()
     sns_fifo_deduplication()
     cache_module_list()
     sqs_retention_check_without_attributes()

@@ -588,6 +588,33 @@ class FifoDeduplication(MotoServerCase):
         after = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
         self.assertEqual([m["Body"] for m in after], ["m2", "m3"])
 
+    def test_a_long_poll_that_stalls_past_its_deadline_still_scans_once(self):
+        # moto checks its deadline before its first scan: a receive held up longer than its wait
+        # (a loaded machine) answered nothing with a message in the queue. SQS answers with it.
+        import moto.sqs.models
+        from unittest import mock
+
+        for fifo in (True, False):
+            with self.subTest(fifo=fifo):
+                if fifo:
+                    url = self.queue()
+                    self.sqs.send_message(QueueUrl=url, MessageBody="here", MessageGroupId="g", MessageDeduplicationId="1")
+                else:
+                    url = self.sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+                    self.sqs.send_message(QueueUrl=url, MessageBody="here")
+                clock = [time.time()]
+
+                def stalled(dt=None):
+                    if dt is not None:
+                        return (dt - moto_patches._EPOCH).total_seconds()
+                    clock[0] += 5  # every reading 5 s later: past a 1 s wait at once
+                    return clock[0]
+
+                with mock.patch.object(moto.sqs.models, "unix_time", stalled):
+                    got = self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+
+                self.assertEqual([m["Body"] for m in got], ["here"])
+
     def topic_to_queue(self, queue_attributes=None, **topic_attributes):
         topic = self.sns.create_topic(
             Name=f"t-{uuid.uuid4().hex[:8]}.fifo",

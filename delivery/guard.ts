@@ -9,9 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { STAGES, type Stage } from '../lib/config';
-import { type CommandIo, runAsCommand } from '../ops/command';
+import { type CommandIo, parseCommandArgs, runAsCommand, UsageError } from '../ops/command';
 import {
   type CfnTemplate,
   describeProblem,
@@ -28,8 +27,6 @@ export const USAGE = `usage: npm run guard -- <base ref> [--stage dev|prod]... [
   --allow-stateful-change    report refused changes, but exit 0 (CI: the allow-stateful-change label)`;
 
 const ROOT = path.resolve(__dirname, '..');
-
-class UsageError extends Error {}
 
 /** Runs a process to its end; rejects with its output when it fails. */
 const run = (command: string, args: readonly string[], cwd: string): Promise<void> =>
@@ -125,22 +122,12 @@ export const runGuard = async (argv: readonly string[], io: CommandIo): Promise<
   let dir: string | undefined;
   let tree: string | undefined;
   try {
-    const { values, positionals } = (() => {
-      try {
-        return parseArgs({
-          args: [...argv],
-          allowPositionals: true,
-          options: {
-            stage: { type: 'string', multiple: true },
-            summary: { type: 'string' },
-            'allow-stateful-change': { type: 'boolean' },
-            help: { type: 'boolean', short: 'h' },
-          },
-        });
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-    })();
+    const { values, positionals } = parseCommandArgs(argv, {
+      stage: { type: 'string', multiple: true },
+      summary: { type: 'string' },
+      'allow-stateful-change': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
     if (values.help) {
       io.out(USAGE);
       return 0;

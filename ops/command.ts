@@ -1,3 +1,4 @@
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { hideSdkNodeVersionWarning } from 'cdk-local-cloud';
 
 /** What a command writes, and what it reads of its environment; tests pass their own. */
@@ -21,4 +22,19 @@ export const runAsCommand = (
   }).then((code) => {
     process.exitCode = code;
   });
+};
+
+/** A command line the command cannot take: it prints its usage and exits 2. */
+export class UsageError extends Error {}
+
+/** `parseArgs` with positionals, strict, its complaints turned into `UsageError`s. */
+export const parseCommandArgs = <const Options extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: Options,
+) => {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 };

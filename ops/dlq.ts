@@ -2,14 +2,13 @@
  * `npm run dlq -- <command>`: the dead-letter runbook, against the running local
  * cloud (its state file) or a deployed stack (`--stack`).
  */
-import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { maxRedriveAgeSeconds, maxReplayAgeSeconds } from '../lambda/shared/domain/deletion';
 import { UnreadableFailureObject } from '../lambda/stream-publisher/failure-record';
 import { openTarget, TARGET_OPTIONS, TARGET_USAGE } from '../ops/stack-target';
-import { type CommandIo, runAsCommand } from './command';
+import { type CommandIo, parseCommandArgs, runAsCommand, UsageError } from './command';
 import {
   countMessages,
   findDeadLetterQueues,
@@ -52,8 +51,6 @@ commands:
             stream-publisher); \`list\` shows them
 
 ${TARGET_USAGE}`;
-
-class UsageError extends Error {}
 
 const BODY_LIMIT_BYTES = 2048;
 const MAX_PEEK = 10;
@@ -333,23 +330,13 @@ interface Clients {
 export const runDlq = async (argv: readonly string[], io: CommandIo): Promise<number> => {
   let clients: Clients | undefined;
   try {
-    const { values, positionals } = (() => {
-      try {
-        return parseArgs({
-          args: [...argv],
-          allowPositionals: true,
-          options: {
-            max: { type: 'string' },
-            all: { type: 'boolean' },
-            'include-old': { type: 'boolean' },
-            ...TARGET_OPTIONS,
-            help: { type: 'boolean', short: 'h' },
-          },
-        });
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-    })();
+    const { values, positionals } = parseCommandArgs(argv, {
+      max: { type: 'string' },
+      all: { type: 'boolean' },
+      'include-old': { type: 'boolean' },
+      ...TARGET_OPTIONS,
+      help: { type: 'boolean', short: 'h' },
+    });
     if (values.help) {
       io.out(USAGE);
       return 0;

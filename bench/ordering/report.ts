@@ -82,19 +82,19 @@ const steadyLifecycle = (result: OrderingResult): CostComparison | undefined => 
   return result.cost.comparisons.find((c) => c.workload === 'lifecycle' && c.load === steady);
 };
 
+/** What one ordering's run measured: its load run and its scenario, either possibly not measured. */
+const measuredOf = (result: OrderingResult, mode: Ordering) => ({
+  latency: latencyOf(result, mode),
+  scenario: scenarioOf(result, mode),
+});
+
 const scenarioLabel = (result: OrderingResult): string =>
   `${result.scenario.customers} customers × (create + ${result.scenario.updatesPerCustomer} updates), all at once`;
 
 export function render(result: OrderingResult): string {
   const { perSecond, customers } = result.latency;
-  const standard = {
-    latency: latencyOf(result, 'standard'),
-    scenario: scenarioOf(result, 'standard'),
-  };
-  const fifo = {
-    latency: latencyOf(result, 'perCustomer'),
-    scenario: scenarioOf(result, 'perCustomer'),
-  };
+  const standard = measuredOf(result, 'standard');
+  const fifo = measuredOf(result, 'perCustomer');
   const latencyCell = (run: LoadRun | undefined) =>
     run === undefined
       ? '–'
@@ -230,14 +230,8 @@ const findings = (result: OrderingResult): string[] => {
 };
 
 export function summaryRows(result: OrderingResult): SummaryRow[] {
-  const standard = {
-    latency: latencyOf(result, 'standard'),
-    scenario: scenarioOf(result, 'standard'),
-  };
-  const fifo = {
-    latency: latencyOf(result, 'perCustomer'),
-    scenario: scenarioOf(result, 'perCustomer'),
-  };
+  const standard = measuredOf(result, 'standard');
+  const fifo = measuredOf(result, 'perCustomer');
   const rate = (s: ScenarioRun | undefined) =>
     s?.eventsPerSecond === null || s?.eventsPerSecond === undefined
       ? '–'

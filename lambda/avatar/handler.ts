@@ -52,7 +52,10 @@ import { parseUploadNotification } from './upload-notification';
  *
  * A deletion erases every version of every avatar key of the customer: idempotent, so a
  * duplicate or a late one does it again, harmlessly; an upload after it finds no profile.
- * A malformed message on either queue fails, and after three receives is in its DLQ.
+ * A malformed message on either queue fails, and after three receives is in its DLQ. With
+ * `ordering: perCustomer` the deletions queue is FIFO: a failed deletion holds back only its
+ * own customer's later messages (sqs-batch.ts); the uploads queue stays standard (S3 cannot
+ * notify a FIFO queue).
  */
 
 const logger = new Logger();

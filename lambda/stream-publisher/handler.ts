@@ -38,9 +38,10 @@ const invocationOf = (context: Context): InvocationContext => ({
  * one in the same PublishBatch were delivered already and go out again on the retry (with the
  * same eventId, which consumers dedupe on), and a standard topic and its queues deliver in any
  * order anyway: every consumer is written for late and out-of-order events (README,
- * Guarantees). To a FIFO topic (per-customer ordering, being built), each customer's events are
- * a message group deduplicated by eventId, and no call holds two of one customer: with the stop
- * at the first failure, none of a customer's events reaches SNS after a later one of its own.
+ * Guarantees). To a FIFO topic (`ordering: perCustomer`), each customer's events are a message
+ * group deduplicated by eventId, and no call holds two of one customer: with the stop at the
+ * first failure, none of a customer's events reaches SNS after a later one of its own, and a
+ * retried record's repeat within 5 minutes is dropped by SNS (later ones, by the consumers).
  *
  * A deletion is a change like any other: its REMOVE record publishes CustomerDeleted, and
  * what a deleted customer's late events may do is the consumers' to decide.

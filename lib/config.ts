@@ -11,6 +11,14 @@ export type Stage = (typeof STAGES)[number];
 export const ORDERINGS = ['standard', 'perCustomer'] as const;
 export type Ordering = (typeof ORDERINGS)[number];
 
+/**
+ * How a new version of the functions takes traffic: `allAtOnce` (every invocation at once), or
+ * `canary` (each function's `live` alias moves through CodeDeploy, 10% for five minutes, and
+ * rolls back when the new version's alarms fire).
+ */
+export const DEPLOYMENTS = ['allAtOnce', 'canary'] as const;
+export type Deployment = (typeof DEPLOYMENTS)[number];
+
 /** Everything that differs between stages. The values live in cdk.json (`customerPipeline`). */
 export interface StageConfig {
   readonly stage: Stage;
@@ -37,6 +45,8 @@ export interface StageConfig {
   readonly retainData: boolean;
   /** Event ordering (`ORDERINGS`); switching it replaces the topic and every consumer queue. */
   readonly ordering: Ordering;
+  /** How new function versions take traffic (`DEPLOYMENTS`). */
+  readonly deployment: Deployment;
 }
 
 const isStage = (value: unknown): value is Stage => STAGES.includes(value as Stage);
@@ -78,8 +88,8 @@ const MAX_STREAM_RECORD_AGE_SECONDS = 20 * 60 * 60;
  * Reads the stage (`-c stage=prod`, default `dev`) and its settings from context.
  * A single value can be overridden on the command line, e.g.
  * `-c notificationEndpoint=https://…`, `-c alarmEmail=ops@example.com` or
- * `-c streamMaxRecordAgeSeconds=60` (the end-to-end tests' short record age) or
- * `-c ordering=perCustomer`.
+ * `-c streamMaxRecordAgeSeconds=60` (the end-to-end tests' short record age),
+ * `-c ordering=perCustomer` or `-c deployment=allAtOnce`.
  */
 export const loadStageConfig = (node: Node): StageConfig => {
   const stage = node.tryGetContext('stage') ?? 'dev';
@@ -91,6 +101,7 @@ export const loadStageConfig = (node: Node): StageConfig => {
     'alarmEmail',
     'streamMaxRecordAgeSeconds',
     'ordering',
+    'deployment',
   ]) {
     const override = node.tryGetContext(key);
     if (override !== undefined) settings[key] = override;
@@ -129,6 +140,10 @@ export const loadStageConfig = (node: Node): StageConfig => {
   if (!ORDERINGS.includes(ordering as Ordering)) {
     fail(`ordering must be one of ${ORDERINGS.join(', ')}, got "${String(ordering)}"`);
   }
+  const deployment = settings.deployment ?? 'allAtOnce';
+  if (!DEPLOYMENTS.includes(deployment as Deployment)) {
+    fail(`deployment must be one of ${DEPLOYMENTS.join(', ')}, got "${String(deployment)}"`);
+  }
   const alarmEmail = settings.alarmEmail;
   if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !alarmEmail.includes('@'))) {
     fail('alarmEmail must be an email address');
@@ -149,5 +164,6 @@ export const loadStageConfig = (node: Node): StageConfig => {
     alarmEmail: alarmEmail as string | undefined,
     retainData: stage === 'prod',
     ordering: ordering as Ordering,
+    deployment: deployment as Deployment,
   };
 };

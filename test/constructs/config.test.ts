@@ -52,6 +52,23 @@ describe('loadStageConfig', () => {
     );
   });
 
+  test('deploys canaries in prod and all at once in dev, unless told otherwise', () => {
+    expect(load().deployment).toBe('allAtOnce');
+    expect(load({ stage: 'prod' }).deployment).toBe('canary');
+    expect(load({ stage: 'prod', deployment: 'allAtOnce' }).deployment).toBe('allAtOnce');
+    expect(load({ deployment: 'canary' }).deployment).toBe('canary');
+  });
+
+  test('deploys all at once when a stage does not say', () => {
+    expect(load(withoutDevSetting('deployment')).deployment).toBe('allAtOnce');
+  });
+
+  test('rejects a deployment it does not know, naming the two', () => {
+    expect(() => load({ deployment: 'blueGreen' })).toThrow(
+      /deployment must be one of allAtOnce, canary, got "blueGreen"/,
+    );
+  });
+
   test('rejects an unknown stage, naming the valid ones', () => {
     expect(() => load({ stage: 'staging' })).toThrow(/dev, prod/);
     expect(() => load({ stage: 'staging' })).toThrow(/staging/);

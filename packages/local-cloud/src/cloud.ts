@@ -35,6 +35,7 @@ import {
 import { type ResolveContext, referencedLogicalIds, resolve, resolveString } from './intrinsics';
 import {
   type CfnResource,
+  type InvokeOutcome,
   LOCAL_ACCOUNT_ID,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -45,11 +46,11 @@ import { startMoto } from './moto';
 import { closeServer } from './net';
 import { SqsPoller } from './pollers/sqs-poller';
 import { StreamPoller } from './pollers/stream-poller';
-import { type ProvisionResult, provision } from './provision';
+import { type ProvisionResult, provision, versionResource } from './provision';
 import { FunctionHost } from './runtime/function-host';
 import { apiCredentials, verifyApiRequest } from './sigv4';
 import { emulatorClientConfig, writeLocalCloudState } from './state';
-import { appliesInPlace, diffTemplates } from './template-diff';
+import { appliesInPlace, diffTemplates, hasNoLocalEffect } from './template-diff';
 import { type CodeWatch, CodeWatcher } from './watch';
 
 /** A local server an app runs beside its cloud: a stand-in for a third party it calls. */
@@ -424,8 +425,26 @@ interface Deployed {
   readonly context: ResolveContext;
 }
 
+/** A function as an event source, a route or the control API invokes it: by its ARN, qualified or not. */
+interface InvokeTarget {
+  readonly host: FunctionHost;
+  /** The ARN it is invoked by: the function's, or a version's or an alias's. */
+  readonly arn: string;
+  invoke(event: unknown): Promise<InvokeOutcome>;
+}
+
 interface HostedFunctions {
+  /** Each function's host, by its name, ARN and logical id. */
   readonly hosts: Map<string, FunctionHost>;
+  /**
+   * What can be invoked, by name, ARN or logical id, qualified (`:1`, `:live`, `:$LATEST`) or
+   * not. Kept current: watch mode adds the versions a new synth publishes.
+   */
+  readonly targets: Map<string, InvokeTarget>;
+  /** Publishes a new synthesis's version (watch mode): the function's next version number. */
+  readonly publish: (logicalId: string, p: Record<string, unknown>) => void;
+  /** Applies a new synthesis's alias (watch mode), by logical id: it follows its `FunctionVersion`. */
+  readonly qualify: Map<string, (p: Record<string, unknown>) => void>;
   readonly proxies: Map<string, AwsProxy>;
   readonly calls: AwsCall[];
   /** Each function's role, evaluated for its calls, by logical id. */
@@ -510,21 +529,40 @@ const resynthesizer = (
     const resources = { ...next.template.Resources };
     const applied: string[] = [];
     const pending: string[] = [];
-    for (const change of diffTemplates(running, next.template)) {
+    let noEffect = 0;
+    // A version is published before the alias that points at it moves.
+    const changes = diffTemplates(running, next.template).sort(
+      (a, b) =>
+        Number(b.type === 'AWS::Lambda::Version') - Number(a.type === 'AWS::Lambda::Version'),
+    );
+    for (const change of changes) {
       const { logicalId: id } = change;
+      if (hasNoLocalEffect(change)) {
+        noEffect += 1;
+        continue;
+      }
       const resource = next.template.Resources[id];
       const apply =
         change.type === 'AWS::Lambda::Function'
           ? (q: Record<string, unknown>) => functions.reconfigure.get(id)?.(next, q)
-          : pollers.update.get(id);
+          : change.type === 'AWS::Lambda::Version'
+            ? (q: Record<string, unknown>) => functions.publish(id, q)
+            : (functions.qualify.get(id) ?? pollers.update.get(id));
       const name = (resource && options.nameOf?.(id, resource)) ?? id;
       try {
-        if (!appliesInPlace(change) || resource === undefined || apply === undefined) {
-          throw new Error('not in place');
+        if (!appliesInPlace(change)) throw new Error('not in place');
+        if (change.kind === 'removed') {
+          // A version the template no longer names is retained, and still invocable.
+          continue;
         }
+        if (resource === undefined || apply === undefined) throw new Error('not in place');
         // Resolved against what runs: a reference to a resource it does not have fails here.
         apply(resolve(resource.Properties ?? {}, deployed.context) as Record<string, unknown>);
-        applied.push(`${name} (${change.properties.join(', ')})`);
+        applied.push(
+          change.kind === 'added'
+            ? `${name} (published version ${deployed.provisioned.resources[id]?.attributes.Version ?? '?'})`
+            : `${name} (${change.properties.join(', ')})`,
+        );
       } catch {
         pending.push(
           `${id} (${change.type}, ${change.kind}${change.properties.length > 0 ? `: ${change.properties.join(', ')}` : ''})`,
@@ -536,10 +574,14 @@ const resynthesizer = (
     }
     running = { ...next.template, Resources: resources };
     const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    const ignored =
+      noEffect > 0
+        ? ` (${noEffect} change(s) to alarms, dashboards or CodeDeploy: no effect here)`
+        : '';
     print(
       applied.length > 0
-        ? `synthesized and applied in ${took}: ${applied.join(', ')}`
-        : `synthesized in ${took}: nothing to apply in place`,
+        ? `synthesized and applied in ${took}: ${applied.join(', ')}${ignored}`
+        : `synthesized in ${took}: nothing to apply in place${ignored}`,
     );
     if (pending.length > 0) {
       print(`restart to apply: ${pending.join('; ')} (the running cloud keeps the old definition)`);
@@ -738,7 +780,69 @@ const hostFunctions = async (
         for (const line of describeReport(enforcer.report())) print(line);
     });
   }
-  return { hosts, proxies, calls, roles, reconfigure };
+  const { targets, publish, qualify } = qualifiedTargets(deployed, hosts);
+  return { hosts, targets, publish, qualify, proxies, calls, roles, reconfigure };
+};
+
+/**
+ * The functions' versions and aliases, each invoking the function's current code as that
+ * version (an alias as the version it points at), with the qualified ARN it was invoked by.
+ */
+const qualifiedTargets = (
+  { stack, provisioned, context }: Deployed,
+  hosts: ReadonlyMap<string, FunctionHost>,
+) => {
+  const targets = new Map<string, InvokeTarget>();
+  const add = (host: FunctionHost, qualifier: string, version: () => string) => {
+    const { functionArn, functionName, logicalId } = host.definition;
+    const arn = qualifier === '' ? functionArn : `${functionArn}:${qualifier}`;
+    const target: InvokeTarget = {
+      host,
+      arn,
+      invoke: (event) =>
+        qualifier === ''
+          ? host.invoke(event)
+          : host.invoke(event, { version: version(), invokedFunctionArn: arn }),
+    };
+    const suffix = qualifier === '' ? '' : `:${qualifier}`;
+    for (const key of [arn, `${functionName}${suffix}`, `${logicalId}${suffix}`]) {
+      targets.set(key, target);
+    }
+  };
+  for (const host of new Set(hosts.values())) {
+    add(host, '', () => '$LATEST');
+    add(host, '$LATEST', () => '$LATEST');
+  }
+  const qualify: HostedFunctions['qualify'] = new Map();
+  const resources = provisioned.resources as Record<string, PhysicalResource>;
+  const publish = (id: string, p: Record<string, unknown>) => {
+    resources[id] ??= versionResource(id, p, resources, {
+      accountId: LOCAL_ACCOUNT_ID,
+      region: LOCAL_REGION,
+    });
+    const version = resources[id]?.attributes.Version ?? '';
+    const host = hosts.get(String(p.FunctionName));
+    if (host !== undefined) add(host, version, () => version);
+  };
+  const alias = (id: string, p: Record<string, unknown>) => {
+    const host = hosts.get(String(p.FunctionName));
+    if (host === undefined) return;
+    let version = String(p.FunctionVersion);
+    add(host, String(p.Name), () => version);
+    qualify.set(id, (q) => {
+      if (q.Name !== p.Name || q.FunctionName !== p.FunctionName) throw new Error('replaced');
+      version = String(q.FunctionVersion);
+    });
+  };
+  for (const [id, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Version') continue;
+    publish(id, resolve(resource.Properties ?? {}, context) as Record<string, unknown>);
+  }
+  for (const [id, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Alias') continue;
+    alias(id, resolve(resource.Properties ?? {}, context) as Record<string, unknown>);
+  }
+  return { targets, publish, qualify };
 };
 
 /** The template's SNS → SQS subscriptions and S3 → SQS notifications, for the flow lines. */
@@ -829,13 +933,14 @@ const startPollers = async (
   for (const [id, resource] of Object.entries(stack.template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
     const p = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
-    const target = functions.hosts.get(p.FunctionName as string);
+    // A mapping of a version or an alias invokes it qualified, as Lambda does.
+    const target = functions.targets.get(p.FunctionName as string);
     if (target === undefined) {
       print(`event source mapping ${id} is NOT EMULATED: its function does not run here`);
       continue;
     }
     const source = physicalByAttribute(p.EventSourceArn as string);
-    const enforcer = functions.roles.get(target.definition.logicalId);
+    const enforcer = functions.roles.get(target.host.definition.logicalId);
     if (
       enforcer !== undefined &&
       enforcer.mode !== 'off' &&
@@ -936,7 +1041,7 @@ const startPollers = async (
       }
       const settingsOf = (q: Record<string, unknown>) => ({
         streamArn: p.EventSourceArn as string,
-        functionArn: target.definition.functionArn,
+        functionArn: target.arn,
         mappingId,
         region: LOCAL_REGION,
         startingPosition: (p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON') as
@@ -1026,7 +1131,8 @@ const serveHttpApi = async (
         provisioned.resources[logicalId]?.ref === targetRef.replace(/^integrations\//, ''),
     )?.[0];
     const integration = integrationId ? integrations.get(integrationId) : undefined;
-    const target = functions.hosts.get(String(integration?.IntegrationUri ?? ''));
+    // An integration with an alias (or a version) invokes it qualified.
+    const target = functions.targets.get(String(integration?.IntegrationUri ?? ''));
     if (target === undefined) {
       print(`route ${id} is NOT EMULATED: its integration is not a function that runs here`);
       return [];
@@ -1146,7 +1252,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Runni
     const apiUrl = await serveHttpApi(step, deployed, functions);
     // The control API: tests and tools drive the cloud through it.
     const control = await startControlApi(
-      functions.hosts,
+      functions.targets,
       functions.proxies,
       {
         calls: functions.calls,

@@ -11,6 +11,13 @@ export interface CfnResource {
   readonly DependsOn?: string | readonly string[];
   readonly Metadata?: Record<string, unknown>;
   readonly Condition?: string;
+  /**
+   * What CloudFormation (and, for an alias, CodeDeploy) does on an update or a deletion: the
+   * local cloud creates once and never deletes, so it reads none of these.
+   */
+  readonly UpdatePolicy?: Record<string, unknown>;
+  readonly UpdateReplacePolicy?: string;
+  readonly DeletionPolicy?: string;
 }
 
 export interface CfnTemplate {

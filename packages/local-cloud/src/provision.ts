@@ -67,6 +67,11 @@ const NOT_EMULATED = new Set([
   'AWS::Lambda::Permission',
   'AWS::CDK::Metadata',
   'Custom::S3AutoDeleteObjects',
+  // CodeDeploy shifts an alias's traffic between two versions; here an alias runs the
+  // function's current code, so there is nothing to shift (and nothing to roll back).
+  'AWS::CodeDeploy::Application',
+  'AWS::CodeDeploy::DeploymentGroup',
+  'AWS::CodeDeploy::DeploymentConfig',
 ]);
 
 /** Types that do something on AWS that nothing does here: named with what is missing. */
@@ -121,6 +126,8 @@ const createBucketNotifications = async (
 const RUNTIME = new Set([
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
+  'AWS::Lambda::Version',
+  'AWS::Lambda::Alias',
   'AWS::ApiGatewayV2::Api',
   'AWS::ApiGatewayV2::Stage',
   'AWS::ApiGatewayV2::Route',
@@ -438,6 +445,55 @@ const standIn = (id: string, type: string, o: ProvisionOptions, name: string): P
   }
 };
 
+/** A function's name and ARN, from a `FunctionName` property: its name, ARN or partial ARN. */
+const functionOf = (
+  value: string,
+  resources: Readonly<Record<string, PhysicalResource>>,
+  o: Pick<ProvisionOptions, 'accountId' | 'region'>,
+): { name: string; arn: string } => {
+  const known = Object.values(resources).find(
+    (r) => r.type === 'AWS::Lambda::Function' && (r.ref === value || r.attributes.Arn === value),
+  );
+  if (known !== undefined) return { name: known.ref, arn: known.attributes.Arn ?? '' };
+  const name = value.replace(/^.*function:/, '').replace(/:.*$/, '');
+  return { name, arn: `arn:aws:lambda:${o.region}:${o.accountId}:function:${name}` };
+};
+
+/**
+ * An `AWS::Lambda::Version`: `Ref` is the version's ARN, `Fn::GetAtt … Version` its number.
+ * Versions of one function are numbered 1, 2, … in the order they are created, as Lambda
+ * numbers what it publishes. Locally a version runs the function's current code.
+ */
+export const versionResource = (
+  id: string,
+  properties: Record<string, unknown>,
+  resources: Readonly<Record<string, PhysicalResource>>,
+  o: Pick<ProvisionOptions, 'accountId' | 'region'>,
+): PhysicalResource => {
+  const fn = functionOf(String(properties.FunctionName), resources, o);
+  const published = Object.values(resources).filter(
+    (r) => r.type === 'AWS::Lambda::Version' && r.attributes.FunctionArn?.startsWith(`${fn.arn}:`),
+  ).length;
+  const version = String(published + 1);
+  const versionArn = `${fn.arn}:${version}`;
+  return physical(id, 'AWS::Lambda::Version', versionArn, {
+    Version: version,
+    FunctionArn: versionArn,
+  });
+};
+
+/** An `AWS::Lambda::Alias`: `Ref` (and `AliasArn`) is the alias's ARN, `<function ARN>:<name>`. */
+export const aliasResource = (
+  id: string,
+  properties: Record<string, unknown>,
+  resources: Readonly<Record<string, PhysicalResource>>,
+  o: Pick<ProvisionOptions, 'accountId' | 'region'>,
+): PhysicalResource => {
+  const fn = functionOf(String(properties.FunctionName), resources, o);
+  const aliasArn = `${fn.arn}:${String(properties.Name)}`;
+  return physical(id, 'AWS::Lambda::Alias', aliasArn, { AliasArn: aliasArn });
+};
+
 /**
  * Orders logical ids so that each comes after everything it references (and its
  * DependsOn), as CloudFormation would create them.
@@ -507,6 +563,18 @@ export const provision = async (options: ProvisionOptions): Promise<ProvisionRes
     if (provisioner) {
       const properties = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
       resources[id] = await provisioner(id, properties, { ...options, physicalName });
+      continue;
+    }
+    if (resource.Type === 'AWS::Lambda::Version' || resource.Type === 'AWS::Lambda::Alias') {
+      // Invoked through, it runs the function's current code; its UpdatePolicy is CodeDeploy's, ignored.
+      runtime.push(id);
+      const properties = resolve(resource.Properties ?? {}, context) as Record<string, unknown>;
+      resources[id] = (resource.Type === 'AWS::Lambda::Version' ? versionResource : aliasResource)(
+        id,
+        properties,
+        resources,
+        options,
+      );
       continue;
     }
     if (RUNTIME.has(resource.Type)) {

@@ -66,8 +66,22 @@ const IN_PLACE: Readonly<Record<string, ReadonlySet<string>>> = {
   ]),
 };
 
+/**
+ * What a deploy that changes a function's code does besides: it publishes a new version (a
+ * new logical id: CDK's `currentVersion` hashes the code into it) and points the alias at it.
+ * The version replaced is retained, as CDK's `currentVersion` asks, and stays invocable.
+ */
+const VERSIONING: Readonly<Record<string, (change: ResourceChange) => boolean>> = {
+  'AWS::Lambda::Version': (change) => change.kind !== 'changed',
+  'AWS::Lambda::Alias': (change) =>
+    change.kind === 'changed' &&
+    change.properties.every((name) => name === 'FunctionVersion' || name === 'Description'),
+};
+
 /** Whether a running local cloud can apply `change` without a restart. */
 export const appliesInPlace = (change: ResourceChange): boolean => {
+  const versioning = VERSIONING[change.type];
+  if (versioning !== undefined) return versioning(change);
   const allowed = IN_PLACE[change.type];
   return (
     change.kind === 'changed' &&
@@ -75,3 +89,18 @@ export const appliesInPlace = (change: ResourceChange): boolean => {
     change.properties.every((name) => allowed.has(name))
   );
 };
+
+/** An alarm's properties the local cloud reads: its actions' topics, checked at start-up. */
+const ALARM_ACTIONS = new Set(['AlarmActions', 'OKActions', 'InsufficientDataActions']);
+
+/**
+ * Whether `change` leaves what runs locally as it is: a dashboard, CodeDeploy (not emulated:
+ * an alias runs the current code, there is no traffic to shift), an alarm's metric, dimensions
+ * or threshold (alarms are not evaluated; a new version changes their dimensions).
+ */
+export const hasNoLocalEffect = (change: ResourceChange): boolean =>
+  change.type === 'AWS::CloudWatch::Dashboard' ||
+  change.type.startsWith('AWS::CodeDeploy::') ||
+  (change.type === 'AWS::CloudWatch::Alarm' &&
+    change.kind === 'changed' &&
+    !change.properties.some((name) => ALARM_ACTIONS.has(name)));

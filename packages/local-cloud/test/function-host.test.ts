@@ -66,6 +66,9 @@ export const handler = async (event, context) => {
         parentOnly: process.env.PARENT_ONLY ?? null,
         remaining: context.getRemainingTimeInMillis(),
         functionName: context.functionName,
+        functionVersion: context.functionVersion,
+        invokedFunctionArn: context.invokedFunctionArn,
+        versionEnv: process.env.AWS_LAMBDA_FUNCTION_VERSION,
         invocations,
       };
   }
@@ -135,6 +138,32 @@ describe('FunctionHost', () => {
     const payload = (outcome.ok ? outcome.payload : {}) as { remaining: number };
     expect(payload.remaining).toBeGreaterThan(0);
     expect(payload.remaining).toBeLessThanOrEqual(3000);
+  });
+
+  it('runs a version (an alias’s) in workers of its own, with its number and the ARN invoked by', async () => {
+    const echo = host();
+    const arn = definition().functionArn;
+    const live = { version: '2', invokedFunctionArn: `${arn}:live` };
+    const payloadOf = async (qualifier?: typeof live) => {
+      const outcome = await echo.invoke({}, qualifier);
+      return outcome.ok ? outcome.payload : outcome;
+    };
+
+    expect(await payloadOf()).toMatchObject({
+      functionVersion: '$LATEST',
+      versionEnv: '$LATEST',
+      invokedFunctionArn: arn,
+      invocations: 1,
+    });
+    // A sandbox per version: version 2 starts cold, and at concurrency 1 takes $LATEST's place.
+    expect(await payloadOf(live)).toMatchObject({
+      functionVersion: '2',
+      versionEnv: '2',
+      invokedFunctionArn: `${arn}:live`,
+      invocations: 1,
+    });
+    expect(await payloadOf(live)).toMatchObject({ functionVersion: '2', invocations: 2 });
+    expect(await payloadOf()).toMatchObject({ functionVersion: '$LATEST', invocations: 1 });
   });
 
   it('keeps a worker warm between invocations', async () => {

@@ -1,5 +1,5 @@
 import type { CfnTemplate } from '../src/model';
-import { appliesInPlace, diffTemplates } from '../src/template-diff';
+import { appliesInPlace, diffTemplates, hasNoLocalEffect } from '../src/template-diff';
 
 // Watch mode re-synthesizes on a change to the stack's code: what changed, and whether the
 // running cloud can apply it as Lambda's update APIs would, or needs a restart.
@@ -88,4 +88,73 @@ test('an added or removed function needs a restart', () => {
       appliesInPlace({ logicalId: 'X', type: 'AWS::Lambda::Function', kind, properties: [] }),
     ).toBe(false);
   }
+});
+
+test('a new version, a retained one and an alias following it apply in place; CodeDeploy and alarms have no effect here', () => {
+  const version = (hash: string) => ({
+    Type: 'AWS::Lambda::Version',
+    Properties: { FunctionName: { Ref: 'Fn' } },
+    UpdateReplacePolicy: 'Retain',
+    DeletionPolicy: 'Retain',
+    Metadata: { hash },
+  });
+  const alias = (versionId: string, name = 'live') => ({
+    Type: 'AWS::Lambda::Alias',
+    Properties: {
+      FunctionName: { Ref: 'Fn' },
+      FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
+      Name: name,
+    },
+    UpdatePolicy: { CodeDeployLambdaAliasUpdate: { ApplicationName: { Ref: 'App' } } },
+  });
+  const alarm = (versionId: string) => ({
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      Dimensions: [{ Name: 'ExecutedVersion', Value: { 'Fn::GetAtt': [versionId, 'Version'] } }],
+      AlarmActions: [{ Ref: 'Alerts' }],
+    },
+  });
+  const group = (versionId: string) => ({
+    Type: 'AWS::CodeDeploy::DeploymentGroup',
+    Properties: { AlarmConfiguration: { Alarms: [{ Name: versionId }] } },
+  });
+  const before = template({
+    Fn: fn({}, { Code: { S3Key: 'a.zip' } }),
+    FnCurrentVersionA: version('a'),
+    FnLive: alias('FnCurrentVersionA'),
+    FnErrors: alarm('FnCurrentVersionA'),
+    FnDeployment: group('FnCurrentVersionA'),
+  });
+  const after = template({
+    Fn: fn({}, { Code: { S3Key: 'b.zip' } }),
+    FnCurrentVersionB: version('b'),
+    FnLive: alias('FnCurrentVersionB'),
+    FnErrors: alarm('FnCurrentVersionB'),
+    FnDeployment: group('FnCurrentVersionB'),
+  });
+
+  const changes = diffTemplates(before, after);
+  expect(changes.map((c) => [c.logicalId, c.kind, appliesInPlace(c), hasNoLocalEffect(c)])).toEqual(
+    [
+      ['Fn', 'changed', true, false],
+      ['FnCurrentVersionA', 'removed', true, false],
+      ['FnLive', 'changed', true, false],
+      ['FnErrors', 'changed', false, true],
+      ['FnDeployment', 'changed', false, true],
+      ['FnCurrentVersionB', 'added', true, false],
+    ],
+  );
+  // Renaming the alias replaces it, and an alarm's actions are read at start-up: restarts.
+  expect(
+    diffTemplates(
+      before,
+      template({ ...before.Resources, FnLive: alias('FnCurrentVersionA', 'next') }),
+    ).map((c) => appliesInPlace(c) || hasNoLocalEffect(c)),
+  ).toEqual([false]);
+  const renotified = { ...alarm('FnCurrentVersionA'), Properties: { AlarmActions: [] } };
+  expect(
+    diffTemplates(before, template({ ...before.Resources, FnErrors: renotified })).map(
+      (c) => appliesInPlace(c) || hasNoLocalEffect(c),
+    ),
+  ).toEqual([false]);
 });

@@ -94,7 +94,15 @@ export interface FunctionHostOptions {
   readonly log: Writable;
 }
 
-interface Pending {
+/** How an invocation names the function: unqualified, or through a version or an alias. */
+export interface Qualifier {
+  /** The version that runs: `$LATEST`, or a version's number (an alias's version). */
+  readonly version: string;
+  /** The ARN the caller invoked, as `context.invokedFunctionArn` gives it (`…:live` through the alias). */
+  readonly invokedFunctionArn: string;
+}
+
+interface Pending extends Qualifier {
   readonly id: string;
   readonly event: unknown;
   readonly resolve: (outcome: InvokeOutcome) => void;
@@ -149,6 +157,8 @@ export class FunctionHost implements LambdaInvoker {
   /** Bumped by `update`: a worker of an older generation is not kept warm. */
   private generation = 0;
   private readonly generationOf = new WeakMap<Worker, number>();
+  /** The version a worker runs as: Lambda gives each version its own sandboxes. */
+  private readonly versionOf = new WeakMap<Worker, string>();
   private closed = false;
   /** Whether its workers register the runtime modules' resolve hook: read at the first cold start of each code. */
   private runtimeModuleHook: boolean | undefined;
@@ -193,12 +203,26 @@ export class FunctionHost implements LambdaInvoker {
     this.update({ codeDirectory });
   }
 
-  invoke(event: unknown): Promise<InvokeOutcome> {
+  /**
+   * Runs the current code with `event`. Through a version or an alias (`qualifier`), the
+   * invocation sees that version in `context.functionVersion` and `AWS_LAMBDA_FUNCTION_VERSION`,
+   * and the ARN it was invoked by; locally every version runs the current code.
+   */
+  invoke(event: unknown, qualifier?: Qualifier): Promise<InvokeOutcome> {
     if (this.closed) return Promise.resolve(failure('Local.Closed', 'the local cloud is stopping'));
+    const { version, invokedFunctionArn } = qualifier ?? {
+      version: '$LATEST',
+      invokedFunctionArn: this.current.functionArn,
+    };
     return new Promise((resolve) => {
-      this.queue.push({ id: randomUUID(), event, resolve });
+      this.queue.push({ id: randomUUID(), event, resolve, version, invokedFunctionArn });
       this.dispatch();
     });
+  }
+
+  /** This function invoked through a version or an alias, as an event source or route sees it. */
+  qualified(qualifier: () => Qualifier): LambdaInvoker & { readonly host: FunctionHost } {
+    return { host: this, invoke: (event) => this.invoke(event, qualifier()) };
   }
 
   async close(): Promise<void> {
@@ -212,16 +236,22 @@ export class FunctionHost implements LambdaInvoker {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0) {
-      const worker = this.idle.pop();
-      if (worker !== undefined) {
-        const pending = this.queue.shift();
-        if (pending) this.run(worker, pending);
+    for (let pending = this.queue[0]; pending !== undefined; pending = this.queue[0]) {
+      const { version } = pending;
+      const warm = this.idle.findLastIndex((worker) => this.versionOf.get(worker) === version);
+      if (warm >= 0) {
+        const [worker] = this.idle.splice(warm, 1);
+        this.queue.shift();
+        if (worker) this.run(worker, pending);
         continue;
       }
       if (this.busy.size < this.options.concurrency) {
-        const pending = this.queue.shift();
-        if (pending) void this.coldStart(pending);
+        // The function's concurrency bounds its workers: a warm one of another version gives way.
+        if (this.busy.size + this.idle.length >= this.options.concurrency) {
+          void this.idle.shift()?.terminate();
+        }
+        this.queue.shift();
+        void this.coldStart(pending);
         continue;
       }
       return;
@@ -237,16 +267,18 @@ export class FunctionHost implements LambdaInvoker {
         runtimeModuleHook: this.runtimeModuleHook,
         functionName: this.definition.functionName,
         functionArn: this.definition.functionArn,
+        functionVersion: pending.version,
         memorySize: this.definition.memorySize,
         logGroupName: `/aws/lambda/${this.definition.functionName}`,
         appDir: this.definition.appDir,
       },
-      env: { ...this.definition.environment },
+      env: { ...this.definition.environment, AWS_LAMBDA_FUNCTION_VERSION: pending.version },
       stdout: true,
       stderr: true,
     });
     this.busy.add(worker);
     this.generationOf.set(worker, this.generation);
+    this.versionOf.set(worker, pending.version);
     worker.stdout.pipe(this.options.log, { end: false });
     worker.stderr.pipe(this.options.log, { end: false });
     // A runtime can also die between invocations (an error thrown after the handler
@@ -334,7 +366,12 @@ export class FunctionHost implements LambdaInvoker {
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
-    worker.postMessage({ id: pending.id, event: pending.event, deadline: Date.now() + timeoutMs });
+    worker.postMessage({
+      id: pending.id,
+      event: pending.event,
+      deadline: Date.now() + timeoutMs,
+      invokedFunctionArn: pending.invokedFunctionArn,
+    });
   }
 
   private retire(worker: Worker): void {

@@ -13,6 +13,7 @@ const {
   exportName,
   functionName,
   functionArn,
+  functionVersion,
   memorySize,
   logGroupName,
   appDir,
@@ -87,11 +88,12 @@ try {
   parentPort.postMessage({ type: 'init-error', error: toError(error) });
 }
 
-parentPort.on('message', async ({ id, event, deadline }) => {
+parentPort.on('message', async ({ id, event, deadline, invokedFunctionArn }) => {
   const context = {
     functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn,
+    // A worker runs one version (its sandbox's): `$LATEST`, or the version an alias points at.
+    functionVersion: functionVersion ?? '$LATEST',
+    invokedFunctionArn: invokedFunctionArn ?? functionArn,
     memoryLimitInMB: String(memorySize),
     awsRequestId: id,
     logGroupName,

@@ -10,7 +10,11 @@ const portOf = (url: string | undefined): number | undefined => {
   return Number.isInteger(port) && port > 0 ? port : undefined;
 };
 
-/** The stage `npm start` runs: dev's settings, with the provider's stand-in. */
+/**
+ * The stage `npm start` runs unless `--context stage=prod` says otherwise: its settings, with
+ * the provider's stand-in (a loopback endpoint, which prod's settings accept only from the
+ * local cloud: the `localCloud` context says it is one).
+ */
 export const LOCAL_STAGE = 'dev';
 
 /**
@@ -20,10 +24,11 @@ export const LOCAL_STAGE = 'dev';
  */
 export const customerPipelineProfile: AppProfile = {
   command: 'npm start --',
-  description: `Runs the customer pipeline (stage ${LOCAL_STAGE}) on a local AWS emulator.`,
+  description: `Runs the customer pipeline (stage ${LOCAL_STAGE}, or --context stage=prod) on a local AWS emulator.`,
   appDir: path.resolve(__dirname, '..'),
   stackName: `CustomerPipeline-${LOCAL_STAGE}`,
-  context: { stage: LOCAL_STAGE },
+  stackFor: (context) => `CustomerPipeline-${context.stage ?? LOCAL_STAGE}`,
+  context: { stage: LOCAL_STAGE, localCloud: 'true' },
   sidecars: [
     {
       name: NOTIFICATION_SINK,

@@ -14,6 +14,11 @@ export type AppProfile = Pick<
   readonly command: string;
   /** One line on what it runs. */
   readonly description: string;
+  /**
+   * The stack to run for the synth's context (the profile's and `--context`'s), for an app
+   * whose stack name follows it (`--context stage=prod`). @default - `stackName`
+   */
+  readonly stackFor?: (context: Readonly<Record<string, string>>) => string;
 };
 
 const GENERIC: AppProfile = {
@@ -164,13 +169,15 @@ export const runLocalCloudCli = async (
       );
     }
     workDir = values['work-dir'] ?? '.local-cloud';
+    const context = { ...profile.context, ...cliContext };
+    const { stackFor, command: _command, description: _description, ...options } = profile;
     cloud = await startLocalCloud({
-      ...profile,
+      ...options,
       watch: values.watch ? profile.watch : undefined,
       endpoint: io.env.AWS_ENDPOINT_URL || undefined,
       appDir: values['app-dir'] === undefined ? profile.appDir : path.resolve(values['app-dir']),
-      stackName: values.stack ?? profile.stackName,
-      context: { ...profile.context, ...cliContext },
+      stackName: values.stack ?? stackFor?.(context) ?? profile.stackName,
+      context,
       timeScale: positiveNumber('time-scale', values['time-scale'], 1),
       recordAgeScale: positiveNumber('record-age-scale', values['record-age-scale'], 1),
       apiPort: values.port === undefined ? 0 : positiveNumber('port', values.port, 0),

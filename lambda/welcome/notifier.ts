@@ -32,6 +32,14 @@ export class NotificationTimedOut extends Error {
   }
 }
 
+/** The provider hung up before its answer was whole: whether it sent is unknown. */
+export class NotificationInterrupted extends Error {
+  constructor() {
+    super('the notification provider closed the connection mid-answer');
+    this.name = 'NotificationInterrupted';
+  }
+}
+
 export interface WelcomeNotifierOptions {
   /** @default 5000 - from the request until the answer's body is read */
   readonly timeoutMs?: number;
@@ -95,9 +103,7 @@ export const welcomeNotifier = (
           settle(status >= 200 && status < 300 ? undefined : new NotificationFailed(status));
         });
         res.on('error', settle);
-        res.on('close', () =>
-          settle(new Error('the notification provider closed the connection mid-answer')),
-        );
+        res.on('close', () => settle(new NotificationInterrupted()));
         res.resume();
       });
       req.end(body);

@@ -1,0 +1,214 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  CANARY_METRICS,
+  type FailureReason,
+  METRIC_DIMENSIONS,
+  METRICS,
+  type MetricName,
+} from '../contract';
+import { TemporarilyUnavailable } from '../domain/errors';
+import { classifyDynamoError } from './dynamodb-errors';
+
+/*
+ * The business metrics (contract.ts), written in CloudWatch's embedded metric format through
+ * Powertools Metrics. A handler counts; at the end of each invocation `publish` writes at most:
+ * - one line of the metrics counted, with the dimension set [service];
+ * - one line of the canary's metrics (CANARY_METRICS), with [service] and
+ *   [service, FunctionVersion]: only they carry the version (each set is a billed metric,
+ *   and a version lives one deploy);
+ * - one line per failure reason counted, RecordsFailed with [service, reason], so the
+ *   total the canary reads stays one series per version.
+ * Each value is the invocation's sum (one datapoint, not one per record), each unit a Count.
+ */
+
+/** What a handler counts; RecordsFailed only through `recordsFailed`, which needs a reason. */
+export type CountedMetric = Exclude<MetricName, typeof METRICS.recordsFailed>;
+
+export interface BusinessMetricsOptions {
+  /** Where a failure to publish, and Powertools' own warnings, are logged. */
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  /** @default - `AWS_LAMBDA_FUNCTION_VERSION` when the invocation publishes, else `$LATEST` */
+  readonly functionVersion?: () => string;
+}
+
+const canary = new Set<MetricName>(CANARY_METRICS);
+
+const lambdaVersion = (): string => process.env.AWS_LAMBDA_FUNCTION_VERSION || '$LATEST';
+
+/** The class of an HTTP status: 204 → `Answers2xx`. */
+const ANSWERS: Readonly<Record<number, CountedMetric>> = {
+  2: METRICS.answers2xx,
+  3: METRICS.answers3xx,
+  4: METRICS.answers4xx,
+  5: METRICS.answers5xx,
+};
+
+/**
+ * One per function, made at module scope. Counting never throws; `publish` never throws, and
+ * writes nothing (and Powertools warns of nothing) when nothing was counted.
+ */
+export class BusinessMetrics {
+  // Namespace and service from POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME.
+  readonly #emf: Metrics;
+  readonly #logger: BusinessMetricsOptions['logger'];
+  readonly #functionVersion: () => string;
+  readonly #counts = new Map<CountedMetric, number>();
+  readonly #failures = new Map<FailureReason, number>();
+
+  constructor({ logger, functionVersion = lambdaVersion }: BusinessMetricsOptions) {
+    this.#logger = logger;
+    this.#functionVersion = functionVersion;
+    this.#emf = new Metrics({ logger });
+  }
+
+  count(name: CountedMetric, value = 1): void {
+    if (value > 0) this.#counts.set(name, (this.#counts.get(name) ?? 0) + value);
+  }
+
+  /** `value` records reported failed (or given up on) for `reason`. */
+  recordsFailed(reason: FailureReason, value = 1): void {
+    if (value > 0) this.#failures.set(reason, (this.#failures.get(reason) ?? 0) + value);
+  }
+
+  /** An HTTP answer, counted by its status class. */
+  answered(statusCode: number): void {
+    const name = ANSWERS[Math.floor(statusCode / 100)];
+    if (name !== undefined) this.count(name);
+  }
+
+  /** Writes what was counted since the last publish, and forgets it. */
+  publish(): void {
+    const counted = new Map<MetricName, number>(this.#counts);
+    const failures = [...this.#failures];
+    this.#counts.clear();
+    this.#failures.clear();
+    try {
+      const total = failures.reduce((sum, [, n]) => sum + n, 0);
+      if (total > 0) counted.set(METRICS.recordsFailed, total);
+      const plain = [...counted].filter(([name]) => !canary.has(name));
+      const versioned = [...counted].filter(([name]) => canary.has(name));
+      this.#write(plain, []);
+      // An empty set is Powertools' default dimensions alone: [service].
+      this.#write(versioned, [
+        {},
+        { [METRIC_DIMENSIONS.functionVersion]: this.#functionVersion() },
+      ]);
+      for (const [reason, n] of failures) {
+        this.#write([[METRICS.recordsFailed, n]], [{ [METRIC_DIMENSIONS.reason]: reason }]);
+      }
+    } catch (error) {
+      this.#logger.warn('business metrics not published', { error });
+      try {
+        this.#emf.clearMetrics();
+        this.#emf.clearDimensions();
+      } catch {
+        // Nothing more to do: the next publish starts from whatever is left.
+      }
+    }
+  }
+
+  /** `handler`, publishing when each invocation ends, however it ends. */
+  publishing<A extends unknown[], R>(handler: (...args: A) => Promise<R>) {
+    return async (...args: A): Promise<R> => {
+      try {
+        return await handler(...args);
+      } finally {
+        this.publish();
+      }
+    };
+  }
+
+  #write(
+    values: readonly (readonly [MetricName, number])[],
+    dimensionSets: readonly Record<string, string>[],
+  ): void {
+    if (values.length === 0) return;
+    for (const set of dimensionSets) this.#emf.addDimensions(set);
+    for (const [name, value] of values) this.#emf.addMetric(name, MetricUnit.Count, value);
+    this.#emf.publishStoredMetrics();
+  }
+}
+
+// ---- Why a record failed ------------------------------------------------------------------
+
+interface ErrorLike {
+  readonly name?: unknown;
+  readonly code?: unknown;
+  readonly $fault?: unknown;
+  readonly $retryable?: { readonly throttling?: boolean };
+  readonly status?: unknown;
+  readonly cause?: unknown;
+}
+
+/** Messages this code cannot read: ours, by the name each sets. */
+const MALFORMED = new Set(['MalformedMessage', 'MalformedNotification']);
+
+/**
+ * Over a limit, or racing another writer, in S3, SNS, Secrets Manager and DynamoDB's batch
+ * reads (DynamoDB's own codes: `classifyDynamoError`). S3's conditional writes (the archive's)
+ * fail PreconditionFailed or ConditionalRequestConflict when another write got there first.
+ */
+const BUSY = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'Throttled',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'KMSThrottlingException',
+  'PreconditionFailed',
+  'ConditionalRequestConflict',
+  'UnprocessedRead',
+]);
+
+/** A service or the provider not answering: the SDK's and our own timeouts, lost connections. */
+const UNAVAILABLE = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ServiceUnavailable',
+  'InternalError',
+  'NotificationTimedOut',
+  'NotificationInterrupted',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+const classify = (error: unknown, depth: number): FailureReason | undefined => {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { name, code, $fault, $retryable, status, cause } = error as ErrorLike;
+  if (typeof name === 'string' && MALFORMED.has(name)) return 'Malformed';
+  if (name === 'WelcomeInFlight') return 'InFlight';
+  if (error instanceof TemporarilyUnavailable) {
+    // DynamoDB busy through the retries, or failing (5xx) after the SDK's.
+    return classify(cause, depth + 1) === 'Unavailable' ? 'Unavailable' : 'Busy';
+  }
+  if (name === 'NotificationFailed' && typeof status === 'number') {
+    if (status === 429) return 'Busy';
+    if (status >= 500) return 'Unavailable';
+    return undefined;
+  }
+  const dynamo = classifyDynamoError(error).kind;
+  if (dynamo === 'conflict' || dynamo === 'throttled') return 'Busy';
+  if (typeof name === 'string' && BUSY.has(name)) return 'Busy';
+  if ($retryable?.throttling === true) return 'Busy';
+  if ($fault === 'server') return 'Unavailable';
+  if (typeof name === 'string' && UNAVAILABLE.has(name)) return 'Unavailable';
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'Unavailable';
+  // A wrapper (Powertools' GetParameterError around the SDK's) is what it wraps.
+  return depth < 3 ? classify(cause, depth + 1) : undefined;
+};
+
+/** The `reason` of a record that threw `error`: the one place failures are classified. */
+export const failureReason = (error: unknown): FailureReason => classify(error, 0) ?? 'Unexpected';

@@ -1,7 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/adapters/env';
+import { BusinessMetrics } from '../shared/adapters/metrics';
 import { customerEventHandler } from '../shared/adapters/sqs-batch';
+import { METRICS } from '../shared/contract';
 import type { CustomerEvent } from '../shared/domain/events';
 import { readStoredArchive, tombstoneOfEvent, writeArchive, writeTombstone } from './archive-store';
 import { planArchive } from './plan';
@@ -21,6 +23,7 @@ import { planArchive } from './plan';
  *   written, or a whole version was, and the retry reads which.
  */
 const logger = new Logger();
+const metrics = new BusinessMetrics({ logger });
 const s3 = new S3Client({});
 const bucket = requireEnv('BUCKET_NAME');
 
@@ -31,6 +34,7 @@ const archive = async (event: CustomerEvent): Promise<void> => {
   switch (plan.action) {
     case 'skip':
       logger.info('archive unchanged', { ...context, reason: plan.reason });
+      metrics.count(METRICS.archiveStaleEventsIgnored);
       return;
     case 'write':
       await writeArchive(s3, bucket, event, plan.replacing);
@@ -40,8 +44,13 @@ const archive = async (event: CustomerEvent): Promise<void> => {
       break;
   }
   logger.info('archive updated', { ...context, action: plan.action });
+  metrics.count(METRICS.archiveVersionsWritten);
 };
 
 // One record at a time: two events of one customer in a batch would only race each
 // other's conditional writes and spend a receive on the retry.
-export const handler = customerEventHandler(archive, { logger, processInParallel: false });
+export const handler = customerEventHandler(archive, {
+  logger,
+  metrics,
+  processInParallel: false,
+});

@@ -18,8 +18,9 @@ import {
   redirect,
   toErrorResponse,
 } from '../shared/adapters/http';
+import { BusinessMetrics } from '../shared/adapters/metrics';
 import { parseCustomerEvent, sqsBatchProcessor } from '../shared/adapters/sqs-batch';
-import { AVATAR_ROUTE } from '../shared/contract';
+import { AVATAR_ROUTE, METRICS } from '../shared/contract';
 import { DEFAULT_AVATAR_LIMITS } from '../shared/domain/avatar-image';
 import { CustomerNotFound } from '../shared/domain/errors';
 import { AvatarStore } from './avatar-store';
@@ -59,6 +60,7 @@ import { parseUploadNotification } from './upload-notification';
  */
 
 const logger = new Logger();
+const metrics = new BusinessMetrics({ logger });
 const s3 = new S3Client({});
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
 const store = new AvatarStore(s3, requireEnv('BUCKET_NAME'));
@@ -74,6 +76,8 @@ const resize: Resize = async (bytes) => resizeAvatar(bytes);
  */
 const retire = (error: DecoderTrapped): void => {
   logger.error('the image decoder trapped; retiring this environment', { error });
+  // The exit skips the handler's end, and its publish.
+  metrics.publish();
   process.exit(1);
 };
 
@@ -94,6 +98,7 @@ const handleUploads = async (record: SQSRecord): Promise<void> => {
       sequencer: upload.sequencer,
       ...result,
     });
+    if (result.outcome === 'published') metrics.count(METRICS.avatarsPublished);
     if (trapped !== undefined) retire(trapped);
   }
 };
@@ -112,9 +117,11 @@ const handleDeletion = async (record: SQSRecord): Promise<void> => {
     outcome: 'erased',
     versionsDeleted: deleted,
   });
+  // A duplicate or late deletion finds nothing left: one count per customer's avatars erased.
+  if (deleted > 0) metrics.count(METRICS.avatarsErased);
 };
 
-const batches = sqsBatchProcessor();
+const batches = sqsBatchProcessor(metrics);
 
 const handleRecord = async (record: SQSRecord): Promise<void> => {
   try {
@@ -144,12 +151,18 @@ const serveAvatar = async (event: APIGatewayProxyEventV2): Promise<Response> => 
 const isHttpEvent = (event: SQSEvent | APIGatewayProxyEventV2): event is APIGatewayProxyEventV2 =>
   'routeKey' in event;
 
-export const handler = async (
-  event: SQSEvent | APIGatewayProxyEventV2,
-  context: Context,
-): Promise<SQSBatchResponse | Response> => {
-  logger.addContext(context);
-  if (isHttpEvent(event)) return serveAvatar(event);
-  // One at a time: decoding two large images at once would double the memory they need.
-  return batches(event, context, handleRecord, { processInParallel: false });
-};
+export const handler = metrics.publishing(
+  async (
+    event: SQSEvent | APIGatewayProxyEventV2,
+    context: Context,
+  ): Promise<SQSBatchResponse | Response> => {
+    logger.addContext(context);
+    if (isHttpEvent(event)) {
+      const response = await serveAvatar(event);
+      metrics.answered(response.statusCode ?? 200);
+      return response;
+    }
+    // One at a time: decoding two large images at once would double the memory they need.
+    return batches(event, context, handleRecord, { processInParallel: false });
+  },
+);

@@ -34,12 +34,15 @@ export const deleteContactVersion = async (
   );
 };
 
-/** Removes the contact for good, every version and delete marker. */
+/**
+ * Removes the contact for good, every version and delete marker; resolves to how many there
+ * were (0: no contact was left).
+ */
 export const deleteContactForGood = async (
   s3: S3Client,
   bucket: string,
   customerId: string,
-): Promise<void> => {
+): Promise<number> => {
   const key = contactKey(customerId);
-  await deleteEveryVersion(s3, bucket, key, (listed) => listed === key);
+  return deleteEveryVersion(s3, bucket, key, (listed) => listed === key);
 };

@@ -2,8 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
+import { BusinessMetrics } from '../shared/adapters/metrics';
 import { customerEventHandler } from '../shared/adapters/sqs-batch';
-import { TTL_ATTRIBUTE } from '../shared/contract';
+import { METRICS, TTL_ATTRIBUTE } from '../shared/contract';
 import { deletedCustomerExpiry } from '../shared/domain/deletion';
 import type { CustomerEvent } from '../shared/domain/events';
 import { consentVersion, contactOf } from './consent';
@@ -16,6 +17,7 @@ import {
 import { deleteContactForGood, deleteContactVersion, putContact } from './contacts';
 
 const logger = new Logger();
+const metrics = new BusinessMetrics({ logger });
 const doc = createDocumentClient();
 const s3 = new S3Client({});
 const bucket = requireEnv('CONTACTS_BUCKET_NAME');
@@ -47,22 +49,36 @@ const tableName = requireEnv('TABLE_NAME');
  * says granted with no contact until the customer's next consent change. Two grants in
  * flight at once may leave the older one's name and email until the next change.
  */
+/**
+ * Every version of the contact deleted. ContactsRemoved counts a removal that found a contact
+ * to delete, whichever change it follows (a revoke recorded, the customer deleted, a grant
+ * undone behind a newer revoke); a duplicate or late event that finds none counts nothing.
+ */
+const removeContact = async (customerId: string): Promise<void> => {
+  if ((await deleteContactForGood(s3, bucket, customerId)) > 0) {
+    metrics.count(METRICS.contactsRemoved);
+  }
+};
+
 const grant = async (event: CustomerEvent, version: number): Promise<string> => {
   const customerId = event.customer.id;
   const { recorded, customerExists } = await readConsentState(doc, tableName, customerId);
   if (!customerExists) {
-    await deleteContactForGood(s3, bucket, customerId);
+    await removeContact(customerId);
     return 'customer deleted';
   }
   if (recorded !== undefined && recorded.version >= version) {
-    if (recorded.consent === 'revoked') await deleteContactForGood(s3, bucket, customerId);
+    if (recorded.consent === 'revoked') await removeContact(customerId);
     return 'stale or duplicate';
   }
   const versionId = await putContact(s3, bucket, contactOf(event));
   const record = { consent: 'granted', version, eventId: event.eventId } as const;
   const outcome = await recordConsent(doc, tableName, customerId, record, { orSame: false });
-  if (outcome.recorded) return 'granted';
-  if (outcome.newer?.consent === 'revoked') await deleteContactForGood(s3, bucket, customerId);
+  if (outcome.recorded) {
+    metrics.count(METRICS.contactsAdded);
+    return 'granted';
+  }
+  if (outcome.newer?.consent === 'revoked') await removeContact(customerId);
   else await deleteContactVersion(s3, bucket, customerId, versionId);
   return 'overtaken by a newer change';
 };
@@ -87,12 +103,12 @@ const revoke = async (event: CustomerEvent, version: number, now: Date): Promise
         )
       : await recordConsentWhileCustomerExists(doc, tableName, customerId, record);
   if (outcome === 'customer-deleted') {
-    await deleteContactForGood(s3, bucket, customerId);
+    await removeContact(customerId);
     return 'customer deleted';
   }
   // Behind a newer revoke (or the tombstone), deleting again is what that change wants.
   if (!outcome.recorded && outcome.newer?.consent !== 'revoked') return 'stale';
-  await deleteContactForGood(s3, bucket, customerId);
+  await removeContact(customerId);
   return outcome.recorded ? 'revoked' : 'already revoked';
 };
 
@@ -112,4 +128,8 @@ const applyConsent = async (event: CustomerEvent): Promise<void> => {
 };
 
 // One record at a time: two changes of one customer in a batch never interleave.
-export const handler = customerEventHandler(applyConsent, { logger, processInParallel: false });
+export const handler = customerEventHandler(applyConsent, {
+  logger,
+  metrics,
+  processInParallel: false,
+});

@@ -2,7 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { createDocumentClient } from '../shared/adapters/dynamodb';
 import { requireEnv } from '../shared/adapters/env';
+import { BusinessMetrics } from '../shared/adapters/metrics';
 import { customerEventHandler, type Delivery } from '../shared/adapters/sqs-batch';
+import { METRICS } from '../shared/contract';
 import type { CustomerEvent } from '../shared/domain/events';
 import { claimWelcome, markWelcomeSent } from './claim';
 import { welcomeNotifier } from './notifier';
@@ -23,6 +25,7 @@ import { welcomeNotifier } from './notifier';
  *   the lock. The claim itself expires if no attempt ever succeeds.
  */
 const logger = new Logger();
+const metrics = new BusinessMetrics({ logger });
 const doc = createDocumentClient();
 const tableName = requireEnv('TABLE_NAME');
 const apiKeySecretArn = requireEnv('NOTIFICATION_API_KEY_SECRET_ARN');
@@ -51,11 +54,15 @@ const welcome = async (event: CustomerEvent, delivery: Delivery): Promise<void> 
   });
   if (claim !== 'claimed') {
     logger.info('welcome not sent', { ...context, reason: claim });
+    metrics.count(
+      claim === 'already-sent' ? METRICS.welcomesSkippedDuplicate : METRICS.welcomesSkippedDeleted,
+    );
     return;
   }
   await sendWelcome(apiKey, event);
   await markWelcomeSent(doc, tableName, event, new Date());
   logger.info('welcome sent', context);
+  metrics.count(METRICS.welcomesSent);
 };
 
-export const handler = customerEventHandler(welcome, { logger });
+export const handler = customerEventHandler(welcome, { logger, metrics });

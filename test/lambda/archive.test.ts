@@ -9,12 +9,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
+import { captureEmf, metricsEnvironment } from './emf';
 import { type WithContext, withContext } from './lambda-context';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
 const BUCKET = 'assets-bucket';
 process.env.BUCKET_NAME = BUCKET;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+metricsEnvironment('archive');
+const emf = captureEmf();
 
 type HandlerModule = typeof import('../../lambda/archive/handler');
 let handler: WithContext<HandlerModule['handler']>;
@@ -116,6 +119,11 @@ describe('archive consumer', () => {
         IfNoneMatch: '*',
       },
     ]);
+    expect(emf.series()).toEqual([
+      'ArchiveVersionsWritten{service=archive} 1 Count',
+      'RecordsReceived{service=archive,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=archive} 1 Count',
+    ]);
   });
 
   it('writes a newer version over the stored one, only if that is still the stored one', async () => {
@@ -140,6 +148,11 @@ describe('archive consumer', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(puts()).toEqual([]);
+    expect(emf.series()).toEqual([
+      'ArchiveStaleEventsIgnored{service=archive} 1 Count',
+      'RecordsReceived{service=archive,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=archive} 1 Count',
+    ]);
   });
 
   it('writes nothing for a late event (a newer version is stored)', async () => {
@@ -168,6 +181,15 @@ describe('archive consumer', () => {
     const response = await handler(batch(eventRecord(event), eventRecord(other)));
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${event.eventId}` }] });
+    // The loser of the race is Busy; the winner's write is counted.
+    expect(emf.series()).toEqual([
+      'ArchiveVersionsWritten{service=archive} 1 Count',
+      'RecordsFailed{service=archive,FunctionVersion=7} 1 Count',
+      'RecordsFailed{service=archive,reason=Busy} 1 Count',
+      'RecordsFailed{service=archive} 1 Count',
+      'RecordsReceived{service=archive,FunctionVersion=7} 2 Count',
+      'RecordsReceived{service=archive} 2 Count',
+    ]);
   });
 
   it('ends the history with a tombstone version over the stored one, only if that is still the stored one', async () => {

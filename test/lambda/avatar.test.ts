@@ -18,6 +18,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Avatar } from '../../lambda/shared/domain/customer';
 import { decodedSize, detailedImage, plainPng } from '../images';
+import { captureEmf, metricsEnvironment } from './emf';
 import { apiEvent, bodyOf, ID, stored, storedItem } from './http-fixtures';
 import { type WithContext, withContext } from './lambda-context';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
@@ -33,6 +34,8 @@ process.env.UPLOADS_QUEUE_ARN = UPLOADS_QUEUE_ARN;
 process.env.AVATAR_MAX_BYTES = String(MAX_BYTES);
 // Presigning the redirect runs for real: credentials and a region, never the network.
 process.env.AWS_REGION = 'eu-west-1';
+metricsEnvironment('avatar');
+const emf = captureEmf();
 process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
@@ -196,6 +199,11 @@ describe('an upload notification', () => {
     const response = await processBatch(uploadRecord());
 
     expect(response.batchItemFailures).toEqual([]);
+    expect(emf.series()).toEqual([
+      'AvatarsPublished{service=avatar} 1 Count',
+      'RecordsReceived{service=avatar,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=avatar} 1 Count',
+    ]);
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE_NAME,
       Key: { pk: `CUSTOMER#${ID}`, sk: 'PROFILE' },
@@ -522,6 +530,14 @@ describe('an upload notification', () => {
       expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'msg-upload-1' }]);
       expect(updates()).toHaveLength(3);
       expect(deletes()).toEqual([publishedDeleted]);
+      // Failed, not published: the count follows the record on the profile.
+      expect(emf.series()).toEqual([
+        'RecordsFailed{service=avatar,FunctionVersion=7} 1 Count',
+        'RecordsFailed{service=avatar,reason=Busy} 1 Count',
+        'RecordsFailed{service=avatar} 1 Count',
+        'RecordsReceived{service=avatar,FunctionVersion=7} 1 Count',
+        'RecordsReceived{service=avatar} 1 Count',
+      ]);
     });
 
     it('the upload’s deletion: the record fails, and its retry finds the avatar recorded', async () => {
@@ -609,6 +625,7 @@ describe('a CustomerDeleted event', () => {
       ],
     ]);
     expect(ddb.calls()).toHaveLength(0);
+    expect(emf.series()).toContain('AvatarsErased{service=avatar} 1 Count');
   });
 
   it('twice, or late: finds nothing left and deletes nothing', async () => {
@@ -618,6 +635,7 @@ describe('a CustomerDeleted event', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    expect(emf.series().join()).not.toContain('AvatarsErased');
   });
 
   it('fails the record when S3 refuses a version, so the erase runs again', async () => {
@@ -659,6 +677,10 @@ describe('GET /customers/{id}/avatar', () => {
     expect(location.searchParams.get('X-Amz-Expires')).toBe('300');
     expect(location.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
     expect(s3.calls()).toHaveLength(0);
+    expect(emf.series()).toEqual([
+      'Answers3xx{service=avatar,FunctionVersion=7} 1 Count',
+      'Answers3xx{service=avatar} 1 Count',
+    ]);
   });
 
   it('answers 404 for a customer without an avatar', async () => {
@@ -683,10 +705,15 @@ describe('GET /customers/{id}/avatar', () => {
       .rejects(new ProvisionedThroughputExceededException({ message: 'throttled', $metadata: {} }));
 
     expect(await get(ID)).toMatchObject({ statusCode: 503 });
+    expect(emf.series()).toEqual([
+      'Answers5xx{service=avatar,FunctionVersion=7} 1 Count',
+      'Answers5xx{service=avatar} 1 Count',
+    ]);
   });
 
   it('answers 404 for a route it does not serve', async () => {
     expect(await get(ID, 'POST /customers/{id}/avatar-upload')).toMatchObject({ statusCode: 404 });
     expect(ddb.calls()).toHaveLength(0);
+    expect(emf.series()).toContain('Answers4xx{service=avatar} 1 Count');
   });
 });

@@ -148,6 +148,8 @@ beforeAll(async () => {
     NOTIFICATION_ENDPOINT: provider.url,
     NOTIFICATION_API_KEY_SECRET_ARN: ARN,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    // Their business metrics would be most of the output: test/lambda/<handler>.test.ts's.
+    POWERTOOLS_METRICS_DISABLED: 'true',
   });
   interceptSends(S3Client, new Set([s3]));
   interceptSends(DynamoDBDocumentClient, new Set([doc]));

@@ -57,11 +57,14 @@ const loggedDuring = async (run: () => Promise<unknown>): Promise<Record<string,
   jest.spyOn(process.stderr, 'write').mockImplementation(capture);
   await run().catch(() => undefined);
   jest.restoreAllMocks();
-  return chunks
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return (
+    chunks
+      .join('')
+      .split('\n')
+      // The business metrics' EMF lines are not log lines.
+      .filter((line) => line.startsWith('{') && !line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  );
 };
 
 /** A stream record of an item that is not a profile: the publisher skips it, with a debug line. */

@@ -19,6 +19,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { marketingConsentKey, profileKey } from '../../lambda/shared/domain/keys';
+import { captureEmf, metricsEnvironment } from './emf';
 import { type WithContext, withContext } from './lambda-context';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
 
@@ -29,6 +30,8 @@ delete process.env.BUCKET_NAME;
 process.env.CONTACTS_BUCKET_NAME = BUCKET;
 process.env.TABLE_NAME = TABLE_NAME;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+metricsEnvironment('marketing');
+const emf = captureEmf();
 
 type HandlerModule = typeof import('../../lambda/marketing/handler');
 let handler: WithContext<HandlerModule['handler']>;
@@ -187,6 +190,11 @@ describe('marketing consumer', () => {
     const [record] = ddb.commandCalls(PutCommand);
     expect(put && record && put.calledBefore(record)).toBe(true);
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    expect(emf.series()).toEqual([
+      'ContactsAdded{service=marketing} 1 Count',
+      'RecordsReceived{service=marketing,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=marketing} 1 Count',
+    ]);
   });
 
   it('on a revoke, records the version while the customer exists, then deletes every version and delete marker', async () => {
@@ -251,6 +259,11 @@ describe('marketing consumer', () => {
     const [list] = s3.commandCalls(ListObjectVersionsCommand);
     expect(record && list && record.calledBefore(list)).toBe(true);
     expect(contactPuts()).toEqual([]);
+    expect(emf.series()).toEqual([
+      'ContactsRemoved{service=marketing} 1 Count',
+      'RecordsReceived{service=marketing,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=marketing} 1 Count',
+    ]);
   });
 
   it('follows every page of versions before deleting', async () => {
@@ -360,6 +373,10 @@ describe('marketing consumer', () => {
     expect(contactPuts()).toEqual([]);
     expect(guardWrites()).toEqual([]);
     expect(s3.calls()).toHaveLength(0);
+    expect(emf.series()).toEqual([
+      'RecordsReceived{service=marketing,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=marketing} 1 Count',
+    ]);
   });
 
   it('undoes only its own write when a newer grant is recorded while a grant is applied', async () => {
@@ -394,6 +411,9 @@ describe('marketing consumer', () => {
       { Key: KEY, VersionId: 'version-written' },
       { Key: KEY, VersionId: 'older' },
     ]);
+    // Not added (never recorded), but a contact was removed.
+    expect(emf.series()).toContain('ContactsRemoved{service=marketing} 1 Count');
+    expect(emf.series().join()).not.toContain('ContactsAdded');
   });
 
   it('deletes nothing for a late revoke (a newer grant is recorded)', async () => {
@@ -421,6 +441,8 @@ describe('marketing consumer', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(contactWiped()).toBe(true);
+    // Nothing was left to delete: no contact removed.
+    expect(emf.series().join()).not.toContain('ContactsRemoved');
   });
 
   it('records nothing for an opt-out of a customer whose profile is gone, and deletes the contact', async () => {
@@ -447,6 +469,7 @@ describe('marketing consumer', () => {
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${grant.eventId}` }] });
     expect(contactPuts()).toEqual([]);
+    expect(emf.series()).toContain('RecordsFailed{service=marketing,reason=Busy} 1 Count');
   });
 
   it('fails the record for a retry on a transaction conflict, deleting nothing', async () => {
@@ -464,6 +487,13 @@ describe('marketing consumer', () => {
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: `msg-${revoke.eventId}` }] });
     expect(contactWiped()).toBe(false);
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=marketing,FunctionVersion=7} 1 Count',
+      'RecordsFailed{service=marketing,reason=Busy} 1 Count',
+      'RecordsFailed{service=marketing} 1 Count',
+      'RecordsReceived{service=marketing,FunctionVersion=7} 2 Count',
+      'RecordsReceived{service=marketing} 2 Count',
+    ]);
   });
 
   it('fails the revoke for a retry when S3 could not delete a version', async () => {

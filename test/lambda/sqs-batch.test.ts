@@ -1,9 +1,23 @@
+import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { BusinessMetrics } from '../../lambda/shared/adapters/metrics';
 import { customerEventHandler } from '../../lambda/shared/adapters/sqs-batch';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
+import { captureEmf, metricsEnvironment } from './emf';
 import { lambdaContext } from './lambda-context';
-import { batch, eventRecord } from './sqs-fixtures';
+import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
+
+metricsEnvironment('consumer');
+const emf = captureEmf();
+
+const throttled = () =>
+  Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
+
+const handlerOf = (handle: (event: CustomerEvent) => Promise<void>) => {
+  const logger = new Logger();
+  return customerEventHandler(handle, { logger, metrics: new BusinessMetrics({ logger }) });
+};
 
 const customer = (id: string) => ({
   id,
@@ -46,18 +60,14 @@ const fifoRecord = (group: keyof typeof CUSTOMERS, n: number): SQSRecord => {
 beforeEach(() => {
   jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
 });
-afterEach(() => jest.restoreAllMocks());
 
 describe('customerEventHandler on a FIFO queue', () => {
   test('a failure in customer A’s group fails the rest of A, in order, and nothing of B', async () => {
     const seen: string[] = [];
-    const handler = customerEventHandler(
-      async (event) => {
-        seen.push(event.eventId);
-        if (event.eventId === 'A3') throw new Error('A3 fails');
-      },
-      { logger: new Logger() },
-    );
+    const handler = handlerOf(async (event) => {
+      seen.push(event.eventId);
+      if (event.eventId === 'A3') throw throttled();
+    });
 
     const response = (await handler(
       batch(
@@ -77,17 +87,42 @@ describe('customerEventHandler on a FIFO queue', () => {
       { itemIdentifier: 'A3' },
       { itemIdentifier: 'A4' },
     ]);
+    // A3 by what it threw; A4 held behind it, never handed over.
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=consumer,FunctionVersion=7} 2 Count',
+      'RecordsFailed{service=consumer,reason=Busy} 1 Count',
+      'RecordsFailed{service=consumer,reason=HeldBehindFailure} 1 Count',
+      'RecordsFailed{service=consumer} 2 Count',
+      'RecordsReceived{service=consumer,FunctionVersion=7} 6 Count',
+      'RecordsReceived{service=consumer} 6 Count',
+    ]);
+  });
+
+  test('every record failing fails the invocation, and every record is counted failed', async () => {
+    const handler = handlerOf(async (event) => {
+      if (event.eventId === 'A1') throw throttled();
+    });
+
+    await expect(
+      handler(batch(fifoRecord('A', 1), fifoRecord('A', 2)), lambdaContext()),
+    ).rejects.toThrow(FullBatchFailureError);
+
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=consumer,FunctionVersion=7} 2 Count',
+      'RecordsFailed{service=consumer,reason=Busy} 1 Count',
+      'RecordsFailed{service=consumer,reason=HeldBehindFailure} 1 Count',
+      'RecordsFailed{service=consumer} 2 Count',
+      'RecordsReceived{service=consumer,FunctionVersion=7} 2 Count',
+      'RecordsReceived{service=consumer} 2 Count',
+    ]);
   });
 });
 
 describe('customerEventHandler on a standard queue', () => {
   test('fails only the record that failed, whatever its customer', async () => {
-    const handler = customerEventHandler(
-      async (event) => {
-        if (event.eventId === 'A1') throw new Error('A1 fails');
-      },
-      { logger: new Logger() },
-    );
+    const handler = handlerOf(async (event) => {
+      if (event.eventId === 'A1') throw new Error('A1 fails');
+    });
     const standard = (record: SQSRecord) => ({
       ...record,
       eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:consumer',
@@ -99,5 +134,35 @@ describe('customerEventHandler on a standard queue', () => {
     )) as SQSBatchResponse;
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'A1' }]);
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=consumer,FunctionVersion=7} 1 Count',
+      'RecordsFailed{service=consumer,reason=Unexpected} 1 Count',
+      'RecordsFailed{service=consumer} 1 Count',
+      'RecordsReceived{service=consumer,FunctionVersion=7} 2 Count',
+      'RecordsReceived{service=consumer} 2 Count',
+    ]);
+  });
+
+  test('a malformed message fails as Malformed; a batch that all succeeds counts no failure', async () => {
+    const handler = handlerOf(async () => undefined);
+
+    await handler(batch(sqsRecord('junk', 'not json'), fifoRecord('A', 1)), lambdaContext());
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=consumer,FunctionVersion=7} 1 Count',
+      'RecordsFailed{service=consumer,reason=Malformed} 1 Count',
+      'RecordsFailed{service=consumer} 1 Count',
+      'RecordsReceived{service=consumer,FunctionVersion=7} 2 Count',
+      'RecordsReceived{service=consumer} 2 Count',
+    ]);
+
+    const before = emf.documents().length;
+    await handler(
+      batch(sqsRecord('ok', JSON.stringify(JSON.parse(fifoRecord('B', 1).body)))),
+      lambdaContext(),
+    );
+    expect(emf.documents().slice(before)).toEqual([
+      expect.objectContaining({ RecordsReceived: 1 }),
+    ]);
+    expect(emf.documents().slice(before)[0]).not.toHaveProperty('RecordsFailed');
   });
 });

@@ -12,6 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CustomerEvent } from '../../lambda/shared/domain/events';
 import { customerPk, profileKey, welcomeKey } from '../../lambda/shared/domain/keys';
+import { captureEmf, metricsEnvironment } from './emf';
 import { type WithContext, withContext } from './lambda-context';
 import { answer, type FakeProvider, startProvider } from './provider-fixtures';
 import { batch, eventRecord, sqsRecord } from './sqs-fixtures';
@@ -22,6 +23,8 @@ const API_KEY = 'test-api-key-0123456789';
 process.env.TABLE_NAME = TABLE_NAME;
 process.env.NOTIFICATION_API_KEY_SECRET_ARN = SECRET_ARN;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+metricsEnvironment('welcome');
+const emf = captureEmf();
 
 type HandlerModule = typeof import('../../lambda/welcome/handler');
 let handler: WithContext<HandlerModule['handler']>;
@@ -163,6 +166,11 @@ describe('welcome consumer', () => {
     const [claimCall] = ddb.commandCalls(TransactWriteCommand);
     const [sentCall] = updates;
     expect(claimCall && sentCall && claimCall.calledBefore(sentCall)).toBe(true);
+    expect(emf.series()).toEqual([
+      'RecordsReceived{service=welcome,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=welcome} 1 Count',
+      'WelcomesSent{service=welcome} 1 Count',
+    ]);
   });
 
   it('sends nothing for a redelivered event whose welcome is already SENT', async () => {
@@ -179,6 +187,9 @@ describe('welcome consumer', () => {
     ]);
     expect(provider.requests).toHaveLength(0);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    // Redeliveries, not a fault.
+    expect(emf.series()).toContain('WelcomesSkippedDuplicate{service=welcome} 1 Count');
+    expect(emf.series().filter((line) => line.startsWith('Welcomes'))).toHaveLength(1);
   });
 
   it('sends nothing to a customer deleted before the welcome went out', async () => {
@@ -190,6 +201,11 @@ describe('welcome consumer', () => {
     expect(provider.requests).toHaveLength(0);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(emf.series()).toEqual([
+      'RecordsReceived{service=welcome,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=welcome} 1 Count',
+      'WelcomesSkippedDeleted{service=welcome} 1 Count',
+    ]);
   });
 
   it('fails the record while another attempt holds a live claim, sending nothing for it', async () => {
@@ -211,6 +227,14 @@ describe('welcome consumer', () => {
     expect(sentBodies()).toEqual([expect.objectContaining({ customerId: customerId(2) })]);
     expect(ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input.Key)).toEqual([
       welcomeKey(customerId(2)),
+    ]);
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=welcome,FunctionVersion=7} 1 Count',
+      'RecordsFailed{service=welcome,reason=InFlight} 1 Count',
+      'RecordsFailed{service=welcome} 1 Count',
+      'RecordsReceived{service=welcome,FunctionVersion=7} 2 Count',
+      'RecordsReceived{service=welcome} 2 Count',
+      'WelcomesSent{service=welcome} 1 Count',
     ]);
   });
 
@@ -261,6 +285,15 @@ describe('welcome consumer', () => {
     expect(ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input.Key)).toEqual([
       welcomeKey(customerId(2)),
     ]);
+    // Counted failed, not sent: the count follows the mark.
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=welcome,FunctionVersion=7} 1 Count',
+      'RecordsFailed{service=welcome,reason=Unavailable} 1 Count',
+      'RecordsFailed{service=welcome} 1 Count',
+      'RecordsReceived{service=welcome,FunctionVersion=7} 2 Count',
+      'RecordsReceived{service=welcome} 2 Count',
+      'WelcomesSent{service=welcome} 1 Count',
+    ]);
   });
 
   it('fails the record when the provider hangs up without answering', async () => {
@@ -271,6 +304,14 @@ describe('welcome consumer', () => {
       FullBatchFailureError,
     );
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    // Published although the invocation failed.
+    expect(emf.series()).toEqual([
+      'RecordsFailed{service=welcome,FunctionVersion=7} 1 Count',
+      'RecordsFailed{service=welcome,reason=Unavailable} 1 Count',
+      'RecordsFailed{service=welcome} 1 Count',
+      'RecordsReceived{service=welcome,FunctionVersion=7} 1 Count',
+      'RecordsReceived{service=welcome} 1 Count',
+    ]);
   });
 
   it('reads the API key secret once across invocations', async () => {

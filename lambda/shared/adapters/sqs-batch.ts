@@ -1,13 +1,16 @@
 import {
   BatchProcessor,
   EventType,
+  FullBatchFailureError,
   processPartialResponse,
   SqsFifoPartialProcessorAsync,
 } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { type FailureReason, METRICS } from '../contract';
 import { type CustomerEvent, customerEventSchema } from '../domain/events';
+import { type BusinessMetrics, failureReason } from './metrics';
 
 /** A message that is not a customer event: it fails, is retried, and ends in the dead-letter queue. */
 export class MalformedMessage extends Error {
@@ -55,6 +58,8 @@ export const parseCustomerEvent = (record: SQSRecord): CustomerEvent =>
 export interface CustomerEventHandlerOptions {
   /** Given each invocation's Lambda context, so every line it logs names the request. */
   readonly logger: Logger;
+  /** Counts the records (`sqsBatchProcessor`) and publishes when each invocation ends. */
+  readonly metrics: BusinessMetrics;
   /**
    * Run the batch's records concurrently. Turn it off where two events of one
    * customer in the same batch must not interleave their effects.
@@ -79,22 +84,55 @@ export interface Delivery {
  * later records fail unprocessed, so none overtakes it; other groups go on (Powertools'
  * `SqsFifoPartialProcessorAsync` with `skipGroupOnError`). From a standard queue, in parallel
  * unless told otherwise.
+ *
+ * It is where every consumer's record metrics come from: RecordsReceived, the batch's
+ * records; RecordsFailed, each record the answer reports failed (all of them when every record
+ * failed and the invocation fails), by the reason of what it threw (`failureReason`), or
+ * `HeldBehindFailure` for a FIFO record failed unprocessed behind its group's failure. It
+ * counts; the caller publishes (`BusinessMetrics.publishing`).
  */
-export const sqsBatchProcessor = () => {
+export const sqsBatchProcessor = (metrics: BusinessMetrics) => {
   const processor = new BatchProcessor(EventType.SQS);
   const fifoProcessor = new SqsFifoPartialProcessorAsync();
-  return (
+  return async (
     event: SQSEvent,
     context: Context,
     processRecord: (record: SQSRecord) => Promise<void>,
     { processInParallel = true }: { readonly processInParallel?: boolean } = {},
-  ): Promise<SQSBatchResponse> =>
-    event.Records[0]?.eventSourceARN.endsWith('.fifo')
-      ? processPartialResponse(event, processRecord, fifoProcessor, {
-          context,
-          skipGroupOnError: true,
-        })
-      : processPartialResponse(event, processRecord, processor, { context, processInParallel });
+  ): Promise<SQSBatchResponse> => {
+    metrics.count(METRICS.recordsReceived, event.Records.length);
+    const reasons = new Map<string, FailureReason>();
+    const classified = async (record: SQSRecord): Promise<void> => {
+      try {
+        await processRecord(record);
+      } catch (error) {
+        reasons.set(record.messageId, failureReason(error));
+        throw error;
+      }
+    };
+    // A record that failed without throwing was never handed over: held behind its group.
+    const reasonOf = (messageId: string): FailureReason =>
+      reasons.get(messageId) ?? 'HeldBehindFailure';
+    try {
+      const response = await (event.Records[0]?.eventSourceARN.endsWith('.fifo')
+        ? processPartialResponse(event, classified, fifoProcessor, {
+            context,
+            skipGroupOnError: true,
+          })
+        : processPartialResponse(event, classified, processor, { context, processInParallel }));
+      for (const { itemIdentifier } of response.batchItemFailures) {
+        metrics.recordsFailed(reasonOf(itemIdentifier));
+      }
+      return response;
+    } catch (error) {
+      // Every record failed (FullBatchFailureError), or the processor did: all are retried.
+      const fallback = error instanceof FullBatchFailureError ? undefined : failureReason(error);
+      for (const { messageId } of event.Records) {
+        metrics.recordsFailed(reasons.get(messageId) ?? fallback ?? 'HeldBehindFailure');
+      }
+      throw error;
+    }
+  };
 };
 
 /**
@@ -103,12 +141,14 @@ export const sqsBatchProcessor = () => {
  * A malformed message throws like any other failure: after three receives it lands
  * in the dead-letter queue, never silently dropped. When every record fails the
  * invocation fails (Powertools' default), which also makes Lambda slow its polling.
+ * The metrics counted during an invocation (the records', the consumer's own) are published
+ * when it ends, whether it returns or throws.
  */
 export const customerEventHandler = (
   handle: (event: CustomerEvent, delivery: Delivery) => Promise<void>,
-  { logger, processInParallel = true }: CustomerEventHandlerOptions,
+  { logger, metrics, processInParallel = true }: CustomerEventHandlerOptions,
 ): ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) => {
-  const batches = sqsBatchProcessor();
+  const batches = sqsBatchProcessor(metrics);
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
       await handle(parseCustomerEvent(record), {
@@ -119,8 +159,8 @@ export const customerEventHandler = (
       throw error;
     }
   };
-  return (event, context) => {
+  return metrics.publishing((event: SQSEvent, context: Context) => {
     logger.addContext(context);
     return batches(event, context, processRecord, { processInParallel });
-  };
+  });
 };

@@ -17,7 +17,8 @@ import {
   toErrorResponse,
   validate,
 } from '../shared/adapters/http';
-import { CUSTOMER_ROUTES, type CustomerRouteKey } from '../shared/contract';
+import { BusinessMetrics } from '../shared/adapters/metrics';
+import { CUSTOMER_ROUTES, type CustomerRouteKey, METRICS } from '../shared/contract';
 import {
   type Customer,
   customerIdSchema,
@@ -46,6 +47,7 @@ import { CustomerNotFound, PreconditionRequired, VersionConflict } from '../shar
  *   answers 503 with Retry-After, any other failure 500 (`dynamodb-errors.ts`).
  */
 const logger = new Logger();
+const metrics = new BusinessMetrics({ logger });
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
 
 type Event = APIGatewayProxyEventV2;
@@ -71,6 +73,7 @@ const createCustomer = async (event: Event): Promise<Response> => {
   const input = validate(customerInputSchema, jsonBody(event));
   const customer = newCustomer(randomUUID(), input, new Date());
   await customers.create(customer);
+  metrics.count(METRICS.customersCreated);
   return withEtag(201, customer, { location: `/customers/${customer.id}` });
 };
 
@@ -97,6 +100,7 @@ const putCustomer = async (event: Event): Promise<Response> => {
   if (isUnchanged(current, input)) return withEtag(200, current);
   const next = replaceCustomer(current, input, new Date());
   await customers.replace(current, next);
+  metrics.count(METRICS.customersUpdated);
   return withEtag(200, next);
 };
 
@@ -104,6 +108,7 @@ const deleteCustomer = async (event: Event): Promise<Response> => {
   const id = customerIdParameter(event);
   const current = await currentMatching(id, requiredIfMatch(event));
   await customers.delete(current, new Date());
+  metrics.count(METRICS.customersDeleted);
   return noContent();
 };
 
@@ -118,8 +123,7 @@ const routes: Readonly<Record<CustomerRouteKey, (event: Event) => Promise<Respon
 const isCustomerRoute = (routeKey: string): routeKey is CustomerRouteKey =>
   Object.hasOwn(routes, routeKey);
 
-export const handler = async (event: Event, context: Context): Promise<Response> => {
-  logger.addContext(context);
+const answer = async (event: Event): Promise<Response> => {
   const route = isCustomerRoute(event.routeKey) ? routes[event.routeKey] : undefined;
   if (route === undefined) return errorResponse(404, 'not found');
   try {
@@ -128,3 +132,12 @@ export const handler = async (event: Event, context: Context): Promise<Response>
     return toErrorResponse(error, event, logger);
   }
 };
+
+export const handler = metrics.publishing(
+  async (event: Event, context: Context): Promise<Response> => {
+    logger.addContext(context);
+    const response = await answer(event);
+    metrics.answered(response.statusCode ?? 200);
+    return response;
+  },
+);

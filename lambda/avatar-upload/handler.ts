@@ -13,10 +13,12 @@ import {
   toErrorResponse,
   validate,
 } from '../shared/adapters/http';
+import { BusinessMetrics } from '../shared/adapters/metrics';
 import { AVATAR_CONTENT_TYPES } from '../shared/domain/avatar-image';
 import { CustomerNotFound } from '../shared/domain/errors';
 
 const logger = new Logger();
+const metrics = new BusinessMetrics({ logger });
 const customers = new CustomerRepository(createDocumentClient(), requireEnv('TABLE_NAME'));
 const avatars = new AvatarUploads(
   createPresigningS3Client(),
@@ -44,11 +46,7 @@ const uploadRequestSchema = z.strictObject({ contentType: z.enum(AVATAR_CONTENT_
  * "image/webp"}`, the one route with a function of its own: only it needs the S3 client and
  * the presigner, which would otherwise load on every cold start of the API's other routes.
  */
-export const handler = async (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-): Promise<Response> => {
-  logger.addContext(context);
+const answer = async (event: APIGatewayProxyEventV2): Promise<Response> => {
   try {
     const id = customerIdParameter(event);
     const { contentType } = validate(uploadRequestSchema, jsonBody(event));
@@ -61,3 +59,12 @@ export const handler = async (
     return toErrorResponse(error, event, logger);
   }
 };
+
+export const handler = metrics.publishing(
+  async (event: APIGatewayProxyEventV2, context: Context): Promise<Response> => {
+    logger.addContext(context);
+    const response = await answer(event);
+    metrics.answered(response.statusCode ?? 200);
+    return response;
+  },
+);

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CUSTOMER_ROUTES } from '../../lambda/shared/contract';
+import { captureEmf, metricsEnvironment } from './emf';
 import {
   apiEvent,
   bodyOf,
@@ -31,6 +32,8 @@ process.env.TABLE_NAME = TABLE_NAME;
 // No BUCKET_NAME: the template gives the API function none, so it must load without one.
 delete process.env.BUCKET_NAME;
 process.env.AWS_REGION = 'eu-west-1';
+metricsEnvironment('api');
+const emf = captureEmf();
 
 type HandlerModule = typeof import('../../lambda/api/handler');
 let handler: WithContext<HandlerModule['handler']>;
@@ -859,4 +862,76 @@ it.each([
   expect(response.statusCode).toBe(404);
   expect(bodyOf(response).message).toBe('not found');
   expect(ddb.calls()).toHaveLength(0);
+});
+
+// ---- business metrics ---------------------------------------------------------------------
+
+describe('business metrics', () => {
+  test('a creation: CustomersCreated and a 2xx answer, only the answer by version', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+
+    expect((await post(input)).statusCode).toBe(201);
+
+    expect(emf.series()).toEqual([
+      'Answers2xx{service=api,FunctionVersion=7} 1 Count',
+      'Answers2xx{service=api} 1 Count',
+      'CustomersCreated{service=api} 1 Count',
+    ]);
+  });
+
+  test('a PUT that wrote counts CustomersUpdated; one that changed nothing does not', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).resolves({});
+
+    await put(ID, { ...input, fullName: 'Augusta Ada King' }, '"3"');
+    await put(ID, input, '"3"');
+
+    expect(emf.series()).toEqual([
+      'Answers2xx{service=api,FunctionVersion=7} 1 Count',
+      'Answers2xx{service=api,FunctionVersion=7} 1 Count',
+      'Answers2xx{service=api} 1 Count',
+      'Answers2xx{service=api} 1 Count',
+      'CustomersUpdated{service=api} 1 Count',
+    ]);
+  });
+
+  test('a deletion: CustomersDeleted (204)', async () => {
+    givenStored();
+    ddb.on(TransactWriteCommand).resolves({});
+
+    expect((await del(ID, '"3"')).statusCode).toBe(204);
+
+    expect(emf.series()).toContain('CustomersDeleted{service=api} 1 Count');
+    expect(emf.series()).toContain('Answers2xx{service=api} 1 Count');
+  });
+
+  test('a refused write counts its 4xx answer and nothing written', async () => {
+    givenStored();
+
+    expect((await del(ID, '"2"')).statusCode).toBe(412);
+
+    expect(emf.series()).toEqual([
+      'Answers4xx{service=api,FunctionVersion=7} 1 Count',
+      'Answers4xx{service=api} 1 Count',
+    ]);
+  });
+
+  test('an unknown route is a 4xx answer, and a throttled read the 5xx of a 503', async () => {
+    await handler(apiEvent('PATCH /customers/{id}', { pathParameters: { id: ID } }));
+    ddb
+      .on(GetCommand)
+      .rejects(new ProvisionedThroughputExceededException({ message: 'throttled', $metadata: {} }));
+    expect((await get(ID)).statusCode).toBe(503);
+    ddb.on(GetCommand).rejects(new Error('the table is unreachable'));
+    expect((await get(ID)).statusCode).toBe(500);
+
+    expect(emf.series()).toEqual([
+      'Answers4xx{service=api,FunctionVersion=7} 1 Count',
+      'Answers4xx{service=api} 1 Count',
+      'Answers5xx{service=api,FunctionVersion=7} 1 Count',
+      'Answers5xx{service=api,FunctionVersion=7} 1 Count',
+      'Answers5xx{service=api} 1 Count',
+      'Answers5xx{service=api} 1 Count',
+    ]);
+  });
 });

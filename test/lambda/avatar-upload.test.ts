@@ -3,6 +3,7 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { captureEmf, metricsEnvironment } from './emf';
 import { apiEvent, bodyOf, ID, storedItem } from './http-fixtures';
 import { type WithContext, withContext } from './lambda-context';
 
@@ -15,6 +16,8 @@ const MAX_BYTES = 5 * 1024 * 1024;
 process.env.AVATAR_MAX_BYTES = String(MAX_BYTES);
 // Presigning runs for real: it needs credentials and a region, never the network.
 process.env.AWS_REGION = REGION;
+metricsEnvironment('avatar-upload');
+const emf = captureEmf();
 process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
@@ -108,6 +111,10 @@ describe('POST /customers/{id}/avatar-upload', () => {
     expect(ddb.calls()).toHaveLength(1);
     expect(profileGets()).toEqual([consistentProfileGet]);
     expect(s3.calls()).toHaveLength(0);
+    expect(emf.series()).toEqual([
+      'Answers2xx{service=avatar-upload,FunctionVersion=7} 1 Count',
+      'Answers2xx{service=avatar-upload} 1 Count',
+    ]);
   });
 
   it('asked twice, signs two forms for the same key and writes nothing', async () => {

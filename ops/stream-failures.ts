@@ -257,7 +257,7 @@ export const replayFailure = async (
       }
     }
   }
-  const failure = await publishInOrder(sns, located.topicArn, outgoing);
+  const { failure } = await publishInOrder(sns, located.topicArn, outgoing);
   const published = failure
     ? outgoing.filter(({ position }) => position < failure.position).length
     : outgoing.length;

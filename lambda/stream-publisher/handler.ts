@@ -8,6 +8,8 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import { requireEnv } from '../shared/adapters/env';
+import { BusinessMetrics, failureReason } from '../shared/adapters/metrics';
+import { type FailureReason, METRICS } from '../shared/contract';
 import type { InvocationContext } from './failure-record';
 import { FailureStore } from './failure-store';
 import { type Outgoing, publishInOrder } from './sns-publisher';
@@ -17,6 +19,7 @@ const topicArn = requireEnv('TOPIC_ARN');
 const failures = new FailureStore(new S3Client({}), requireEnv('FAILURE_BUCKET_NAME'));
 const sns = new SNSClient({});
 const logger = new Logger();
+const metrics = new BusinessMetrics({ logger });
 
 /**
  * An empty identifier makes Lambda retry the whole batch: the safe answer for a record
@@ -50,15 +53,25 @@ const invocationOf = (context: Context): InvocationContext => ({
  * block its shard until the mapping gave up on it: it is written, payload and all, to the
  * failure bucket, where `npm run dlq -- replay` finds it, and skipped. Only if the bucket does
  * not take it is it reported failed, with every later record.
+ *
+ * Counted, and published when the invocation ends: RecordsReceived, the stream records;
+ * EventsPublished, the events SNS confirmed (a retried record's repeat counts again);
+ * RecordsFailed, by reason: `Unpublishable` for a record written to the failure bucket and
+ * skipped, the failure's own reason (`failureReason`) for the record the publisher stopped at
+ * (its publish, or its write to the failure bucket, failed), and `HeldBehindFailure` for every
+ * later record reported failed with it.
  */
-export const handler = async (
+const publishRecords = async (
   event: DynamoDBStreamEvent,
   context: Context,
 ): Promise<DynamoDBBatchResponse> => {
   logger.addContext(context);
   const records = event.Records;
+  metrics.count(METRICS.recordsReceived, records.length);
   const outgoing: Outgoing[] = [];
+  const unpublishable: number[] = [];
   let stopAt = records.length;
+  let stoppedBy: FailureReason = 'Unexpected';
 
   for (const [position, record] of records.entries()) {
     const reading = readStreamRecord(record);
@@ -72,6 +85,7 @@ export const handler = async (
           reason: reading.reason,
           key,
         });
+        unpublishable.push(position);
         continue;
       } catch (error) {
         logger.error(
@@ -84,6 +98,7 @@ export const handler = async (
           },
         );
         stopAt = position;
+        stoppedBy = failureReason(error);
         break;
       }
     }
@@ -97,7 +112,8 @@ export const handler = async (
     outgoing.push({ position, event: reading.event });
   }
 
-  const failure = await publishInOrder(sns, topicArn, outgoing);
+  const { published, failure } = await publishInOrder(sns, topicArn, outgoing);
+  metrics.count(METRICS.eventsPublished, published);
   if (failure) {
     const record = records[failure.position];
     logger.error('Publish failed; it and every later record will be retried', {
@@ -105,12 +121,23 @@ export const handler = async (
       eventId: record?.eventID,
       reason: failure.reason,
     });
-    stopAt = Math.min(stopAt, failure.position);
+    if (failure.position < stopAt) {
+      stopAt = failure.position;
+      stoppedBy = failure.failureReason;
+    }
   }
 
+  // A record written to the failure bucket but after the stop is retried, so counted there.
+  metrics.recordsFailed('Unpublishable', unpublishable.filter((p) => p < stopAt).length);
+  if (stopAt < records.length) {
+    metrics.recordsFailed(stoppedBy);
+    metrics.recordsFailed('HeldBehindFailure', records.length - stopAt - 1);
+  }
   return {
     batchItemFailures: records
       .slice(stopAt)
       .map((record) => ({ itemIdentifier: sequenceNumberOf(record) })),
   };
 };
+
+export const handler = metrics.publishing(publishRecords);

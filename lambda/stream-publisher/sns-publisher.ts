@@ -4,6 +4,8 @@ import {
   type PublishBatchRequestEntry,
   type SNSClient,
 } from '@aws-sdk/client-sns';
+import { failureReason } from '../shared/adapters/metrics';
+import type { FailureReason } from '../shared/contract';
 import { type CustomerEvent, MESSAGE_TYPE_ATTRIBUTE } from '../shared/domain/events';
 
 /** SNS accepts at most 10 entries per PublishBatch call. */
@@ -19,6 +21,14 @@ export interface Outgoing {
 export interface PublishFailure {
   readonly position: number;
   readonly reason: string;
+  /** Its class, for the RecordsFailed metric (`failureReason`). */
+  readonly failureReason: FailureReason;
+}
+
+/** How many events SNS confirmed, and the first it did not, if any. */
+export interface PublishResult {
+  readonly published: number;
+  readonly failure?: PublishFailure;
 }
 
 /** A FIFO topic's name ends in `.fifo` (a `perCustomer` stage's). */
@@ -65,9 +75,9 @@ const publishChunk = async (
   sns: SNSClient,
   topicArn: string,
   chunk: readonly Outgoing[],
-): Promise<PublishFailure | undefined> => {
+): Promise<PublishResult> => {
   const first = chunk[0];
-  if (first === undefined) return undefined;
+  if (first === undefined) return { published: 0 };
   let response: PublishBatchCommandOutput;
   try {
     response = await sns.send(
@@ -78,35 +88,52 @@ const publishChunk = async (
     );
   } catch (error) {
     const name = error instanceof Error ? error.name : typeof error;
-    return { position: first.position, reason: `PublishBatch threw ${name}` };
+    return {
+      published: 0,
+      failure: {
+        position: first.position,
+        reason: `PublishBatch threw ${name}`,
+        failureReason: failureReason(error),
+      },
+    };
   }
   // Anything SNS did not confirm counts as failed: a retry duplicates, a gap would lose it.
   const confirmed = new Set(response.Successful?.map((entry) => entry.Id));
+  const published = chunk.filter(({ position }) => confirmed.has(String(position))).length;
   const unconfirmed = chunk.find(({ position }) => !confirmed.has(String(position)));
-  if (unconfirmed === undefined) return undefined;
+  if (unconfirmed === undefined) return { published };
   const failed = response.Failed?.find((entry) => entry.Id === String(unconfirmed.position));
   return {
-    position: unconfirmed.position,
-    reason: failed
-      ? `PublishBatch entry failed: ${failed.Code} (sender fault: ${failed.SenderFault})`
-      : 'PublishBatch did not confirm the entry',
+    published,
+    failure: {
+      position: unconfirmed.position,
+      reason: failed
+        ? `PublishBatch entry failed: ${failed.Code} (sender fault: ${failed.SenderFault})`
+        : 'PublishBatch did not confirm the entry',
+      // An entry's failure, classified as the error it would have been.
+      failureReason: failed
+        ? failureReason({ name: failed.Code, $fault: failed.SenderFault ? 'client' : 'server' })
+        : 'Unexpected',
+    },
   };
 };
 
 /**
- * Publishes the events in order, up to 10 per call (`chunksOf`), and returns the first one SNS
- * does not confirm; no later call is made. Entries after it in the same call may have been
- * delivered: SNS handles each entry of a PublishBatch on its own (on a FIFO topic, none of
- * them is the same customer's).
+ * Publishes the events in order, up to 10 per call (`chunksOf`), and returns how many SNS
+ * confirmed and the first one it did not; no later call is made. Entries after it in the same
+ * call may have been delivered (and are counted published): SNS handles each entry of a
+ * PublishBatch on its own (on a FIFO topic, none of them is the same customer's).
  */
 export const publishInOrder = async (
   sns: SNSClient,
   topicArn: string,
   outgoing: readonly Outgoing[],
-): Promise<PublishFailure | undefined> => {
+): Promise<PublishResult> => {
+  let published = 0;
   for (const chunk of chunksOf(outgoing, isFifoTopic(topicArn))) {
-    const failure = await publishChunk(sns, topicArn, chunk);
-    if (failure) return failure;
+    const result = await publishChunk(sns, topicArn, chunk);
+    published += result.published;
+    if (result.failure) return { published, failure: result.failure };
   }
-  return undefined;
+  return { published };
 };

@@ -89,7 +89,7 @@ describe('publishInOrder to a FIFO topic', () => {
       Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }],
     });
 
-    const failure = await publishInOrder(sns as unknown as SNSClient, FIFO_TOPIC, [
+    const { failure } = await publishInOrder(sns as unknown as SNSClient, FIFO_TOPIC, [
       outgoing(0, 'A', 1),
       outgoing(1, 'A', 2),
     ]);

@@ -16,6 +16,7 @@ import type {
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Customer } from '../../lambda/shared/domain/customer';
 import { customerPk, emailClaimKey, PROFILE_SK } from '../../lambda/shared/domain/keys';
+import { captureEmf, metricsEnvironment } from './emf';
 import { type WithContext, withContext } from './lambda-context';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:customer-events';
@@ -23,6 +24,12 @@ const FAILURE_BUCKET = 'stream-failures';
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:stream-publisher';
 process.env.TOPIC_ARN = TOPIC_ARN;
 process.env.FAILURE_BUCKET_NAME = FAILURE_BUCKET;
+metricsEnvironment('stream-publisher');
+const emf = captureEmf();
+
+/** The publisher's datapoints, with the service left out for brevity. */
+const metricSeries = () =>
+  emf.series().map((line) => line.replace('service=stream-publisher', 's'));
 
 type HandlerModule = typeof import('../../lambda/stream-publisher/handler');
 let handler: WithContext<HandlerModule['handler']>;
@@ -257,6 +264,11 @@ describe('stream publisher', () => {
       range(23).map(String),
     );
     expect(publishedEventIds()).toStrictEqual(range(23).map((n) => `stream-event-${n}`));
+    expect(metricSeries()).toEqual([
+      'EventsPublished{s} 23 Count',
+      'RecordsReceived{s,FunctionVersion=7} 23 Count',
+      'RecordsReceived{s} 23 Count',
+    ]);
   });
 
   it('publishes nothing for a MODIFY that changed only version and updatedAt', async () => {
@@ -328,6 +340,16 @@ describe('stream publisher', () => {
 
     expect(result).toStrictEqual({ batchItemFailures: failuresFrom(13, 24) });
     expect(publishCalls().map((input) => entriesOf(input).length)).toStrictEqual([10, 10]);
+    // SNS's own failure; the 11 after it held back (those it delivered are counted published).
+    expect(metricSeries()).toEqual([
+      'EventsPublished{s} 19 Count',
+      'RecordsFailed{s,FunctionVersion=7} 12 Count',
+      'RecordsFailed{s,reason=HeldBehindFailure} 11 Count',
+      'RecordsFailed{s,reason=Unavailable} 1 Count',
+      'RecordsFailed{s} 12 Count',
+      'RecordsReceived{s,FunctionVersion=7} 25 Count',
+      'RecordsReceived{s} 25 Count',
+    ]);
   });
 
   it('publishes again, with the same eventIds, the entries SNS delivered after a failed one', async () => {
@@ -381,6 +403,15 @@ describe('stream publisher', () => {
 
     expect(result).toStrictEqual({ batchItemFailures: failuresFrom(10, 24) });
     expect(publishCalls()).toHaveLength(2);
+    expect(metricSeries()).toEqual([
+      'EventsPublished{s} 10 Count',
+      'RecordsFailed{s,FunctionVersion=7} 15 Count',
+      'RecordsFailed{s,reason=Busy} 1 Count',
+      'RecordsFailed{s,reason=HeldBehindFailure} 14 Count',
+      'RecordsFailed{s} 15 Count',
+      'RecordsReceived{s,FunctionVersion=7} 25 Count',
+      'RecordsReceived{s} 25 Count',
+    ]);
   });
 
   describe('a record it can never publish', () => {
@@ -460,6 +491,15 @@ describe('stream publisher', () => {
           payload: expect.any(String),
         });
         expect(JSON.parse(body.payload)).toEqual({ Records: [JSON.parse(JSON.stringify(record))] });
+        // Given up on, so counted failed, though not reported.
+        expect(metricSeries()).toEqual([
+          'EventsPublished{s} 4 Count',
+          'RecordsFailed{s,FunctionVersion=7} 1 Count',
+          'RecordsFailed{s,reason=Unpublishable} 1 Count',
+          'RecordsFailed{s} 1 Count',
+          'RecordsReceived{s,FunctionVersion=7} 5 Count',
+          'RecordsReceived{s} 5 Count',
+        ]);
       },
     );
 
@@ -491,6 +531,15 @@ describe('stream publisher', () => {
 
       expect(result).toStrictEqual({ batchItemFailures: failuresFrom(2, 3) });
       expect(publishedEventIds()).toStrictEqual(['stream-event-0']);
+      expect(metricSeries()).toEqual([
+        'EventsPublished{s} 1 Count',
+        'RecordsFailed{s,FunctionVersion=7} 2 Count',
+        'RecordsFailed{s,reason=Busy} 1 Count',
+        'RecordsFailed{s,reason=HeldBehindFailure} 1 Count',
+        'RecordsFailed{s} 2 Count',
+        'RecordsReceived{s,FunctionVersion=7} 3 Count',
+        'RecordsReceived{s} 3 Count',
+      ]);
     });
 
     it('when a publish before it fails, reports both; the retry writes the same object again', async () => {
@@ -510,6 +559,15 @@ describe('stream publisher', () => {
       });
       // The key is the record's: its retry overwrites this object, never adds a second one.
       expect(putCalls().map((input) => input.Key)).toEqual([`unpublishable/${sequenceNumber(2)}`]);
+      // The written record is reported failed, so counted held back, not unpublishable (yet).
+      expect(metricSeries()).toEqual([
+        'RecordsFailed{s,FunctionVersion=7} 2 Count',
+        'RecordsFailed{s,reason=Busy} 1 Count',
+        'RecordsFailed{s,reason=HeldBehindFailure} 1 Count',
+        'RecordsFailed{s} 2 Count',
+        'RecordsReceived{s,FunctionVersion=7} 2 Count',
+        'RecordsReceived{s} 2 Count',
+      ]);
     });
   });
 

@@ -54,10 +54,11 @@ const isStage = (value: unknown): value is Stage => STAGES.includes(value as Sta
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
- * The welcome consumer sends the provider's API key as a bearer token: only over TLS,
- * but for the local cloud's sink on this machine's loopback, and never in prod.
+ * The welcome consumer sends the provider's API key as a bearer token: only over TLS, but for
+ * the local cloud's sink on this machine's loopback, and in prod only on the local cloud
+ * (`-c localCloud=true`, which `npm start` passes): a deployed function's loopback has no sink.
  */
-const isSafeEndpoint = (value: unknown, stage: Stage): value is string => {
+const isSafeEndpoint = (value: unknown, stage: Stage, localCloud: boolean): value is string => {
   if (typeof value !== 'string') return false;
   let url: URL;
   try {
@@ -66,7 +67,9 @@ const isSafeEndpoint = (value: unknown, stage: Stage): value is string => {
     return false;
   }
   if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && stage !== 'prod' && LOOPBACK_HOSTS.has(url.hostname);
+  return (
+    url.protocol === 'http:' && (stage !== 'prod' || localCloud) && LOOPBACK_HOSTS.has(url.hostname)
+  );
 };
 
 const fail = (message: string): never => {
@@ -108,7 +111,8 @@ export const loadStageConfig = (node: Node): StageConfig => {
   }
 
   const endpoint = settings.notificationEndpoint;
-  if (!isSafeEndpoint(endpoint, stage)) {
+  const localCloud = String(node.tryGetContext('localCloud')) === 'true';
+  if (!isSafeEndpoint(endpoint, stage, localCloud)) {
     fail(
       `customerPipeline.${stage}.notificationEndpoint must be an https:// URL` +
         (stage === 'prod' ? '' : ' (or http:// to a loopback address, for the local cloud)'),

@@ -99,6 +99,24 @@ describe('loadStageConfig', () => {
     },
   );
 
+  test('lets prod send to a loopback sink over plain HTTP only on the local cloud (-c localCloud=true)', () => {
+    const endpoint = 'http://127.0.0.1:4010/v1/messages';
+    expect(
+      load({ stage: 'prod', localCloud: 'true', notificationEndpoint: endpoint })
+        .notificationEndpoint,
+    ).toBe(endpoint);
+    expect(() =>
+      load({
+        stage: 'prod',
+        localCloud: 'true',
+        notificationEndpoint: 'http://notifications.example.com/v1',
+      }),
+    ).toThrow(/notificationEndpoint must be an https:\/\/ URL/);
+    expect(() =>
+      load({ stage: 'prod', localCloud: 'false', notificationEndpoint: endpoint }),
+    ).toThrow(/notificationEndpoint must be an https:\/\/ URL/);
+  });
+
   test('refuses plain HTTP in prod, even to loopback: the bearer token travels in it', () => {
     expect(() =>
       load({ stage: 'prod', notificationEndpoint: 'http://127.0.0.1:4010/v1/messages' }),

@@ -8,6 +8,7 @@ import { CUSTOMER_EVENT_TYPES, MESSAGE_TYPE_ATTRIBUTE } from '../lambda/shared/d
 import type { StageConfig } from './config';
 import { AssetsBucket } from './constructs/assets-bucket';
 import { Avatars } from './constructs/avatars';
+import { CanaryDeployments } from './constructs/canary';
 import { CustomerApi } from './constructs/customer-api';
 import { CustomerEvents } from './constructs/customer-events';
 import { CustomerTable } from './constructs/customer-table';
@@ -15,6 +16,7 @@ import { EventConsumer } from './constructs/event-consumer';
 import { MarketingContacts } from './constructs/marketing-contacts';
 import { Monitoring } from './constructs/monitoring';
 import { NotificationSecret } from './constructs/notification-secret';
+import { metricsNamespace } from './constructs/pipeline-function';
 import { FAILURE_BUCKET_WRITES_FILTER, StreamPublisher } from './constructs/stream-publisher';
 
 export interface CustomerPipelineStackProps extends StackProps {
@@ -41,9 +43,23 @@ export class CustomerPipelineStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const retainData = config.retainData;
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      dashboardName: `CustomerPipeline-${config.stage}`,
+      alarmEmail: config.alarmEmail,
+      retainData,
+    });
+    // canary: every function's invokers call its `live` alias, which CodeDeploy moves.
+    const canary =
+      config.deployment === 'canary'
+        ? new CanaryDeployments(this, 'CanaryDeployments', {
+            metricsNamespace: metricsNamespace(this),
+            alarmTopic: monitoring.alarmTopic,
+          })
+        : undefined;
     const functionDefaults = {
       logRetention: toRetentionDays(config.logRetentionDays),
       removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      canary,
     };
 
     // perCustomer: a FIFO topic and consumer queues, each customer a message group.
@@ -174,11 +190,6 @@ export class CustomerPipelineStack extends Stack {
     });
     api.serveRoute(AVATAR_ROUTE, 'AvatarIntegration', avatars.function);
 
-    const monitoring = new Monitoring(this, 'Monitoring', {
-      dashboardName: `CustomerPipeline-${config.stage}`,
-      alarmEmail: config.alarmEmail,
-      retainData,
-    });
     monitoring.watchFailureBucket(
       'StreamPublisherFailures',
       publisher.failureBucket,
@@ -205,6 +216,17 @@ export class CustomerPipelineStack extends Stack {
         consumer.subscriptionDeadLetterQueue,
       );
     }
+
+    monitoring.chartBusinessMetrics({
+      api: api.function,
+      avatarUpload: api.avatarUploadFunction,
+      streamPublisher: publisher.function,
+      welcome: welcome.function,
+      archive: archive.function,
+      marketing: marketing.function,
+      avatar: avatars.function,
+    });
+    if (canary) monitoring.showAlarms('Canary rollback alarms', canary.alarms);
 
     new CfnOutput(this, 'ApiUrl', { value: api.stage.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });

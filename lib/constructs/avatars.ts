@@ -11,6 +11,7 @@ import { AVATAR_UPLOADS_PREFIX, AVATARS_PREFIX } from '../../lambda/shared/contr
 import { MESSAGE_TYPE_ATTRIBUTE } from '../../lambda/shared/domain/events';
 import { markResource } from '../resource-names';
 import type { AssetsBucket } from './assets-bucket';
+import type { CanaryDeployments } from './canary';
 import { consumerVisibilityTimeout, EventConsumer, MAX_RECEIVE_COUNT } from './event-consumer';
 import type { PipelineFunction } from './pipeline-function';
 import { deadLetterQueue, secureQueue } from './queues';
@@ -46,6 +47,11 @@ export interface AvatarsProps {
    * @default false
    */
   readonly fifo?: boolean;
+  /**
+   * Canary deploys for the function(s) (`PipelineFunction`'s `canary`).
+   * @default - deploys reach every invocation at once
+   */
+  readonly canary?: CanaryDeployments;
 }
 
 /**
@@ -136,6 +142,7 @@ export class Avatars extends Construct {
       timeout: TIMEOUT,
       maxBatchingWindow: BATCHING_WINDOW,
       fifo: props.fifo,
+      canary: props.canary,
       environment: {
         TABLE_NAME: props.table.tableName,
         BUCKET_NAME: assets.bucket.bucketName,

@@ -4,7 +4,6 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -15,6 +14,7 @@ import {
   routeParts,
 } from '../../lambda/shared/contract';
 import type { AssetsBucket } from './assets-bucket';
+import type { CanaryDeployments } from './canary';
 import { PipelineFunction } from './pipeline-function';
 
 /** Both functions answer clients waiting on the API. */
@@ -55,6 +55,11 @@ export interface CustomerApiProps {
   readonly throttle: apigwv2.ThrottleSettings;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * Canary deploys for the function(s) (`PipelineFunction`'s `canary`).
+   * @default - deploys reach every invocation at once
+   */
+  readonly canary?: CanaryDeployments;
 }
 
 /**
@@ -81,6 +86,7 @@ export class CustomerApi extends Construct {
       ...API_FUNCTION_SIZING,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      canary: props.canary,
       environment: { TABLE_NAME: props.table.tableName },
     });
     // Point reads and transactions of named items: never Query or Scan. Each
@@ -93,6 +99,7 @@ export class CustomerApi extends Construct {
       ...API_FUNCTION_SIZING,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      canary: props.canary,
       environment: {
         TABLE_NAME: props.table.tableName,
         BUCKET_NAME: props.assetsBucket.bucket.bucketName,
@@ -115,11 +122,11 @@ export class CustomerApi extends Construct {
       // HttpApiProps cannot set throttling or access logs: the stage below does.
       createDefaultStage: false,
     });
-    const integration = new HttpLambdaIntegration('Integration', this.function);
+    const integration = new HttpLambdaIntegration('Integration', this.function.servedByApi());
     for (const routeKey of Object.values(CUSTOMER_ROUTES)) this.addRoute(routeKey, integration);
     this.addRoute(
       AVATAR_UPLOAD_ROUTE,
-      new HttpLambdaIntegration('AvatarUploadIntegration', this.avatarUploadFunction),
+      new HttpLambdaIntegration('AvatarUploadIntegration', this.avatarUploadFunction.servedByApi()),
     );
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
@@ -139,8 +146,8 @@ export class CustomerApi extends Construct {
   }
 
   /** Sends `routeKey` to `fn`, another construct's function (its integration is created here). */
-  public serveRoute(routeKey: RouteKey, integrationId: string, fn: lambda.IFunction): void {
-    this.addRoute(routeKey, new HttpLambdaIntegration(integrationId, fn));
+  public serveRoute(routeKey: RouteKey, integrationId: string, fn: PipelineFunction): void {
+    this.addRoute(routeKey, new HttpLambdaIntegration(integrationId, fn.servedByApi()));
   }
 
   private addRoute(routeKey: RouteKey, integration: apigwv2.HttpRouteIntegration): void {

@@ -6,6 +6,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { markResource } from '../resource-names';
+import type { CanaryDeployments } from './canary';
 import { PipelineFunction } from './pipeline-function';
 import { deadLetterQueue, FIFO_QUEUE_PROPS, secureQueue } from './queues';
 
@@ -72,6 +73,11 @@ export interface EventConsumerProps {
    * @default false - standard queues
    */
   readonly fifo?: boolean;
+  /**
+   * Canary deploys for the function(s) (`PipelineFunction`'s `canary`).
+   * @default - deploys reach every invocation at once
+   */
+  readonly canary?: CanaryDeployments;
 }
 
 /**
@@ -140,6 +146,7 @@ export class EventConsumer extends Construct {
       timeout,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      canary: props.canary,
       environment: props.environment,
     });
     // CDK grants the function's role what Lambda's pollers use (ReceiveMessage, DeleteMessage,

@@ -10,6 +10,22 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRIC_DIMENSIONS, METRICS, type MetricName } from '../../lambda/shared/contract';
+import type { PipelineFunction } from './pipeline-function';
+
+/** The business metrics' charts sum over this period. */
+const BUSINESS_PERIOD = Duration.minutes(5);
+
+/** The functions whose business metrics the dashboard charts, by what they do. */
+export interface PipelineFunctions {
+  readonly api: PipelineFunction;
+  readonly avatarUpload: PipelineFunction;
+  readonly streamPublisher: PipelineFunction;
+  readonly welcome: PipelineFunction;
+  readonly archive: PipelineFunction;
+  readonly marketing: PipelineFunction;
+  readonly avatar: PipelineFunction;
+}
 
 /** Stream records older than this mean the publisher is falling behind or stuck. */
 const ITERATOR_AGE_THRESHOLD = Duration.minutes(5);
@@ -192,6 +208,94 @@ export class Monitoring extends Construct {
     });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: `${id} iterator age`, left: [iteratorAge] }),
+    );
+  }
+
+  /**
+   * Charts the handlers' business metrics (docs/operations.md, "Business metrics"): what the
+   * pipeline did, the API's answers by status class, and the records each consumer was handed
+   * and failed, by reason.
+   */
+  public chartBusinessMetrics(fns: PipelineFunctions): void {
+    const graph = (
+      title: string,
+      lines: [PipelineFunction, MetricName][],
+      right: [PipelineFunction, MetricName][] = [],
+    ) =>
+      new cloudwatch.GraphWidget({
+        title,
+        left: lines.map(([fn, name]) => fn.businessMetric(name, { period: BUSINESS_PERIOD })),
+        right: right.map(([fn, name]) => fn.businessMetric(name, { period: BUSINESS_PERIOD })),
+      });
+    const labelled = (fn: PipelineFunction, name: MetricName) =>
+      fn.businessMetric(name, { period: BUSINESS_PERIOD, label: `${fn.handlerDir} ${name}` });
+    const recordConsumers = [
+      fns.streamPublisher,
+      fns.welcome,
+      fns.archive,
+      fns.marketing,
+      fns.avatar,
+    ];
+    const apiFunctions = [fns.api, fns.avatarUpload, fns.avatar];
+    const answers = [
+      METRICS.answers2xx,
+      METRICS.answers3xx,
+      METRICS.answers4xx,
+      METRICS.answers5xx,
+    ];
+    const namespace = fns.api.businessMetric(METRICS.recordsFailed).namespace;
+    this.dashboard.addWidgets(
+      graph(
+        'Customers created, updated, deleted; events published',
+        [
+          [fns.api, METRICS.customersCreated],
+          [fns.api, METRICS.customersUpdated],
+          [fns.api, METRICS.customersDeleted],
+        ],
+        [[fns.streamPublisher, METRICS.eventsPublished]],
+      ),
+      graph('Welcomes', [
+        [fns.welcome, METRICS.welcomesSent],
+        [fns.welcome, METRICS.welcomesSkippedDuplicate],
+        [fns.welcome, METRICS.welcomesSkippedDeleted],
+      ]),
+      graph('Archive', [
+        [fns.archive, METRICS.archiveVersionsWritten],
+        [fns.archive, METRICS.archiveStaleEventsIgnored],
+      ]),
+      graph('Marketing contacts and avatars', [
+        [fns.marketing, METRICS.contactsAdded],
+        [fns.marketing, METRICS.contactsRemoved],
+        [fns.avatar, METRICS.avatarsPublished],
+        [fns.avatar, METRICS.avatarsErased],
+      ]),
+      new cloudwatch.GraphWidget({
+        title: 'API answers by status class',
+        left: apiFunctions.flatMap((fn) => answers.map((name) => labelled(fn, name))),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Records failed (left) and received (right), per function',
+        left: recordConsumers.map((fn) => labelled(fn, METRICS.recordsFailed)),
+        right: recordConsumers.map((fn) => labelled(fn, METRICS.recordsReceived)),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Records failed, by function and reason',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${namespace},${METRIC_DIMENSIONS.service},${METRIC_DIMENSIONS.reason}} MetricName="${METRICS.recordsFailed}"', 'Sum', ${BUSINESS_PERIOD.toSeconds()})`,
+            usingMetrics: {},
+            label: '',
+          }),
+        ],
+      }),
+    );
+  }
+
+  /** Shows `alarms`' states in one widget (the canary deploys' rollback alarms). */
+  public showAlarms(title: string, alarms: readonly cloudwatch.IAlarm[]): void {
+    if (alarms.length === 0) return;
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title, alarms: [...alarms], width: 24, height: 6 }),
     );
   }
 

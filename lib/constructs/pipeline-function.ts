@@ -1,11 +1,35 @@
 import * as path from 'node:path';
-import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRIC_DIMENSIONS, type MetricName } from '../../lambda/shared/contract';
 import { BUNDLE_FILE, bundledCode, LAMBDA_ROOT } from '../bundling';
 import { markResource } from '../resource-names';
+import type { CanaryDeployments, FunctionCanary } from './canary';
+
+/**
+ * The namespace of the handlers' business metrics: the stack's name, so two stages (or two
+ * copies of the stack) in one account never add up in one series.
+ */
+export const metricsNamespace = (scope: Construct): string => Stack.of(scope).stackName;
+
+/**
+ * `alias` as an event source's target, except that its mappings are created under `fn` with the
+ * ids they have when they target `fn`: the same logical ids, so pointing an existing mapping at
+ * the alias is an in-place update of its FunctionName, which keeps its position in the stream.
+ * (CDK's `alias.addEventSource` would create a new mapping under the alias and delete the old
+ * one: a new stream mapping starts at TRIM_HORIZON and replays up to 24 hours of changes.)
+ */
+const aliasKeepingMappingIds = (fn: lambda.Function, alias: lambda.Alias): lambda.IFunction =>
+  Object.create(alias, {
+    addEventSourceMapping: {
+      value: (id: string, options: lambda.EventSourceMappingOptions) =>
+        new lambda.EventSourceMapping(fn, id, { ...options, target: alias }),
+    },
+  });
 
 export interface PipelineFunctionProps {
   /** The folder under `lambda/` whose `handler.ts` exports `handler`. */
@@ -23,6 +47,12 @@ export interface PipelineFunctionProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * Canary deploys: the function gets a `live` alias that every invoker calls and a CodeDeploy
+   * deployment group that moves it, rolling back on the new version's alarms.
+   * @default - no alias: invokers call the function, and a deploy reaches every invocation at once
+   */
+  readonly canary?: CanaryDeployments;
 }
 
 /**
@@ -32,8 +62,10 @@ export interface PipelineFunctionProps {
  * that log group.
  */
 export class PipelineFunction extends lambda.Function {
-  /** The folder under `lambda/` whose handler this function runs. */
+  /** The folder under `lambda/` whose handler this function runs: its metrics' `service`. */
   public readonly handlerDir: string;
+  /** The `live` alias and its deployment group, under canary deploys. */
+  public readonly canary?: FunctionCanary;
 
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
@@ -67,10 +99,12 @@ export class PipelineFunction extends lambda.Function {
       role,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.handlerDir,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(scope),
         ...props.environment,
       },
     });
     this.handlerDir = props.handlerDir;
+    this.canary = props.canary?.manage(this);
     markResource(this, props.handlerDir, 'function');
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -81,6 +115,44 @@ export class PipelineFunction extends lambda.Function {
       id: 'Serverless-LambdaDLQ',
       reason:
         'Never invoked asynchronously: the API calls it synchronously and event source mappings drive the rest; their failures land in queue dead-letter queues or the stream on-failure queue.',
+    });
+  }
+
+  /** What every invoker calls: the `live` alias under canary deploys, else the function. */
+  public get target(): lambda.IFunction {
+    return this.canary?.alias ?? this;
+  }
+
+  /**
+   * Under canary deploys, the mapping targets the `live` alias (with the logical id it has
+   * without), and the new version's failed records join the rollback alarms.
+   */
+  public override addEventSource(source: lambda.IEventSource): void {
+    if (this.canary === undefined) {
+      super.addEventSource(source);
+      return;
+    }
+    source.bind(aliasKeepingMappingIds(this, this.canary.alias));
+    this.canary.watch('records');
+  }
+
+  /** What an API integration calls; under canary deploys the new version's 5xx join the rollback alarms. */
+  public servedByApi(): lambda.IFunction {
+    this.canary?.watch('answers');
+    return this.target;
+  }
+
+  /** One of the handler's business metrics (`METRICS`), across its versions. */
+  public businessMetric(
+    metricName: MetricName,
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: metricsNamespace(this),
+      metricName,
+      dimensionsMap: { [METRIC_DIMENSIONS.service]: this.handlerDir },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
     });
   }
 }

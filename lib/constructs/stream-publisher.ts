@@ -11,6 +11,7 @@ import { LAMBDA_FAILURE_PREFIX, UNPUBLISHABLE_PREFIX } from '../../lambda/shared
 import { PROFILE_SK } from '../../lambda/shared/domain/keys';
 import { markResource } from '../resource-names';
 import { BUCKET_SAFETY, bucketLifetime } from './bucket-settings';
+import type { CanaryDeployments } from './canary';
 import { PipelineFunction } from './pipeline-function';
 
 /** The failure bucket's request metrics filter: every object written to it. */
@@ -29,6 +30,11 @@ export interface StreamPublisherProps {
    * @default Duration.hours(12)
    */
   readonly maxRecordAge?: Duration;
+  /**
+   * Canary deploys for the function(s) (`PipelineFunction`'s `canary`).
+   * @default - deploys reach every invocation at once
+   */
+  readonly canary?: CanaryDeployments;
 }
 
 /**
@@ -100,6 +106,7 @@ export class StreamPublisher extends Construct {
       timeout: Duration.seconds(30),
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      canary: props.canary,
       environment: {
         TOPIC_ARN: props.topic.topicArn,
         FAILURE_BUCKET_NAME: this.failureBucket.bucketName,

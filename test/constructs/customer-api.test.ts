@@ -41,7 +41,10 @@ describe.each([
   let apiId: string;
   let apiFunctionId: string;
   let avatarUploadFunctionId: string;
-  let avatarFunctionId: string;
+  // What the routes invoke: each function's live alias in prod (canary deploys), else the function.
+  let apiTargetId: string;
+  let avatarUploadTargetId: string;
+  let avatarTargetId: string;
   let tableId: string;
   let bucketId: string;
   beforeAll(() => {
@@ -54,7 +57,9 @@ describe.each([
     avatarUploadFunctionId = logicalIdOf(stack, api.avatarUploadFunction);
     const [avatars] = constructsOfType(stack, Avatars);
     if (!avatars) throw new Error('expected the avatars');
-    avatarFunctionId = logicalIdOf(stack, avatars.function);
+    apiTargetId = logicalIdOf(stack, api.function.target);
+    avatarUploadTargetId = logicalIdOf(stack, api.avatarUploadFunction.target);
+    avatarTargetId = logicalIdOf(stack, avatars.function.target);
     const [table] = constructsOfType(stack, CustomerTable);
     const [assets] = constructsOfType(stack, AssetsBucket);
     if (!table || !assets) throw new Error('expected the table and the assets bucket');
@@ -110,20 +115,20 @@ describe.each([
         .filter((route) => functionOfRoute(route) === functionId)
         .map((route) => route.Properties.RouteKey)
         .sort();
-    expect(served(apiFunctionId)).toEqual(Object.values(CUSTOMER_ROUTES).sort());
-    expect(served(avatarUploadFunctionId)).toEqual([AVATAR_UPLOAD_ROUTE]);
-    expect(served(avatarFunctionId)).toEqual([AVATAR_ROUTE]);
+    expect(served(apiTargetId)).toEqual(Object.values(CUSTOMER_ROUTES).sort());
+    expect(served(avatarUploadTargetId)).toEqual([AVATAR_UPLOAD_ROUTE]);
+    expect(served(avatarTargetId)).toEqual([AVATAR_ROUTE]);
   });
 
   test('the avatar routes invoke their own functions (the upload form, and the avatar function that also processes uploads); every other route, the API function', () => {
     expect(
       Object.fromEntries(routes().map((r) => [r.Properties.RouteKey, functionOfRoute(r)])),
     ).toEqual({
-      ...Object.fromEntries(API_ROUTE_KEYS.map((key) => [key, apiFunctionId])),
-      [AVATAR_UPLOAD_ROUTE_KEY]: avatarUploadFunctionId,
-      [AVATAR_ROUTE_KEY]: avatarFunctionId,
+      ...Object.fromEntries(API_ROUTE_KEYS.map((key) => [key, apiTargetId])),
+      [AVATAR_UPLOAD_ROUTE_KEY]: avatarUploadTargetId,
+      [AVATAR_ROUTE_KEY]: avatarTargetId,
     });
-    expect(new Set([apiFunctionId, avatarUploadFunctionId, avatarFunctionId]).size).toBe(3);
+    expect(new Set([apiTargetId, avatarUploadTargetId, avatarTargetId]).size).toBe(3);
   });
 
   test('API Gateway may invoke each function only for the routes it serves', () => {
@@ -137,9 +142,9 @@ describe.each([
         );
         return sourcePathOf(p);
       });
-    expect(paths(avatarUploadFunctionId)).toEqual(['/*/*/customers/{id}/avatar-upload']);
-    expect(paths(avatarFunctionId)).toEqual(['/*/*/customers/{id}/avatar']);
-    expect(paths(apiFunctionId).sort()).toEqual(
+    expect(paths(avatarUploadTargetId)).toEqual(['/*/*/customers/{id}/avatar-upload']);
+    expect(paths(avatarTargetId)).toEqual(['/*/*/customers/{id}/avatar']);
+    expect(paths(apiTargetId).sort()).toEqual(
       [
         '/*/*/customers',
         '/*/*/customers/{idOrEmail}',
@@ -152,10 +157,12 @@ describe.each([
   test('only the avatar upload function is told the bucket', () => {
     expect(environmentOf(apiFunctionId)).toEqual({
       POWERTOOLS_SERVICE_NAME: 'api',
+      POWERTOOLS_METRICS_NAMESPACE: synthesized.stack.stackName,
       TABLE_NAME: ref(tableId),
     });
     expect(environmentOf(avatarUploadFunctionId)).toEqual({
       POWERTOOLS_SERVICE_NAME: 'avatar-upload',
+      POWERTOOLS_METRICS_NAMESPACE: synthesized.stack.stackName,
       TABLE_NAME: ref(tableId),
       BUCKET_NAME: ref(bucketId),
       // The stage's limit, which the presigned form's policy carries.

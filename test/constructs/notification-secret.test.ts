@@ -18,6 +18,8 @@ import {
 /** The plain strings a function's environment may hold: the handler names and the endpoint. */
 const plainValuesOf = (stack: Stack, config: StageConfig): string[] => [
   ...constructsOfType(stack, PipelineFunction).map((fn) => fn.handlerDir),
+  // The metrics' namespace.
+  stack.stackName,
   config.notificationEndpoint,
   String(config.avatarMaxBytes),
 ];

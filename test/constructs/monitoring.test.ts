@@ -1,5 +1,6 @@
 import type { Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { METRIC_DIMENSIONS, METRICS, type MetricName } from '../../lambda/shared/contract';
 import { Avatars } from '../../lib/constructs/avatars';
 import { CustomerApi } from '../../lib/constructs/customer-api';
 import { EventConsumer } from '../../lib/constructs/event-consumer';
@@ -20,6 +21,19 @@ import {
   resourceById,
   resourcesOfType,
 } from '../template-queries';
+
+const ANSWERS = [METRICS.answers2xx, METRICS.answers3xx, METRICS.answers4xx, METRICS.answers5xx];
+const RECORDS = [METRICS.recordsReceived, METRICS.recordsFailed];
+
+/** Every metric line of the dashboard's widgets (a resolved token reads as TOKEN). */
+const dashboardLines = (template: Template): unknown[][] => {
+  const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+  const join = dashboard?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const body = JSON.parse(
+    join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(''),
+  ) as { widgets: { properties: { metrics?: unknown[][] } }[] };
+  return body.widgets.flatMap((widget) => widget.properties.metrics ?? []);
+};
 
 const lambdaAlarmsOf = (template: Template, metricName: string, functionId: string) =>
   Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).filter(
@@ -193,6 +207,52 @@ describe('Monitoring', () => {
         charted: true,
       });
     }
+  });
+
+  test('charts every business metric of every function that emits it, in the stack’s namespace', () => {
+    const charted = new Set(
+      dashboardLines(template)
+        .filter((line) => line[0] === stack.stackName && line[2] === METRIC_DIMENSIONS.service)
+        .map((line) => `${String(line[3])} ${String(line[1])}`),
+    );
+    const emitted: Record<string, MetricName[]> = {
+      api: [
+        METRICS.customersCreated,
+        METRICS.customersUpdated,
+        METRICS.customersDeleted,
+        ...ANSWERS,
+      ],
+      'avatar-upload': ANSWERS,
+      'stream-publisher': [METRICS.eventsPublished, ...RECORDS],
+      welcome: [
+        METRICS.welcomesSent,
+        METRICS.welcomesSkippedDuplicate,
+        METRICS.welcomesSkippedDeleted,
+        ...RECORDS,
+      ],
+      archive: [METRICS.archiveVersionsWritten, METRICS.archiveStaleEventsIgnored, ...RECORDS],
+      marketing: [METRICS.contactsAdded, METRICS.contactsRemoved, ...RECORDS],
+      avatar: [METRICS.avatarsPublished, METRICS.avatarsErased, ...ANSWERS, ...RECORDS],
+    };
+    const expected = Object.entries(emitted).flatMap(([service, names]) =>
+      names.map((name) => `${service} ${name}`),
+    );
+    expect([...charted].sort()).toEqual(expected.sort());
+    // Every metric of the contract is charted somewhere.
+    const chartedNames = new Set([...charted].map((line) => line.split(' ')[1]));
+    expect([...chartedNames].sort()).toEqual(Object.values(METRICS).sort());
+  });
+
+  test('charts the records failed by function and reason with one search', () => {
+    const searches = dashboardLines(template).flatMap((line) => {
+      const [only] = line;
+      return line.length === 1 && typeof only === 'object' && only !== null && 'expression' in only
+        ? [(only as { expression: string }).expression]
+        : [];
+    });
+    expect(searches).toEqual([
+      `SEARCH('{${stack.stackName},service,reason} MetricName="RecordsFailed"', 'Sum', 300)`,
+    ]);
   });
 
   test('without alarmEmail, nobody is subscribed to the alarm topic', () => {

@@ -1,9 +1,10 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -153,5 +154,26 @@ export class CustomerApi extends Construct {
   private addRoute(routeKey: RouteKey, integration: apigwv2.HttpRouteIntegration): void {
     const { method, path } = routeParts(routeKey);
     this.httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod[method]], integration });
+    this.integrateOnlyOncePermitted();
+  }
+
+  /**
+   * Each integration is created or changed only after the permissions to invoke its target
+   * exist. When a deploy points the integrations at a new target (the `live` alias, the first
+   * time canary deploys reach a stage), CloudFormation would otherwise switch an integration
+   * while the target's permission is still being created, and API Gateway would answer 500.
+   */
+  private integrateOnlyOncePermitted(): void {
+    const stack = Stack.of(this);
+    const found = this.httpApi.node.findAll();
+    const permissions = found.filter((c) => c instanceof lambda.CfnPermission);
+    for (const integration of found.filter((c) => c instanceof apigwv2.CfnIntegration)) {
+      const target = JSON.stringify(stack.resolve(integration.integrationUri));
+      for (const permission of permissions) {
+        if (JSON.stringify(stack.resolve(permission.functionName)) === target) {
+          integration.addDependency(permission);
+        }
+      }
+    }
   }
 }

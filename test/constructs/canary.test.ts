@@ -282,6 +282,30 @@ describe('canary deploys (prod)', () => {
       expect(aliasIds).toContain(referencedId(permission.Properties.FunctionName));
     }
   });
+
+  test('switches an integration to the alias only once API Gateway may invoke the alias', () => {
+    // The first deploy with canaries creates each permission anew (its target changes) while it
+    // updates the integrations: without the order, a request could meet an integration whose
+    // alias it may not invoke yet (500).
+    const resources = template.toJSON().Resources as Record<
+      string,
+      CfnResourceJson & { DependsOn?: string[] }
+    >;
+    const permissions = Object.entries(resourcesOfType(template, 'AWS::Lambda::Permission'));
+    for (const [id, integration] of Object.entries(
+      resourcesOfType(template, 'AWS::ApiGatewayV2::Integration'),
+    )) {
+      const own = permissions
+        .filter(
+          ([, p]) =>
+            referencedId(p.Properties.FunctionName) ===
+            referencedId(integration.Properties.IntegrationUri),
+        )
+        .map(([permissionId]) => permissionId);
+      expect(own.length).toBeGreaterThan(0);
+      expect(resources[id]?.DependsOn ?? []).toEqual(expect.arrayContaining(own));
+    }
+  });
 });
 
 describe('all-at-once deploys (dev)', () => {

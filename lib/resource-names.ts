@@ -92,3 +92,36 @@ export const referencedId = (value: unknown): string | undefined => {
   if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
   return undefined;
 };
+
+/** Every `Ref` and `Fn::GetAtt` in `value`, depth first. */
+const referencesIn = (value: unknown): string[] => {
+  if (typeof value !== 'object' || value === null) return [];
+  const own = referencedId(value);
+  if (own !== undefined) return [own];
+  return Object.values(value).flatMap(referencesIn);
+};
+
+const INVOCABLE_TYPES = new Set(['AWS::Lambda::Alias', 'AWS::Lambda::Version']);
+
+/**
+ * The logical id of the function a mapping's `FunctionName` or an integration's URI invokes: the
+ * function itself (`Ref`, `Fn::GetAtt`), or through one of its versions or aliases (their `Ref`,
+ * or the `<name>:live` CDK joins from the alias's ARN). `undefined` when it is no function of
+ * `resources`.
+ */
+export const invokedFunctionId = (
+  resources: Readonly<Record<string, { readonly Type: string; readonly Properties?: unknown }>>,
+  value: unknown,
+): string | undefined => {
+  for (const id of referencesIn(value)) {
+    const resource = resources[id];
+    if (resource?.Type === 'AWS::Lambda::Function') return id;
+    if (resource !== undefined && INVOCABLE_TYPES.has(resource.Type)) {
+      return invokedFunctionId(
+        resources,
+        (resource.Properties as { FunctionName?: unknown } | undefined)?.FunctionName,
+      );
+    }
+  }
+  return undefined;
+};

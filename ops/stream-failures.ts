@@ -22,7 +22,7 @@ import {
 } from '../lambda/stream-publisher/failure-record';
 import { type Outgoing, publishInOrder } from '../lambda/stream-publisher/sns-publisher';
 import { readStreamRecord } from '../lambda/stream-publisher/stream-record';
-import { referencedId } from '../lib/resource-names';
+import { invokedFunctionId, referencedId } from '../lib/resource-names';
 import type { ResourceLocator } from '../ops/stack-target';
 import { consumerOf } from './dead-letters';
 
@@ -56,7 +56,8 @@ export const findStreamFailureBuckets = (template: CfnTemplate): StreamFailureBu
     };
     const bucket = referencedId(p.DestinationConfig?.OnFailure?.Destination);
     const table = referencedId(p.EventSourceArn);
-    const fn = referencedId(p.FunctionName);
+    // The publisher itself, or its `live` alias under canary deploys.
+    const fn = invokedFunctionId(resources, p.FunctionName);
     if (
       !bucket ||
       resources[bucket]?.Type !== 'AWS::S3::Bucket' ||

@@ -1,6 +1,11 @@
 import * as fs from 'node:fs';
 import type { CfnTemplate } from 'cdk-local-cloud';
-import { findResource, namedResources, resourcesWithRole } from '../../lib/resource-names';
+import {
+  findResource,
+  invokedFunctionId,
+  namedResources,
+  resourcesWithRole,
+} from '../../lib/resource-names';
 
 /** The synthesized template a local cloud runs (its state's `templateFile`). */
 export const readTemplateFile = (file: string): CfnTemplate =>
@@ -87,8 +92,7 @@ export const readTemplate = (
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::EventSourceMapping') continue;
     const p = r.Properties ?? {};
-    const ref = (p.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
-    const fn = functionNames.get(ref);
+    const fn = functionNames.get(invokedFunctionId(template.Resources, p.FunctionName) ?? '');
     if (fn === undefined) continue;
     const source = JSON.stringify(p.EventSourceArn ?? '').includes('StreamArn') ? 'stream' : 'sqs';
     const queueId = (p.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.[

@@ -1,4 +1,9 @@
-import { findResource, namedResources, resourcesWithRole } from '../../lib/resource-names';
+import {
+  findResource,
+  invokedFunctionId,
+  namedResources,
+  resourcesWithRole,
+} from '../../lib/resource-names';
 import { synthPipeline } from '../synth';
 
 /**
@@ -121,6 +126,36 @@ describe.each(['dev', 'prod'] as const)('resource names in CustomerPipeline-%s',
     );
   });
 
+  test('tells the function every event source mapping and integration invokes, through its alias or not', () => {
+    const { Resources } = template as unknown as {
+      Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    };
+    const invoked = Object.values(Resources).flatMap((r) =>
+      r.Type === 'AWS::Lambda::EventSourceMapping'
+        ? [invokedFunctionId(Resources, r.Properties.FunctionName)]
+        : r.Type === 'AWS::ApiGatewayV2::Integration'
+          ? [invokedFunctionId(Resources, r.Properties.IntegrationUri)]
+          : [],
+    );
+    expect(invoked).toHaveLength(9);
+    const functions = resourcesWithRole(template, 'function');
+    const name = (id: string | undefined) =>
+      [...functions].find(([, logicalId]) => logicalId === id)?.[0];
+    expect(invoked.map(name).sort()).toEqual(
+      [
+        'api',
+        'archive',
+        'avatar',
+        'avatar',
+        'avatar',
+        'avatar-upload',
+        'marketing',
+        'stream-publisher',
+        'welcome',
+      ].sort(),
+    );
+  });
+
   test('gives no two resources the same name and role', () => {
     const keys = [...namedResources(template).values()].map((n) => `${n.role} ${n.name}`);
     expect(new Set(keys).size).toBe(keys.length);
@@ -130,5 +165,43 @@ describe.each(['dev', 'prod'] as const)('resource names in CustomerPipeline-%s',
     expect(() => findResource(template, 'stream', 'function')).toThrow(
       /no function named stream; it has: .*stream-publisher \(function\)/,
     );
+  });
+});
+
+describe('invokedFunctionId', () => {
+  const resources = {
+    Fn: { Type: 'AWS::Lambda::Function', Properties: {} },
+    FnVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'Fn' } } },
+    FnAlias: {
+      Type: 'AWS::Lambda::Alias',
+      Properties: { FunctionName: { Ref: 'Fn' }, Name: 'live' },
+    },
+    Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
+  };
+
+  test.each([
+    ['the function', { Ref: 'Fn' }],
+    ['its ARN', { 'Fn::GetAtt': ['Fn', 'Arn'] }],
+    ['its alias', { Ref: 'FnAlias' }],
+    ['a version', { Ref: 'FnVersion' }],
+    [
+      "CDK's <name>:<alias> of an alias ARN",
+      {
+        'Fn::Join': [
+          '',
+          [{ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: 'FnAlias' }] }] }, ':live'],
+        ],
+      },
+    ],
+  ])('reads %s as the function', (_label, value) => {
+    expect(invokedFunctionId(resources, value)).toBe('Fn');
+  });
+
+  test.each([
+    ['a literal name', 'my-function'],
+    ['something else', { Ref: 'Queue' }],
+    ['a missing resource', { Ref: 'Gone' }],
+  ])('reads %s as no function of the template', (_label, value) => {
+    expect(invokedFunctionId(resources, value)).toBeUndefined();
   });
 });

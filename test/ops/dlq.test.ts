@@ -220,8 +220,9 @@ beforeAll(async () => {
   sns = new SNSClient(config);
   workDir = await mkdtemp(path.join(tmpdir(), 'dlq-test-'));
   // The CLI names consumers by construct path, which the CDK CLI adds and a bare App does not.
+  // Canary deploys, as prod has them: the stream mapping invokes the publisher's `live` alias.
   template = synthPipeline('dev', {
-    context: { 'aws:cdk:enable-path-metadata': true },
+    context: { 'aws:cdk:enable-path-metadata': true, deployment: 'canary' },
   }).template.toJSON() as CfnTemplate;
   // Where `npm start` leaves its own synth: next to the state file.
   await mkdir(path.join(workDir, 'cdk.out'));

@@ -12,6 +12,16 @@ export const E2E_TIME_SCALE = '0.02';
  */
 export const E2E_STREAM_RECORD_AGE_SECONDS = '60';
 
+/**
+ * The suite's stage settings over dev's. Prod's shape: every mapping and route invokes its
+ * function's `live` alias (canary deploys; CodeDeploy itself is not emulated). The ordering
+ * test's cloud keeps dev's.
+ */
+export const E2E_CONTEXT = {
+  streamMaxRecordAgeSeconds: E2E_STREAM_RECORD_AGE_SECONDS,
+  deployment: 'canary',
+};
+
 declare global {
   // Handed from setup to teardown, which run in the same process.
   var __LOCAL_CLOUD__: { child: ChildProcess; dir: string } | undefined;
@@ -23,7 +33,7 @@ export default async function globalSetup(): Promise<void> {
   const { child, stateFile, logFile } = await launchCustomerPipeline({
     dir,
     timeScale: E2E_TIME_SCALE,
-    context: { streamMaxRecordAgeSeconds: E2E_STREAM_RECORD_AGE_SECONDS },
+    context: E2E_CONTEXT,
     // aws-cdk-lib's CloudFormation rules take a third of the synth (their engine's start):
     // the suite checks behaviour, and `cdk synth` in CI (.ci/run) checks the rules.
     env: { CDK_VALIDATION: 'false' },

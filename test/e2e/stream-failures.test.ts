@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { callApi, control } from 'cdk-local-cloud';
+import { invokedFunctionId } from '../../lib/resource-names';
 import { sinkCalls } from '../../local/notification-sink';
 import {
   connect,
@@ -39,9 +40,10 @@ describe('the stream’s failure path', () => {
     const mapping = Object.values(cloud.state.resources).find(
       (r) =>
         r.type === 'AWS::Lambda::EventSourceMapping' &&
-        JSON.stringify(templateOf(cloud).Resources[r.logicalId]?.Properties?.FunctionName).includes(
-          publisher.logicalId,
-        ),
+        invokedFunctionId(
+          templateOf(cloud).Resources,
+          templateOf(cloud).Resources[r.logicalId]?.Properties?.FunctionName,
+        ) === publisher.logicalId,
     );
     if (mapping === undefined) throw new Error('no event source mapping invokes the publisher');
     const failures = resourceNamed(cloud, 'stream-publisher', 'failure-bucket').ref;

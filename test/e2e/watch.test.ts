@@ -6,7 +6,7 @@ import { callApi, deliveries, stopLocalCloud } from 'cdk-local-cloud';
 import { copyApp, editFile } from '../../local/app-copy';
 import { launchCustomerPipeline } from '../../local/launch';
 import { sinkCalls } from '../../local/notification-sink';
-import { E2E_TIME_SCALE } from './global-setup';
+import { E2E_CONTEXT, E2E_TIME_SCALE } from './global-setup';
 import {
   connect,
   eventually,
@@ -57,6 +57,8 @@ beforeAll(async () => {
     timeScale: E2E_TIME_SCALE,
     // The suite's assembly: this copy's sources are the same until a test edits them.
     assembly: path.dirname(connect().state.templateFile),
+    // Re-synthesized as the suite's cloud was, or every change would look like a switch of stage.
+    context: E2E_CONTEXT,
     args: ['--watch'],
     // Its re-synthesis checks behaviour; `cdk synth` in CI (.ci/run) checks the rules.
     env: { CDK_VALIDATION: 'false' },
@@ -109,7 +111,7 @@ test('a message queued before a reload is delivered after it', async () => {
   await saveAndReload(
     'welcome',
     'lambda/welcome/handler.ts',
-    'export const handler = customerEventHandler(welcome, { logger });',
+    'export const handler = customerEventHandler(welcome, { logger, metrics });',
     "export const handler = async () => {\n  throw new Error('paused by the watch test');\n};",
   );
   const created = await callApi(cloud, 'POST', '/customers', newCustomerInput());
@@ -128,7 +130,7 @@ test('a message queued before a reload is delivered after it', async () => {
     'welcome',
     'lambda/welcome/handler.ts',
     "export const handler = async () => {\n  throw new Error('paused by the watch test');\n};",
-    'export const handler = customerEventHandler(welcome, { logger });',
+    'export const handler = customerEventHandler(welcome, { logger, metrics });',
   );
 
   const calls = await eventually(

@@ -33,7 +33,7 @@ ${profile.description}
   --app-dir <d>       the CDK app (its cdk.json and node_modules; default: this directory)
   --stack <name>      the stack to run (default: ${profile.stackName ?? "the assembly's only stack"})
   --assembly <d>      run this already synthesized cloud assembly instead of synthesizing
-  --context <k=v>     pass -c k=v to the synth (repeatable)
+  --context <k=v>     pass -c k=v to the synth (repeatable; with --assembly, only with --watch)
   --time-scale <f>    shrink visibility timeouts, batching windows and retry delays
                       by this factor (default 1)
   --record-age-scale <f>
@@ -160,8 +160,12 @@ export const runLocalCloudCli = async (
       return 0;
     }
     const cliContext = parseContext(values.context ?? []);
-    if (values.assembly !== undefined && Object.keys(cliContext).length > 0) {
-      throw new UsageError('--context applies to a synth: it cannot change an --assembly');
+    // With --watch, a saved stack source is synthesized again: the context is for those syntheses,
+    // which must match how the assembly was made, or every change would look like another stage.
+    if (values.assembly !== undefined && !values.watch && Object.keys(cliContext).length > 0) {
+      throw new UsageError(
+        '--context applies to a synth: it cannot change an --assembly (with --watch, it applies to the re-syntheses)',
+      );
     }
     if (values.watch && profile.watch === undefined) {
       throw new UsageError(

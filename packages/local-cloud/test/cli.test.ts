@@ -40,6 +40,11 @@ describe('the local cloud command', () => {
     // An app whose profile says nothing of its sources (another app's assembly): no watch.
     [['--watch'], '--watch is not available for this app'],
     [['--watch', '--assembly', 'cdk.out'], '--watch is not available for this app'],
+    // With --watch, the context is for the re-syntheses: the only refusal left is the watch's.
+    [
+      ['--watch', '--assembly', 'cdk.out', '--context', 'a=b'],
+      '--watch is not available for this app',
+    ],
   ])('refuses %j with the usage', async (argv, message) => {
     const { code, err } = await run(argv);
     expect(code).toBe(2);

@@ -347,6 +347,8 @@ export const childEnvironment = (
   AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/bench-${spec.name}`,
   AWS_LAMBDA_LOG_STREAM_NAME: 'bench',
   POWERTOOLS_SERVICE_NAME: spec.name,
+  // Where the business metrics go, as every function of the template has it.
+  POWERTOOLS_METRICS_NAMESPACE: 'CustomerPipeline-bench',
   // The SDK warns on Node < 22 (this machine's), which Lambda's Node 24 never prints.
   NODE_NO_WARNINGS: '1',
   ...spec.environment(stubUrl),

@@ -171,7 +171,7 @@ export class CustomerApi extends Construct {
       const target = JSON.stringify(stack.resolve(integration.integrationUri));
       for (const permission of permissions) {
         if (JSON.stringify(stack.resolve(permission.functionName)) === target) {
-          integration.addDependency(permission);
+          integration.node.addDependency(permission);
         }
       }
     }

@@ -31,6 +31,7 @@ import {
   avatarUploadEvent,
   avatarUploadSqsEvent,
   batchFailureOf,
+  childEnvironment,
   customerCreatedEvent,
   HANDLERS,
   httpFailureOf,
@@ -115,8 +116,9 @@ describe('the handlers the cold start invokes', () => {
       constructsOfType(stack, PipelineFunction).map((fn) => {
         const { Environment } = resourceById(template, logicalIdOf(stack, fn)).Properties;
         const names = Object.keys((Environment as { Variables?: object })?.Variables ?? {});
-        // The harness sets the service name itself, as the template does.
-        return [fn.handlerDir, names.filter((name) => name !== 'POWERTOOLS_SERVICE_NAME').sort()];
+        // The harness sets the service name and the metrics' namespace itself, as the template does.
+        const own = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
+        return [fn.handlerDir, names.filter((name) => !own.includes(name)).sort()];
       }),
     );
     const given = Object.fromEntries(
@@ -126,6 +128,17 @@ describe('the handlers the cold start invokes', () => {
       ]),
     );
     expect(given).toEqual(inTemplate);
+  });
+
+  test('each child is told its service name and the metrics’ namespace, as every function is', () => {
+    for (const spec of HANDLERS) {
+      expect(childEnvironment(spec, 'http://127.0.0.1:1', {})).toEqual(
+        expect.objectContaining({
+          POWERTOOLS_SERVICE_NAME: spec.name,
+          POWERTOOLS_METRICS_NAMESPACE: expect.any(String),
+        }),
+      );
+    }
   });
 
   test('only a 201 or an empty list of batch item failures counts as success', () => {

@@ -45,6 +45,7 @@ afterAll(async () => {
 });
 
 interface LogLine {
+  readonly timestamp?: string;
   readonly message?: string;
   readonly customerId?: string;
   readonly version?: number;
@@ -52,7 +53,11 @@ interface LogLine {
   readonly outcome?: string;
 }
 
-/** The lines `fn` (its folder's name) logged, in the order it wrote them. */
+/**
+ * The lines `fn` (its folder's name) logged, in the order it wrote them: by their timestamps, as
+ * several environments of a function write to its one log, and a line can reach the file after
+ * one another environment wrote later (the file's order is not the order of events).
+ */
 const logOf = (fn: string): LogLine[] => {
   const file = path.join(workDir, 'logs', `${resourceNamed(cloud, fn, 'function').logicalId}.log`);
   if (!fs.existsSync(file)) return [];
@@ -61,11 +66,15 @@ const logOf = (fn: string): LogLine[] => {
     .split('\n')
     .flatMap((line) => {
       try {
-        return [JSON.parse(line) as LogLine];
+        const parsed = JSON.parse(line) as LogLine;
+        return parsed.timestamp === undefined ? [] : [parsed];
       } catch {
         return [];
       }
-    });
+    })
+    .map((line) => ({ line, at: Date.parse(line.timestamp ?? '') }))
+    .sort((a, b) => a.at - b.at)
+    .map(({ line }) => line);
 };
 
 /**

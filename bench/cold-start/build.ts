@@ -246,6 +246,55 @@ export const photonProbeModule = (): string =>
     '};',
   ].join('\n');
 
+/**
+ * The business metrics of one consumer invocation (three records, one failed), written two
+ * ways, each after the Logger every handler loads: through the handlers' adapter over
+ * Powertools Metrics (`byPowertools`), or as the same three EMF lines built by hand and written
+ * to stdout (`byHand`: what the issue's alternative, EMF through the logger, would cost at
+ * least). Their difference is what Powertools Metrics adds to a cold start.
+ */
+export const metricsProbeModules = (): {
+  readonly byPowertools: string;
+  readonly byHand: string;
+} => {
+  const logger = [
+    "import { Logger } from '@aws-lambda-powertools/logger';",
+    'const logger = new Logger();',
+  ];
+  return {
+    byPowertools: [
+      ...logger,
+      "import { BusinessMetrics } from './lambda/shared/adapters/metrics';",
+      "import { METRICS } from './lambda/shared/contract';",
+      'const metrics = new BusinessMetrics({ logger });',
+      'export const handler = async () => {',
+      '  metrics.count(METRICS.welcomesSent);',
+      '  metrics.count(METRICS.recordsReceived, 3);',
+      "  metrics.recordsFailed('Busy');",
+      '  metrics.publish();',
+      '  return { published: true };',
+      '};',
+    ].join('\n'),
+    byHand: [
+      ...logger,
+      'const service = process.env.POWERTOOLS_SERVICE_NAME;',
+      'const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE;',
+      'const line = (dimensions: string[][], values: Record<string, number>, extra: Record<string, string>) =>',
+      '  process.stdout.write(`${JSON.stringify({',
+      '    _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: namespace, Dimensions: dimensions,',
+      "      Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })) }] },",
+      '    service, ...extra, ...values })}\\n`);',
+      'export const handler = async () => {',
+      "  line([['service']], { WelcomesSent: 1 }, {});",
+      "  line([['service'], ['service', 'FunctionVersion']], { RecordsReceived: 3, RecordsFailed: 1 },",
+      "    { FunctionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST' });",
+      "  line([['service', 'reason']], { RecordsFailed: 1 }, { reason: 'Busy' });",
+      '  return { published: true };',
+      '};',
+    ].join('\n'),
+  };
+};
+
 /** The packages package.json names, to keep them apart in the composition. */
 export const directDependencies = (): Set<string> => {
   const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));

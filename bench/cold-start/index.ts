@@ -16,6 +16,7 @@ import {
   defaultExternals,
   directDependencies,
   holdsPhoton,
+  metricsProbeModules,
   photonProbeModule,
   REPO_ROOT,
   sdkClientsIn,
@@ -31,6 +32,7 @@ import { type ColdStartResult, GOAL_RATIO, type HandlerResult, type VariantResul
 import { startStub } from './stub';
 
 const HARNESS = path.join(__dirname, 'harness.mjs');
+const METRICS_PROBES = ['byPowertools', 'byHand'] as const;
 const MARKER = '@@cold-start-result@@';
 const CHILD_TIMEOUT_MS = 30_000;
 
@@ -213,6 +215,36 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
       photonProbes.set(spec.name, { file: probe.file, event, wasmBytes });
     }
 
+    // The business metrics written through Powertools Metrics, and by hand: its own cost.
+    const metricsProbes = await Promise.all(
+      METRICS_PROBES.map(async (way) => {
+        const { entryPoints: _entry, ...options } = buildOptions(
+          'ours',
+          '',
+          path.join(workdir, 'metrics', way),
+          [],
+        );
+        const contents = metricsProbeModules()[way];
+        const { file, bytes } = await bundle({
+          ...options,
+          stdin: { contents, resolveDir: REPO_ROOT, loader: 'ts' },
+        });
+        return { way, file, bytes };
+      }),
+    );
+    const metricsSpec = HANDLERS.find((spec) => spec.name === 'welcome') ?? HANDLERS[0];
+    const runMetricsProbe = async (file: string): Promise<Run> => {
+      if (metricsSpec === undefined) throw new Error('no handler to take the environment of');
+      const outcome = await runChild(
+        [file, path.join(workdir, 'empty-event.json')],
+        childEnvironment(metricsSpec, stub.url, {}),
+      );
+      if (outcome.report.error !== undefined || !outcome.stdout.includes('"_aws"')) {
+        throw new Error(`the metrics probe wrote no EMF line: ${outcome.stdout.slice(-1000)}`);
+      }
+      return outcome;
+    };
+
     // The default bundle requires the SDK as Lambda's runtime provides it: through
     // NODE_PATH (Lambda's includes /var/runtime/node_modules), here this repo's.
     const nodePath = path.join(REPO_ROOT, 'node_modules');
@@ -240,6 +272,7 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
     await runChild(['--bare'], bareEnv);
     const emptyEvent = path.join(workdir, 'empty-event.json');
     fs.writeFileSync(emptyEvent, '{}');
+    for (const probe of metricsProbes) await runMetricsProbe(probe.file);
     for (const spec of HANDLERS) {
       for (const variant of VARIANTS) await invoke(spec, variant);
       const clients = clientBundles.get(spec.name);
@@ -304,6 +337,16 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
           photonSamples.set(spec.name, p);
         }
       }
+      for (const probe of i % 2 === 0 ? metricsProbes : [...metricsProbes].reverse()) {
+        const { wall, report } = await runMetricsProbe(probe.file);
+        const key = `metrics/${probe.way}`;
+        const m = samples.get(key) ?? emptySamples();
+        m.wall.push(wall);
+        m.load.push((report.loaded ?? 0) - report.importStart);
+        m.firstInvoke.push((report.invoked ?? 0) - (report.loaded ?? 0));
+        m.ready.push(report.invoked ?? 0);
+        samples.set(key, m);
+      }
       log(`cold start: round ${i + 1}/${runs} done`);
     }
 
@@ -363,6 +406,12 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
       bare: bareMeasured,
       bareReady: bareReadyMeasured,
       handlers,
+      metrics: Object.fromEntries(
+        metricsProbes.map((probe) => [
+          probe.way,
+          variantResult(probe.bytes, samples.get(`metrics/${probe.way}`) ?? emptySamples()),
+        ]),
+      ) as ColdStartResult['metrics'],
       zodImportStyles: styles,
     };
   } finally {

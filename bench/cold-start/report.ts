@@ -1,7 +1,13 @@
 import type { SummaryRow } from '../section';
 import { formatMeasured, type Measured } from '../stats';
 import { SDK_CLIENTS } from './build';
-import { type ColdStartResult, GOAL_RATIO, type HandlerResult } from './result';
+import {
+  type ColdStartResult,
+  GOAL_RATIO,
+  type HandlerResult,
+  METRICS_GOAL_MS,
+  type VariantResult,
+} from './result';
 
 // The cold-start section written up: its part of bench/RESULTS.md and its summary rows.
 
@@ -150,6 +156,7 @@ export const render = (result: ColdStartResult): string => {
       const line = photonLine(h, bare);
       return line === undefined ? [] : ['', line];
     }),
+    ...[metricsLine(result)].flatMap((line) => (line === undefined ? [] : ['', line])),
     '',
     "What our bundles are made of (bytes in the output, from esbuild's metafile):",
     '',
@@ -173,6 +180,27 @@ export const render = (result: ColdStartResult): string => {
   ].join('\n');
 };
 
+/** Load plus first invocation, medians: what a probe spends once its process has started. */
+const untilFirstResult = (v: VariantResult): number => v.load.median + v.firstInvoke.median;
+
+/** What Powertools Metrics adds to a cold start over the same EMF written by hand, in ms. */
+export const metricsAddedMs = (result: ColdStartResult): number | undefined =>
+  result.metrics === undefined
+    ? undefined
+    : untilFirstResult(result.metrics.byPowertools) - untilFirstResult(result.metrics.byHand);
+
+const metricsLine = (result: ColdStartResult): string | undefined => {
+  const added = metricsAddedMs(result);
+  if (result.metrics === undefined || added === undefined) return undefined;
+  const { byPowertools: p, byHand: h } = result.metrics;
+  return (
+    `Business metrics (issue 17): one consumer invocation's three EMF lines after the Logger, through the handlers' adapter over Powertools Metrics (${kib(p.bundleBytes)}) ` +
+    `against the same lines written by hand (${kib(h.bundleBytes)}), alternating in fresh processes: load ${formatMeasured(p.load)} vs ${formatMeasured(h.load)}, ` +
+    `first invocation ${formatMeasured(p.firstInvoke)} vs ${formatMeasured(h.firstInvoke)}, process total ${formatMeasured(p.total)} vs ${formatMeasured(h.total)}. ` +
+    `Powertools Metrics adds ${added.toFixed(1)} ms to load and first invocation (goal ≤ ${METRICS_GOAL_MS} ms, else the EMF would be written by hand).`
+  );
+};
+
 export const summaryRows = (result: ColdStartResult): SummaryRow[] => [
   ...result.handlers.map((h) => ({
     metric: `Cold start over bare Node, ${h.handler} (ours vs NodejsFunction default)`,
@@ -193,6 +221,19 @@ export const summaryRows = (result: ColdStartResult): SummaryRow[] => [
       },
     ];
   }),
+  ...[metricsAddedMs(result)].flatMap((added) =>
+    added === undefined
+      ? []
+      : [
+          {
+            metric:
+              'Powertools Metrics in a cold start (load and first publish of three EMF lines, vs the lines written by hand)',
+            value: `${added >= 0 ? '+' : ''}${added.toFixed(1)} ms`,
+            goal: `≤ ${METRICS_GOAL_MS} ms`,
+            met: added <= METRICS_GOAL_MS,
+          },
+        ],
+  ),
   {
     metric: 'zod in each bundle (namespace import)',
     value: `${kib(Math.max(...result.handlers.map((h) => h.zod.bytes)))} (${zodApis(result)}), locales: ${[...new Set(result.handlers.flatMap((h) => h.zod.locales))].join(', ') || 'none'}`,

@@ -7,6 +7,9 @@ import type { HandlerName } from './handlers';
 /** Ours must spend at most this share of the default's time over a bare Node process. */
 export const GOAL_RATIO = 0.5;
 
+/** Issue 17: Powertools Metrics may add at most this to a cold start, or the EMF is written by hand. */
+export const METRICS_GOAL_MS = 5;
+
 export interface VariantResult {
   readonly bundleBytes: number;
   /** Module import, from its start to the handler being ready. */
@@ -73,6 +76,12 @@ export interface ColdStartResult {
   /** The bare harness's first line, since its timeOrigin: the floor of `ready`. */
   readonly bareReady: Measured;
   readonly handlers: HandlerResult[];
+  /**
+   * One consumer invocation's business metrics (three EMF lines) after the Logger, written
+   * through the handlers' adapter over Powertools Metrics, and by hand: the difference is what
+   * Powertools Metrics adds to a cold start. Absent from results of earlier runs.
+   */
+  readonly metrics?: { readonly byPowertools: VariantResult; readonly byHand: VariantResult };
   /** The same schema bundled with our options under each zod import style, in bytes. */
   readonly zodImportStyles: {
     readonly namespace: number;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,14 +14,17 @@ import {
 } from '../../bench/cold-start';
 import {
   buildOptions,
+  bundle as bundleProbe,
   composition,
   copyBundleAssets,
   defaultExternals,
   groupOf,
   holdsPhoton,
+  metricsProbeModules,
   OUR_CODE,
   packageOf,
   photonProbeModule,
+  REPO_ROOT as REPO,
   SHARED_SDK,
   sdkClientsIn,
   sdkClientsModule,
@@ -37,7 +41,13 @@ import {
   httpFailureOf,
   streamInsertEvent,
 } from '../../bench/cold-start/handlers';
-import { photonLine, render, sdkFloorSentence, summaryRows } from '../../bench/cold-start/report';
+import {
+  metricsAddedMs,
+  photonLine,
+  render,
+  sdkFloorSentence,
+  summaryRows,
+} from '../../bench/cold-start/report';
 import type { ColdStartResult, HandlerResult } from '../../bench/cold-start/result';
 import {
   objectResponse,
@@ -644,4 +654,88 @@ describe('the cold-start report', () => {
     expect(rows.map((row) => row.met)).toEqual([true, false, true]);
     expect(rows[0]).toMatchObject({ value: '60 vs 160 ms (0.38×)', goal: '≤ 0.5×' });
   });
+});
+
+describe('what Powertools Metrics adds to a cold start', () => {
+  const withMetrics = (powertools: [number, number], byHand: [number, number]) => ({
+    ...result([handler('api', 100)]),
+    metrics: {
+      byPowertools: variant(powertools[0], powertools[1], 150, 300 * 1024),
+      byHand: variant(byHand[0], byHand[1], 145, 280 * 1024),
+    },
+  });
+
+  test('is the difference of load plus first invocation, against the goal of 5 ms', () => {
+    expect(metricsAddedMs(withMetrics([64, 33], [60, 31]))).toBe(6);
+    const over = summaryRows(withMetrics([64, 33], [60, 31])).find((row) =>
+      row.metric.startsWith('Powertools Metrics'),
+    );
+    expect(over).toMatchObject({ value: '+6.0 ms', goal: '≤ 5 ms', met: false });
+    const under = summaryRows(withMetrics([62, 31], [60, 31])).find((row) =>
+      row.metric.startsWith('Powertools Metrics'),
+    );
+    expect(under).toMatchObject({ value: '+2.0 ms', met: true });
+    expect(render(withMetrics([62, 31], [60, 31]))).toContain(
+      'Powertools Metrics adds 2.0 ms to load and first invocation',
+    );
+  });
+
+  test('is not stated by results from before it was measured', () => {
+    expect(metricsAddedMs(result([handler('api', 100)]))).toBeUndefined();
+    expect(
+      summaryRows(result([handler('api', 100)])).some((row) =>
+        row.metric.startsWith('Powertools Metrics'),
+      ),
+    ).toBe(false);
+  });
+
+  test('compares like with like: both probes write the same EMF lines', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-probes-'));
+    try {
+      const emfOf = async (way: 'byPowertools' | 'byHand') => {
+        const { entryPoints: _entry, ...options } = buildOptions(
+          'ours',
+          '',
+          path.join(dir, way),
+          [],
+        );
+        const { file } = await bundleProbe({
+          ...options,
+          stdin: { contents: metricsProbeModules()[way], resolveDir: REPO, loader: 'ts' },
+        });
+        const run = spawnSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const m = await import(${JSON.stringify(`file://${file}`)}); await m.handler({}, {});`,
+          ],
+          {
+            encoding: 'utf8',
+            env: {
+              PATH: process.env.PATH ?? '',
+              POWERTOOLS_SERVICE_NAME: 'welcome',
+              POWERTOOLS_METRICS_NAMESPACE: 'CustomerPipeline-bench',
+              AWS_LAMBDA_FUNCTION_VERSION: '7',
+            },
+          },
+        );
+        expect(run.status).toBe(0);
+        return run.stdout
+          .split('\n')
+          .filter((line) => line.includes('"_aws"'))
+          .map((line) => {
+            const { _aws, ...rest } = JSON.parse(line) as { _aws: Record<string, unknown> };
+            const { Timestamp: _time, ...directives } = _aws;
+            return { _aws: directives, ...rest };
+          })
+          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      };
+      const byPowertools = await emfOf('byPowertools');
+      expect(byPowertools).toHaveLength(3);
+      expect(await emfOf('byHand')).toEqual(byPowertools);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -248,10 +248,11 @@ export const photonProbeModule = (): string =>
 
 /**
  * The business metrics of one consumer invocation (three records, one failed), written two
- * ways, each after the Logger every handler loads: through the handlers' adapter over
- * Powertools Metrics (`byPowertools`), or as the same three EMF lines built by hand and written
- * to stdout (`byHand`: what the issue's alternative, EMF through the logger, would cost at
- * least). Their difference is what Powertools Metrics adds to a cold start.
+ * ways, each after the Logger every handler loads: through Powertools Metrics
+ * (`byPowertools`), as issue 17 first asked, or through the handlers' own EMF writer
+ * (`byHand`, lambda/shared/adapters/metrics.ts), which replaced it because of this comparison.
+ * Both write the same three documents (a test checks it); their difference is what
+ * Powertools Metrics would add to a cold start.
  */
 export const metricsProbeModules = (): {
   readonly byPowertools: string;
@@ -264,6 +265,25 @@ export const metricsProbeModules = (): {
   return {
     byPowertools: [
       ...logger,
+      "import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';",
+      'const metrics = new Metrics({ logger });',
+      'export const handler = async () => {',
+      "  metrics.addMetric('WelcomesSent', MetricUnit.Count, 1);",
+      '  metrics.publishStoredMetrics();',
+      // An empty set is Powertools' default dimensions alone: [service].
+      '  metrics.addDimensions({});',
+      "  metrics.addDimensions({ FunctionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST' });",
+      "  metrics.addMetric('RecordsReceived', MetricUnit.Count, 3);",
+      "  metrics.addMetric('RecordsFailed', MetricUnit.Count, 1);",
+      '  metrics.publishStoredMetrics();',
+      "  metrics.addDimensions({ reason: 'Busy' });",
+      "  metrics.addMetric('RecordsFailed', MetricUnit.Count, 1);",
+      '  metrics.publishStoredMetrics();',
+      '  return { published: true };',
+      '};',
+    ].join('\n'),
+    byHand: [
+      ...logger,
       "import { BusinessMetrics } from './lambda/shared/adapters/metrics';",
       "import { METRICS } from './lambda/shared/contract';",
       'const metrics = new BusinessMetrics({ logger });',
@@ -272,23 +292,6 @@ export const metricsProbeModules = (): {
       '  metrics.count(METRICS.recordsReceived, 3);',
       "  metrics.recordsFailed('Busy');",
       '  metrics.publish();',
-      '  return { published: true };',
-      '};',
-    ].join('\n'),
-    byHand: [
-      ...logger,
-      'const service = process.env.POWERTOOLS_SERVICE_NAME;',
-      'const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE;',
-      'const line = (dimensions: string[][], values: Record<string, number>, extra: Record<string, string>) =>',
-      '  process.stdout.write(`${JSON.stringify({',
-      '    _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: namespace, Dimensions: dimensions,',
-      "      Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })) }] },",
-      '    service, ...extra, ...values })}\\n`);',
-      'export const handler = async () => {',
-      "  line([['service']], { WelcomesSent: 1 }, {});",
-      "  line([['service'], ['service', 'FunctionVersion']], { RecordsReceived: 3, RecordsFailed: 1 },",
-      "    { FunctionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST' });",
-      "  line([['service', 'reason']], { RecordsFailed: 1 }, { reason: 'Busy' });",
       '  return { published: true };',
       '};',
     ].join('\n'),

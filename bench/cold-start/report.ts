@@ -194,10 +194,10 @@ const metricsLine = (result: ColdStartResult): string | undefined => {
   if (result.metrics === undefined || added === undefined) return undefined;
   const { byPowertools: p, byHand: h } = result.metrics;
   return (
-    `Business metrics (issue 17): one consumer invocation's three EMF lines after the Logger, through the handlers' adapter over Powertools Metrics (${kib(p.bundleBytes)}) ` +
-    `against the same lines written by hand (${kib(h.bundleBytes)}), alternating in fresh processes: load ${formatMeasured(p.load)} vs ${formatMeasured(h.load)}, ` +
+    `Business metrics (issue 17): one consumer invocation's three EMF lines after the Logger, through Powertools Metrics (${kib(p.bundleBytes)}) ` +
+    `against the same lines from the handlers' own EMF writer (${kib(h.bundleBytes)}), alternating in fresh processes: load ${formatMeasured(p.load)} vs ${formatMeasured(h.load)}, ` +
     `first invocation ${formatMeasured(p.firstInvoke)} vs ${formatMeasured(h.firstInvoke)}, process total ${formatMeasured(p.total)} vs ${formatMeasured(h.total)}. ` +
-    `Powertools Metrics adds ${added.toFixed(1)} ms to load and first invocation (goal ≤ ${METRICS_GOAL_MS} ms, else the EMF would be written by hand).`
+    `Powertools Metrics adds ${added.toFixed(1)} ms to load and first invocation (issue 17 allowed it ${METRICS_GOAL_MS} ms; over that, the handlers write the EMF themselves, as they do since this measurement).`
   );
 };
 
@@ -227,7 +227,7 @@ export const summaryRows = (result: ColdStartResult): SummaryRow[] => [
       : [
           {
             metric:
-              'Powertools Metrics in a cold start (load and first publish of three EMF lines, vs the lines written by hand)',
+              "Powertools Metrics in a cold start (load and first publish of three EMF lines, vs the handlers' own EMF writer)",
             value: `${added >= 0 ? '+' : ''}${added.toFixed(1)} ms`,
             goal: `≤ ${METRICS_GOAL_MS} ms`,
             met: added <= METRICS_GOAL_MS,

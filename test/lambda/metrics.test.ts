@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { MalformedNotification } from '../../lambda/avatar/upload-notification';
 import { BusinessMetrics, failureReason } from '../../lambda/shared/adapters/metrics';
@@ -96,10 +95,16 @@ describe('BusinessMetrics.publish', () => {
 
   test('never throws: a failure to write is logged as a warning, and forgotten', () => {
     const log = logger();
-    const metrics = new BusinessMetrics({ logger: log });
-    // Node's Console swallows a failed write; anything else Powertools throws is caught here.
-    jest.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementationOnce(() => {
-      throw new RangeError('EMF key collision');
+    let failNext = true;
+    const metrics = new BusinessMetrics({
+      logger: log,
+      write: (document) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('EPIPE');
+        }
+        process.stdout.write(`${document}\n`);
+      },
     });
     metrics.count(METRICS.welcomesSent);
 

@@ -293,6 +293,15 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
     const bare: number[] = [];
     const bareReady: number[] = [];
     const samples = new Map<string, Samples>();
+    /** One run's times, under `key` (a handler's variant, or a probe). */
+    const record = (key: string, { wall, report }: Run): void => {
+      const s = samples.get(key) ?? emptySamples();
+      s.wall.push(wall);
+      s.load.push((report.loaded ?? 0) - report.importStart);
+      s.firstInvoke.push((report.invoked ?? 0) - (report.loaded ?? 0));
+      s.ready.push(report.invoked ?? 0);
+      samples.set(key, s);
+    };
     const photonSamples = new Map<string, PhotonSamples>();
     for (let i = 0; i < runs; i++) {
       const floor = await runChild(['--bare'], bareEnv);
@@ -302,14 +311,7 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
       const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
       for (const spec of HANDLERS) {
         for (const variant of order) {
-          const { wall, report } = await invoke(spec, variant);
-          const key = `${spec.name}/${variant}`;
-          const s = samples.get(key) ?? emptySamples();
-          s.wall.push(wall);
-          s.load.push((report.loaded ?? 0) - report.importStart);
-          s.firstInvoke.push((report.invoked ?? 0) - (report.loaded ?? 0));
-          s.ready.push(report.invoked ?? 0);
-          samples.set(key, s);
+          record(`${spec.name}/${variant}`, await invoke(spec, variant));
         }
         const clients = clientBundles.get(spec.name);
         if (clients !== undefined) {
@@ -338,14 +340,7 @@ const run = async (options: SectionContext): Promise<ColdStartResult> => {
         }
       }
       for (const probe of i % 2 === 0 ? metricsProbes : [...metricsProbes].reverse()) {
-        const { wall, report } = await runMetricsProbe(probe.file);
-        const key = `metrics/${probe.way}`;
-        const m = samples.get(key) ?? emptySamples();
-        m.wall.push(wall);
-        m.load.push((report.loaded ?? 0) - report.importStart);
-        m.firstInvoke.push((report.invoked ?? 0) - (report.loaded ?? 0));
-        m.ready.push(report.invoked ?? 0);
-        samples.set(key, m);
+        record(`metrics/${probe.way}`, await runMetricsProbe(probe.file));
       }
       log(`cold start: round ${i + 1}/${runs} done`);
     }

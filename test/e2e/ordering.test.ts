@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { callApi, control, deliveries, stopLocalCloud } from 'cdk-local-cloud';
 import { launchCustomerPipeline } from '../../local/launch';
+import { E2E_TIME_SCALE } from './global-setup';
 import {
   connect,
   eventually,
@@ -22,15 +23,6 @@ import { pipelineQueries } from './queries';
  */
 jest.setTimeout(300_000);
 
-/**
- * Slower than the suite's 0.02: the FIFO queues' visibility timeout (six function timeouts, 180 s)
- * becomes 9 s rather than 3.6 s. A group's next message is held back only while the one before
- * is invisible, on SQS as here; an invocation that waits longer than that for a worker (a cold
- * start on a loaded two-core machine) lets SQS hand the message out again and the group move
- * on, which on AWS the 180 s absorbs. The suite's scale made that wait likely under CI's load.
- */
-const ORDERING_TIME_SCALE = '0.05';
-
 let cloud: LocalCloud;
 let child: ChildProcess | undefined;
 let dir: string | undefined;
@@ -39,7 +31,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customer-pipeline-ordering-'));
   const launched = await launchCustomerPipeline({
     dir,
-    timeScale: ORDERING_TIME_SCALE,
+    timeScale: E2E_TIME_SCALE,
     context: { ordering: 'perCustomer' },
     readyTimeoutMs: 180_000,
   });
@@ -152,7 +144,7 @@ describe('ordering: perCustomer', () => {
       200_000,
     );
     // Everything each handled, applied or not: a message whose processing outlasts its
-    // visibility timeout (9 s at this file's time scale, on a loaded machine) is received again, as
+    // visibility timeout (3.6 s at this time scale, on a loaded machine) is received again, as
     // on SQS, and finds its version applied; no event comes after a later one.
     const archiveSeen = handledVersions('archive', ['archive updated', 'archive unchanged']);
     const marketingSeen = handledVersions('marketing', ['consent change handled']);

@@ -598,6 +598,25 @@ def sqs_fifo_deduplication() -> None:
     Queue.add_message = add_message
 
 
+def sqs_delete_under_lock() -> None:
+    """A message sent while another is deleted is kept.
+
+    moto's `Queue.delete_message` builds the queue's list anew without the deleted message and
+    then assigns it, outside the lock `add_message` appends under: a send landing between the
+    two went into the old list and was lost. SQS keeps every message it accepted. Seen under
+    CI's load as FIFO messages that never arrived.
+    """
+    from moto.sqs.models import Queue
+
+    original = Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            return original(self, receipt_handle)
+
+    Queue.delete_message = delete_message
+
+
 # The messages the current thread's receive has taken so far: its own, not another's.
 _RECEIVING = threading.local()
 
@@ -762,6 +781,7 @@ def apply_all() -> None:
     s3_event_records()
     s3_post_policy()
     sqs_fifo_deduplication()
+    sqs_delete_under_lock()
     sqs_fifo_group_hold()
     sqs_receive_scans_once()
     sns_fifo_deduplication()

@@ -588,6 +588,39 @@ class FifoDeduplication(MotoServerCase):
         after = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
         self.assertEqual([m["Body"] for m in after], ["m2", "m3"])
 
+    def test_a_send_during_a_delete_is_kept(self):
+        # moto's delete_message rebuilds the queue's list and then assigns it, without the lock
+        # add_message appends under: a send landing between the two was dropped with the old
+        # list. SQS keeps every message it accepted. The send is forced into that window: the
+        # list announces the end of the rebuild's pass, and another thread sends then.
+        for fifo in (True, False):
+            with self.subTest(fifo=fifo):
+                url = self.queue() if fifo else self.sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+                extra = (lambda body: {"MessageGroupId": "g", "MessageDeduplicationId": body}) if fifo else (lambda body: {})
+                self.sqs.send_message(QueueUrl=url, MessageBody="old", **extra("old"))
+                [old] = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+                queue = self.backend_queue(url)
+                senders = []
+
+                def send_new():
+                    self.sqs.send_message(QueueUrl=url, MessageBody="new", **extra("new"))
+
+                class PassEnds(list):
+                    def __iter__(self):
+                        yield from list.__iter__(self)
+                        if not senders:
+                            sender = threading.Thread(target=send_new)
+                            senders.append(sender)
+                            sender.start()
+                            sender.join(0.5)
+
+                queue._messages = PassEnds(queue._messages)
+                queue.delete_message(old["ReceiptHandle"])
+                senders[0].join(5)
+
+                after = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+                self.assertEqual([m["Body"] for m in after], ["new"])
+
     def test_a_long_poll_that_stalls_past_its_deadline_still_scans_once(self):
         # moto checks its deadline before its first scan: a receive held up longer than its wait
         # (a loaded machine) answered nothing with a message in the queue. SQS answers with it.

@@ -709,9 +709,27 @@ def sqs_fifo_group_hold() -> None:
             taken.add(id(self))
         return original_mark(self, *args, **kwargs)
 
+    original_visible = Message.visible
+
+    def visible(self: Any) -> bool:
+        answer = bool(original_visible.fget(self))
+        # A message in flight when the scan looks at it holds its group to the end of the pass,
+        # even if its visibility timeout ends before the scan reaches the group's next message
+        # (seen in CI: a group's second message taken before its first came back).
+        skipped = getattr(_RECEIVING, "skipped", None)
+        if (
+            not answer
+            and skipped is not None
+            and self.group_id is not None
+            and id(self) not in getattr(_RECEIVING, "taken", set())
+        ):
+            skipped.add(self.group_id)
+        return answer
+
     SQSBackend.receive_message = receive_message
     Queue.wait_for_messages = wait_for_messages
     Message.mark_received = mark_received
+    Message.visible = property(visible)  # type: ignore[method-assign,assignment]
 
 
 def sqs_receive_scans_once() -> None:

@@ -35,7 +35,8 @@ import {
 import { CustomerNotFound, PreconditionRequired, VersionConflict } from '../shared/domain/errors';
 
 /*
- * A request, not a message, but clients retry and race:
+ * A request, not a message, but clients retry and race (a repeated request that writes nothing
+ * counts no customer created, updated or deleted; every answer counts by its status class):
  * - Twice: a repeated POST of one email is a 409 (the email claim); a repeated PUT or
  *   DELETE carries an If-Match the first one made stale, so it is a 412 (or a 404), never a
  *   second write; a PUT that changes nothing writes nothing.
@@ -136,8 +137,6 @@ const answer = async (event: Event): Promise<Response> => {
 export const handler = metrics.publishing(
   async (event: Event, context: Context): Promise<Response> => {
     logger.addContext(context);
-    const response = await answer(event);
-    metrics.answered(response.statusCode ?? 200);
-    return response;
+    return metrics.answer(answer(event));
   },
 );

@@ -10,6 +10,8 @@ import { planArchive } from './plan';
 
 /*
  * `customers/<id>.json` in a versioned bucket: its versions are the customer's history.
+ * (A duplicate, late or post-deletion event counts as ArchiveStaleEventsIgnored, never as a
+ * version written; a failed record as RecordsFailed, counted in sqs-batch.ts.)
  * - Twice, or late after a newer change: the stored version (object metadata, read by
  *   HeadObject) is the same or newer, and nothing is written.
  * - Racing: every write is conditional on the object read (If-Match) or on there being

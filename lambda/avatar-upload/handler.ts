@@ -63,8 +63,6 @@ const answer = async (event: APIGatewayProxyEventV2): Promise<Response> => {
 export const handler = metrics.publishing(
   async (event: APIGatewayProxyEventV2, context: Context): Promise<Response> => {
     logger.addContext(context);
-    const response = await answer(event);
-    metrics.answered(response.statusCode ?? 200);
-    return response;
+    return metrics.answer(answer(event));
   },
 );

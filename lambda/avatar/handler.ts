@@ -157,11 +157,7 @@ export const handler = metrics.publishing(
     context: Context,
   ): Promise<SQSBatchResponse | Response> => {
     logger.addContext(context);
-    if (isHttpEvent(event)) {
-      const response = await serveAvatar(event);
-      metrics.answered(response.statusCode ?? 200);
-      return response;
-    }
+    if (isHttpEvent(event)) return metrics.answer(serveAvatar(event));
     // One at a time: decoding two large images at once would double the memory they need.
     return batches(event, context, handleRecord, { processInParallel: false });
   },

@@ -24,7 +24,9 @@ const bucket = requireEnv('CONTACTS_BUCKET_NAME');
 const tableName = requireEnv('TABLE_NAME');
 
 /*
- * The consent record (DynamoDB) orders the changes; the contact (S3) follows it.
+ * The consent record (DynamoDB) orders the changes; the contact (S3) follows it. (A duplicate
+ * or late event that finds nothing left to remove counts nothing: ContactsRemoved is contacts
+ * gone, below.)
  * - Twice: a duplicate finds its own version recorded and changes nothing (a repeated
  *   revoke deletes again, which is idempotent).
  * - Late, after a newer change: a grant finds a version at or above its own and writes

@@ -100,6 +100,13 @@ export class BusinessMetrics {
     if (name !== undefined) this.count(name);
   }
 
+  /** `pending`'s answer, counted by its status class once it is known (API Gateway's 200 if none). */
+  async answer<R extends { readonly statusCode?: number }>(pending: Promise<R>): Promise<R> {
+    const response = await pending;
+    this.answered(response.statusCode ?? 200);
+    return response;
+  }
+
   /** Writes what was counted since the last publish, and forgets it. */
   publish(): void {
     const counted = new Map<MetricName, number>(this.#counts);
